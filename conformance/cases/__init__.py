@@ -1,0 +1,26 @@
+"""The registry of conformance cases, in report order."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from .base import Allowed, Case, CaseContext
+
+__all__ = ["Allowed", "Case", "CaseContext", "all_cases", "case_by_id"]
+
+
+@cache
+def all_cases() -> tuple[Case, ...]:
+    """Every case the suite knows, ids unique."""
+    from . import handshake
+
+    cases = (*handshake.CASES,)
+    ids = [case.id for case in cases]
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    if duplicates:
+        raise RuntimeError(f"duplicate case ids: {sorted(duplicates)}")
+    return cases
+
+
+def case_by_id(case_id: str) -> Case | None:
+    return next((case for case in all_cases() if case.id == case_id), None)

@@ -1,0 +1,97 @@
+"""What a case is: one requirement sentence, the behaviours it accepts, how to observe them.
+
+A case is data plus one coroutine. The coroutine drives the peer through a
+:class:`CaseContext` and returns what it :class:`~conformance.model.outcomes.Observed`;
+the verdict is then computed from the case's :class:`Expectation`, never from the
+coroutine, so no case can hard-code a pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from ..driver import Connection, Target, Transcript
+from ..model.outcomes import (
+    Behaviour,
+    Expectation,
+    Level,
+    Observed,
+    Outcome,
+    Verdict,
+    judge,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Allowed:
+    """A behaviour the spec also allows, reported as ``outcome`` (INFO or UNSUPPORTED)."""
+
+    behaviour: Behaviour
+    outcome: Outcome
+    why: str
+
+
+class CaseContext:
+    """What a running case may use: the target, its deadline and a transcript."""
+
+    def __init__(self, target: Target, deadline: float) -> None:
+        self.target = target
+        self.deadline = deadline
+        self.transcript = Transcript()
+        self.connections: list[Connection] = []
+
+    async def connect(self) -> Connection:
+        """Open a connection to the target, bounded by the case deadline."""
+        conn = await Connection.open(self.target, self.deadline, self.transcript)
+        self.connections.append(conn)
+        return conn
+
+    async def close_all(self) -> None:
+        for conn in self.connections:
+            await conn.close()
+
+
+RunFn = Callable[[CaseContext], Awaitable[Observed]]
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One conformance case, keyed to its section: ``rfc6455/4.2.1/missing-key``."""
+
+    id: str
+    title: str
+    requirements: tuple[str, ...]
+    level: Level
+    expect: Expectation
+    run: RunFn = field(repr=False)
+    allowed: tuple[Allowed, ...] = ()
+    notes: str = ""  # how the case reads the spec where it is disputed
+    role: str = "server"  # the party under test
+    profile: str = "default"  # "default" or "full"
+
+    @property
+    def spec(self) -> str:
+        return self.id.split("/", 1)[0]
+
+    @property
+    def section(self) -> str:
+        return self.id.split("/")[1]
+
+    def expected_text(self) -> str:
+        """The acceptable behaviours, for reports."""
+        text = self.expect.describe()
+        for allowed in self.allowed:
+            text += f" (also allowed, reported as {allowed.outcome.value.upper()}: "
+            text += f"{allowed.behaviour.describe()})"
+        return text
+
+    def judge(self, observed: Observed) -> Verdict:
+        """The verdict for what was observed: PASS only for an accepted behaviour."""
+        verdict = judge(self.expect, observed, self.level)
+        if verdict.outcome in (Outcome.PASS, Outcome.ERROR):
+            return verdict
+        for allowed in self.allowed:
+            if allowed.behaviour.matches(observed):
+                return Verdict(allowed.outcome, f"{verdict.actual} ({allowed.why})")
+        return verdict

@@ -1,0 +1,284 @@
+"""What a case observed, the behaviours the spec accepts, and the verdict.
+
+A case never asserts one exact reaction where the spec allows several: it holds an
+:class:`Expectation`, the *set* of acceptable behaviours (for example "an HTTP error
+response" or "a Close frame with 1002, or a TCP close"), and passes only when one of
+them was actually observed. Anything else is judged by the requirement's level
+(:class:`Level`): a broken MUST is FAIL, a broken SHOULD is WARN. A peer that did not
+answer in time is ERROR: the suite could not observe the behaviour, so it cannot pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum, StrEnum
+from typing import Protocol
+
+from .violations import Violation
+
+
+class Outcome(StrEnum):
+    """The verdict of one case (names match the JSON report)."""
+
+    PASS = "pass"
+    FAIL = "fail"  # a MUST was broken
+    WARN = "warn"  # a SHOULD was broken
+    INFO = "info"  # behaviour the spec leaves open, reported for information
+    UNSUPPORTED = "unsupported"  # an optional feature is absent
+    ERROR = "error"  # the suite could not run the case
+
+
+class Level(StrEnum):
+    """The strength of the requirement a case checks (RFC 2119)."""
+
+    MUST = "MUST"
+    SHOULD = "SHOULD"
+    MAY = "MAY"
+
+    @property
+    def failure(self) -> Outcome:
+        """The outcome when the requirement is not met."""
+        return {Level.MUST: Outcome.FAIL, Level.SHOULD: Outcome.WARN}.get(self, Outcome.INFO)
+
+
+class TransportEnd(Enum):
+    """How the TCP connection stood when the case stopped watching it."""
+
+    OPEN = "still open"
+    EOF = "closed by the peer (FIN)"
+    RESET = "reset by the peer (RST)"
+    CLOSED_BY_US = "closed by the suite"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    """A parsed HTTP response head (and the start of its body, if any was read)."""
+
+    status: int
+    reason: bytes
+    http_version: bytes
+    headers: tuple[tuple[bytes, bytes], ...]
+    body: bytes = b""
+
+    def values(self, name: bytes) -> list[bytes]:
+        """Every value of header ``name`` (case-insensitive), in order, one per line."""
+        key = name.lower()
+        return [value for header, value in self.headers if header.lower() == key]
+
+    def tokens(self, name: bytes) -> list[bytes]:
+        """The comma-separated tokens of every ``name`` line, lower-cased and stripped."""
+        return [
+            token.strip().lower()
+            for value in self.values(name)
+            for token in value.split(b",")
+            if token.strip()
+        ]
+
+    def describe(self) -> str:
+        return f"HTTP {self.status} {self.reason.decode('latin-1')}".rstrip()
+
+
+@dataclass(frozen=True, slots=True)
+class CloseInfo:
+    """A Close frame the peer sent (RFC 6455 §5.5.1); code None when the body was empty."""
+
+    code: int | None
+    reason: bytes = b""
+
+    def describe(self) -> str:
+        if self.code is None:
+            return "Close frame with no status code"
+        text = self.reason.decode("utf-8", "backslashreplace")
+        return f"Close frame with code {self.code}" + (f" and reason {text!r}" if text else "")
+
+
+@dataclass(slots=True)
+class Observed:
+    """Everything a case saw the peer do, in the terms the specs use."""
+
+    response: HttpResponse | None = None
+    response_error: str | None = None  # the peer's bytes were not a valid HTTP response
+    violations: list[Violation] = field(default_factory=list)
+    messages: list[tuple[int, bytes]] = field(default_factory=list)  # (opcode, data)
+    close: CloseInfo | None = None
+    transport: TransportEnd = TransportEnd.OPEN
+    timed_out: bool = False  # a deadline expired while waiting for the peer
+    notes: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """One line: what was seen, most decisive first."""
+        parts: list[str] = []
+        if self.response is not None:
+            parts.append(self.response.describe())
+        elif self.response_error is not None:
+            parts.append(f"not a valid HTTP response: {self.response_error}")
+        elif self.transport is not TransportEnd.OPEN or not self.timed_out:
+            parts.append("no HTTP response")
+        parts.extend(str(v) for v in self.violations)
+        if self.messages:
+            parts.append(f"{len(self.messages)} message(s)")
+        if self.close is not None:
+            parts.append(self.close.describe())
+        if self.timed_out:
+            parts.append("no answer before the deadline")
+        parts.append(f"TCP {self.transport.value}")
+        parts.extend(self.notes)
+        return "; ".join(parts)
+
+
+class Behaviour(Protocol):
+    """One behaviour the spec accepts."""
+
+    def describe(self) -> str: ...
+
+    def matches(self, observed: Observed) -> bool: ...
+
+
+def _status_text(statuses: frozenset[int]) -> str:
+    ordered = sorted(statuses)
+    if ordered == list(range(ordered[0], ordered[-1] + 1)) and len(ordered) > 2:
+        return f"{ordered[0]}-{ordered[-1]}"
+    return "/".join(str(s) for s in ordered)
+
+
+ERROR_STATUSES = frozenset(range(400, 600))
+"""HTTP error codes: 4xx client errors and 5xx server errors (RFC 9110 §15.5, §15.6)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRefusal:
+    """The peer answered with an HTTP error status (and, optionally, a required header)."""
+
+    statuses: frozenset[int] = ERROR_STATUSES
+    required_header: bytes | None = None  # e.g. b"sec-websocket-version"
+
+    def describe(self) -> str:
+        text = f"an HTTP error response (status {_status_text(self.statuses)})"
+        if self.required_header is not None:
+            text += f" with a {self.required_header.decode()} header"
+        return text
+
+    def matches(self, observed: Observed) -> bool:
+        response = observed.response
+        if response is None or response.status not in self.statuses:
+            return False
+        return self.required_header is None or bool(response.values(self.required_header))
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakeAccepted:
+    """A 101 response that passed every check of RFC 6455 §4.1 and §4.2.2."""
+
+    def describe(self) -> str:
+        return "a valid 101 Switching Protocols response"
+
+    def matches(self, observed: Observed) -> bool:
+        response = observed.response
+        return response is not None and response.status == 101 and not observed.violations
+
+
+@dataclass(frozen=True, slots=True)
+class HttpAnswer:
+    """Any parseable HTTP response other than 101: the request was served as plain HTTP."""
+
+    def describe(self) -> str:
+        return "an HTTP response other than 101 (the request served as plain HTTP)"
+
+    def matches(self, observed: Observed) -> bool:
+        return observed.response is not None and observed.response.status != 101
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedWithout:
+    """A 101 response that breaks none of ``requirements`` (other breaches are not judged)."""
+
+    requirements: frozenset[str]
+    rule: str  # what the response must get right, for reports
+
+    def describe(self) -> str:
+        return f"a 101 Switching Protocols response with {self.rule}"
+
+    def matches(self, observed: Observed) -> bool:
+        response = observed.response
+        if response is None or response.status != 101:
+            return False
+        return not any(v.requirement in self.requirements for v in observed.violations)
+
+
+@dataclass(frozen=True, slots=True)
+class CloseFrame:
+    """The peer sent a Close frame, with a code from ``codes`` when given."""
+
+    codes: frozenset[int] | None = None
+
+    def describe(self) -> str:
+        if self.codes is None:
+            return "a Close frame"
+        return f"a Close frame with code {_status_text(self.codes)}"
+
+    def matches(self, observed: Observed) -> bool:
+        if observed.close is None:
+            return False
+        return self.codes is None or observed.close.code in self.codes
+
+
+@dataclass(frozen=True, slots=True)
+class TcpClose:
+    """The peer closed the TCP connection (FIN or RST) without a Close frame."""
+
+    def describe(self) -> str:
+        return "the TCP connection closed without a Close frame"
+
+    def matches(self, observed: Observed) -> bool:
+        return observed.close is None and observed.transport in (
+            TransportEnd.EOF,
+            TransportEnd.RESET,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """The set of behaviours the spec accepts; a case passes when one is observed."""
+
+    alternatives: tuple[Behaviour, ...]
+
+    def __post_init__(self) -> None:
+        if not self.alternatives:
+            raise ValueError("an expectation needs at least one acceptable behaviour")
+
+    def describe(self) -> str:
+        texts = [b.describe() for b in self.alternatives]
+        return texts[0] if len(texts) == 1 else "one of: " + "; or ".join(texts)
+
+    def match(self, observed: Observed) -> Behaviour | None:
+        """The first acceptable behaviour that was observed, if any."""
+        return next((b for b in self.alternatives if b.matches(observed)), None)
+
+
+def expect(*alternatives: Behaviour) -> Expectation:
+    """Shorthand: ``expect(CloseFrame(frozenset({1002})), TcpClose())``."""
+    return Expectation(alternatives)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A case's outcome with the one-line account of what was seen."""
+
+    outcome: Outcome
+    actual: str
+    requirements: tuple[str, ...] = ()  # ids the peer was seen to break, beyond the case's own
+
+
+def judge(expectation: Expectation, observed: Observed, level: Level) -> Verdict:
+    """Compare what was observed with what the spec accepts.
+
+    PASS only when an acceptable behaviour was observed. A missed deadline with
+    nothing acceptable seen is ERROR (not observable), never PASS.
+    """
+    actual = observed.describe()
+    broken = tuple(dict.fromkeys(v.requirement for v in observed.violations))
+    if expectation.match(observed) is not None:
+        return Verdict(Outcome.PASS, actual)
+    if observed.timed_out and observed.response is None and not observed.violations:
+        return Verdict(Outcome.ERROR, actual)
+    return Verdict(level.failure, actual, broken)

@@ -1,0 +1,74 @@
+"""The results of a run: what every report (terminal, JSON, JUnit, Markdown, HTML) reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import __version__
+from .model.outcomes import Level, Outcome
+
+OUTCOME_ORDER = (
+    Outcome.PASS,
+    Outcome.FAIL,
+    Outcome.WARN,
+    Outcome.INFO,
+    Outcome.UNSUPPORTED,
+    Outcome.ERROR,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    """One case's verdict with its evidence."""
+
+    id: str  # e.g. "rfc6455/4.2.1/missing-key"
+    title: str
+    outcome: Outcome
+    level: Level
+    requirements: tuple[str, ...]  # the case's own ids, then any others the peer broke
+    expected: str
+    actual: str
+    duration_s: float
+    sent: bytes = b""  # bounded prefix of what the suite sent
+    received: bytes = b""  # bounded prefix of what the peer sent
+    sent_total: int = 0
+    received_total: int = 0
+    notes: tuple[str, ...] = ()  # how the spec's ambiguity was read, what was seen
+    reproduce: str = ""  # one shell command that runs just this case
+
+    @property
+    def section(self) -> str:
+        """The spec section from the id: "rfc6455/4.2.1/x" → "4.2.1"."""
+        parts = self.id.split("/")
+        return parts[1] if len(parts) > 2 else ""
+
+    @property
+    def spec(self) -> str:
+        return self.id.split("/", 1)[0]
+
+
+@dataclass(slots=True)
+class RunReport:
+    """Every result of one run against one target."""
+
+    target_url: str
+    role: str = "server"
+    results: list[CaseResult] = field(default_factory=list)
+    duration_s: float = 0.0
+    started_at: str = ""  # ISO 8601, UTC
+    tool_name: str = "ws-conformance"
+    tool_version: str = __version__
+    strict: bool = False  # WARN counts as a failure of the run
+
+    def summary(self) -> dict[str, int]:
+        """Counts per outcome, every outcome present (JSON report contract)."""
+        counts = {outcome.value: 0 for outcome in OUTCOME_ORDER}
+        for result in self.results:
+            counts[result.outcome.value] += 1
+        return counts
+
+    @property
+    def failed(self) -> bool:
+        """True when the run must exit non-zero for the verdicts (FAIL, ERROR, WARN if strict)."""
+        bad = {Outcome.FAIL, Outcome.ERROR} | ({Outcome.WARN} if self.strict else set())
+        return any(result.outcome in bad for result in self.results)

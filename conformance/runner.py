@@ -1,0 +1,158 @@
+"""Run cases against a target: one connection each, concurrently, each within its deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import shlex
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+
+from .cases import all_cases
+from .cases.base import Case, CaseContext
+from .driver import ConfigError, Connection, DeadlineExceeded, Target, Transcript, Unreachable
+from .model.outcomes import Observed, Outcome, Verdict
+from .results import CaseResult, RunReport
+
+DEFAULT_TIMEOUT = 5.0
+"""Seconds one case may take, all its steps included."""
+
+GRACE = 1.0
+"""Extra seconds past a case's deadline before the runner cancels a stuck case."""
+
+Progress = Callable[[CaseResult], None]
+
+
+def select_cases(
+    include: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+    *,
+    role: str = "server",
+    profile: str = "default",
+    cases: Sequence[Case] | None = None,
+) -> list[Case]:
+    """The cases whose id matches any ``include`` glob (all if none) and no ``exclude``.
+
+    ``--cases`` also accepts a plain prefix: ``rfc6455/4.2.1`` selects its cases.
+    """
+    include = list(include)
+    exclude = list(exclude)
+    pool = all_cases() if cases is None else cases
+
+    def hit(case: Case, pattern: str) -> bool:
+        return fnmatch.fnmatchcase(case.id, pattern) or case.id.startswith(pattern.rstrip("/") + "/")
+
+    chosen = [
+        case
+        for case in pool
+        if case.role == role
+        and (profile == "full" or case.profile == "default")
+        and (not include or any(hit(case, p) for p in include))
+        and not any(hit(case, p) for p in exclude)
+    ]
+    return chosen
+
+
+def reproduce_command(target_url: str, case_id: str, extra: str = "") -> str:
+    """The one command that re-runs just ``case_id`` against ``target_url``."""
+    args = ["wsconform", "run", target_url, "--cases", case_id]
+    return shlex.join(args) + (f" {extra}" if extra else "")
+
+
+async def run_case(case: Case, target: Target, *, timeout: float = DEFAULT_TIMEOUT,
+                   reproduce: str = "") -> CaseResult:
+    """Run one case; never raises for anything the peer does."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    ctx = CaseContext(target, started + timeout)
+    notes: list[str] = []
+    try:
+        async with asyncio.timeout_at(ctx.deadline + GRACE):
+            observed = await case.run(ctx)
+        verdict = case.judge(observed)
+        notes.extend(observed.notes)
+    except Unreachable as exc:
+        verdict = Verdict(Outcome.ERROR, str(exc))
+    except (DeadlineExceeded, TimeoutError):
+        verdict = Verdict(Outcome.ERROR, f"the case did not finish within its {timeout:g}s deadline")
+    except Exception as exc:  # a bug in the suite: report it, keep running
+        verdict = Verdict(Outcome.ERROR, f"suite error: {type(exc).__name__}: {exc}")
+    finally:
+        await ctx.close_all()
+    if case.notes:
+        notes.append(case.notes)
+    return CaseResult(
+        id=case.id,
+        title=case.title,
+        outcome=verdict.outcome,
+        level=case.level,
+        requirements=tuple(dict.fromkeys((*case.requirements, *verdict.requirements))),
+        expected=case.expected_text(),
+        actual=verdict.actual,
+        duration_s=round(loop.time() - started, 4),
+        sent=bytes(ctx.transcript.sent),
+        received=bytes(ctx.transcript.received),
+        sent_total=ctx.transcript.sent_total,
+        received_total=ctx.transcript.received_total,
+        notes=tuple(notes),
+        reproduce=reproduce,
+    )
+
+
+async def run_cases(
+    cases: Sequence[Case],
+    target: Target,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    jobs: int = 4,
+    progress: Progress | None = None,
+    reproduce_url: str | None = None,
+) -> list[CaseResult]:
+    """Run ``cases`` with at most ``jobs`` at once; results in case order."""
+    if jobs < 1:
+        raise ConfigError("--jobs must be at least 1")
+    gate = asyncio.Semaphore(jobs)
+    url = reproduce_url if reproduce_url is not None else target.url
+
+    async def one(case: Case) -> CaseResult:
+        async with gate:
+            result = await run_case(case, target, timeout=timeout,
+                                    reproduce=reproduce_command(url, case.id))
+        if progress is not None:
+            progress(result)
+        return result
+
+    return list(await asyncio.gather(*(one(case) for case in cases)))
+
+
+async def check_reachable(target: Target, timeout: float) -> None:
+    """Raise :class:`Unreachable` unless a connection to the target opens."""
+    loop = asyncio.get_running_loop()
+    conn = await Connection.open(target, loop.time() + timeout, Transcript())
+    conn.abort()
+
+
+async def run_suite(
+    target: Target,
+    cases: Sequence[Case],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    jobs: int = 4,
+    progress: Progress | None = None,
+    strict: bool = False,
+    reproduce_url: str | None = None,
+) -> RunReport:
+    """Check reachability, run every case, and return the report."""
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    clock = time.perf_counter()
+    await check_reachable(target, timeout)
+    results = await run_cases(cases, target, timeout=timeout, jobs=jobs, progress=progress,
+                              reproduce_url=reproduce_url)
+    return RunReport(
+        target_url=target.url,
+        results=results,
+        duration_s=round(time.perf_counter() - clock, 3),
+        started_at=started_at,
+        strict=strict,
+    )

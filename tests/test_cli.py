@@ -1,0 +1,131 @@
+"""``wsconform``: one-line errors with distinct exit codes, reports, end-to-end runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conformance.cli import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, main
+from conformance.server_process import free_port
+
+PY = sys.executable
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+class TestUsageErrors:
+    @pytest.mark.parametrize("url", ["http://x/", "ws://", "ws://h:70000/", "ws://h/#f"])
+    def test_bad_url(self, capsys: pytest.CaptureFixture[str], url: str) -> None:
+        code, _out, err = run(capsys, "run", url)
+        assert code == EXIT_USAGE
+        assert err.startswith("wsconform: error: invalid URL")
+        assert "Traceback" not in err and err.count("\n") == 1
+
+    def test_no_matching_case(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, _out, err = run(capsys, "run", "ws://127.0.0.1:1/", "--cases", "nope/*")
+        assert code == EXIT_USAGE and "no case matches" in err
+
+    def test_url_and_server_cmd(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, _out, err = run(capsys, "run", "ws://127.0.0.1:1/", "--server-cmd", "x {port}")
+        assert code == EXIT_USAGE and "not both" in err
+
+    def test_server_cmd_without_port_placeholder(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, _out, err = run(capsys, "run", "--server-cmd", "true")
+        assert code == EXIT_USAGE and "{port}" in err
+
+    def test_bad_jobs(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, _out, err = run(capsys, "run", "ws://127.0.0.1:1/", "--jobs", "0")
+        assert code == EXIT_USAGE and "--jobs" in err
+
+    def test_missing_ca_file(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, _out, err = run(capsys, "run", "wss://127.0.0.1:1/", "--ca-file", "/nonexistent")
+        assert code == EXIT_USAGE and "--ca-file" in err
+
+
+class TestUnreachable:
+    def test_refused_port(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, _out, err = run(capsys, "run", f"ws://127.0.0.1:{free_port()}/", "-q")
+        assert code == EXIT_UNREACHABLE
+        assert err.startswith("wsconform: error: cannot connect to 127.0.0.1:")
+        assert "Traceback" not in err
+
+    def test_server_cmd_that_dies(self, capsys: pytest.CaptureFixture[str]) -> None:
+        cmd = f"{PY} -c \"import sys; print('boom'); sys.exit(4)\" {{port}}"
+        code, _out, err = run(capsys, "run", "--server-cmd", cmd, "-q")
+        assert code == EXIT_UNREACHABLE
+        assert "exited with status 4" in err and "boom" in err
+        assert "Traceback" not in err
+
+    def test_server_cmd_that_never_listens(self, capsys: pytest.CaptureFixture[str]) -> None:
+        cmd = f"{PY} -c \"import time; time.sleep(30)\" {{port}}"
+        code, _out, err = run(capsys, "run", "--server-cmd", cmd, "--startup-timeout", "0.5")
+        assert code == EXIT_UNREACHABLE and "did not accept connections" in err
+
+
+class TestCatalogCommands:
+    def test_cases_lists_ids(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, _err = run(capsys, "cases")
+        assert code == EXIT_OK and "rfc6455/4.2.1/missing-key" in out
+
+    def test_requirements(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, _err = run(capsys, "requirements", "--spec", "6455")
+        assert code == EXIT_OK and out.count("rfc6455-") > 150
+
+    def test_requirements_unknown_id(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, _out, err = run(capsys, "requirements", "--id", "nope")
+        assert code == EXIT_USAGE and "unknown requirement" in err
+
+    def test_coverage_prints_a_count(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, _err = run(capsys, "coverage")
+        assert code == EXIT_OK
+        assert "server-testable requirements covered by a case" in out.splitlines()[-1]
+
+
+@pytest.mark.network
+class TestEndToEnd:
+    def test_reference_server_passes_with_every_report(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        paths = {ext: tmp_path / f"r.{ext}" for ext in ("json", "xml", "md", "html")}
+        code, out, _err = run(
+            capsys, "run", "--json", str(paths["json"]), "--junit", str(paths["xml"]),
+            "--markdown", str(paths["md"]), "--html", str(paths["html"]),
+        )
+        assert code == EXIT_OK, out
+        data = json.loads(paths["json"].read_text())
+        assert data["tool"]["name"] == "ws-conformance"
+        assert data["summary"]["fail"] == 0 and data["summary"]["error"] == 0
+        assert len(data["cases"]) == data["summary"]["pass"] + data["summary"]["info"]
+        root = ET.parse(paths["xml"]).getroot()
+        assert all(tc.get("name") and tc.get("classname") for tc in root.iter("testcase"))
+        assert paths["md"].read_text() and "<html" in paths["html"].read_text().lower()
+
+    def test_faulty_server_fails_with_exit_1_and_evidence(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        cmd = f"{PY} -m fixtures.fault_server --fault accept-missing-key --port {{port}}"
+        code, out, _err = run(capsys, "run", "--server-cmd", cmd, "--cases",
+                              "rfc6455/4.2.1/missing-key", "--no-color")
+        assert code == EXIT_FAILED
+        assert "rfc6455/4.2.1/missing-key" in out
+        for label in ("Requirement:", "Expected:", "Actual:", "Sent:", "Received:", "Reproduce:"):
+            assert label in out
+        assert "HTTP 101" in out
+
+    def test_explain_prints_markdown_block(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, _err = run(capsys, "explain", "rfc6455/4.2.2/accept-value", "--no-color")
+        assert code == EXIT_OK
+        assert "wsconform run" in out and "--cases rfc6455/4.2.2/accept-value" in out
+        assert "> " in out  # the verbatim quote as a Markdown blockquote
+
+    def test_explain_unknown_case(self, capsys: pytest.CaptureFixture[str]) -> None:
+        code, _out, err = run(capsys, "explain", "rfc6455/9.9/nope")
+        assert code == EXIT_USAGE and "unknown case" in err
