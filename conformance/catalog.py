@@ -14,9 +14,17 @@ import spec_refs
 
 KEYWORDS = frozenset(
     {
-        "MUST", "MUST NOT", "REQUIRED", "SHALL", "SHALL NOT",
-        "SHOULD", "SHOULD NOT", "RECOMMENDED", "NOT RECOMMENDED",
-        "MAY", "OPTIONAL",
+        "MUST",
+        "MUST NOT",
+        "REQUIRED",
+        "SHALL",
+        "SHALL NOT",
+        "SHOULD",
+        "SHOULD NOT",
+        "RECOMMENDED",
+        "NOT RECOMMENDED",
+        "MAY",
+        "OPTIONAL",
         "definition",  # keyword-less text the suite relies on (e.g. RFC 6455 §7.1.5)
     }
 )

@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import json
 import os
-import shlex
 import ssl
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -19,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .catalog import Catalog, load_catalog
 from .cases import all_cases
 from .cases.base import Case
+from .catalog import Catalog, load_catalog
 from .driver import ConfigError, Target, Unreachable
 from .model.outcomes import Outcome
 from .reports import html as html_report
@@ -130,7 +129,6 @@ def _cases_for(args: argparse.Namespace) -> list[Case]:
 async def _run_async(args: argparse.Namespace, cases: Sequence[Case]) -> RunReport:
     async with open_target(args) as running:
         progress = Progress(len(cases), enabled=not args.quiet)
-        shown_target = shlex.join(running.reproduce_args)
         try:
             report = await run_suite(
                 running.target,
@@ -139,7 +137,7 @@ async def _run_async(args: argparse.Namespace, cases: Sequence[Case]) -> RunRepo
                 jobs=args.jobs,
                 progress=progress,
                 strict=args.strict,
-                reproduce_url=shown_target,
+                target_args=running.reproduce_args,
             )
         except Unreachable as exc:
             raise TargetError(str(exc)) from None
@@ -240,8 +238,18 @@ def cmd_requirements(args: argparse.Namespace) -> int:
 
 
 def _req_dict(req: object) -> dict[str, object]:
-    fields = ("id", "spec", "section", "title", "keyword", "party", "quote", "link", "note",
-              "untestable")
+    fields = (
+        "id",
+        "spec",
+        "section",
+        "title",
+        "keyword",
+        "party",
+        "quote",
+        "link",
+        "note",
+        "untestable",
+    )
     return {name: getattr(req, name) for name in fields}
 
 
@@ -250,8 +258,11 @@ def coverage_rows(role: str, catalog: Catalog, cases: Sequence[Case]) -> tuple[l
     parties = {"server": {"server", "endpoint"}, "client": {"client", "endpoint", "user-agent"}}
     cited = {rid for case in cases if case.role == role for rid in case.requirements}
     testable = [
-        req for req in catalog
-        if req.party in parties[role] and req.untestable is None and req.keyword != "MAY"
+        req
+        for req in catalog
+        if req.party in parties[role]
+        and req.untestable is None
+        and req.keyword != "MAY"
         and req.keyword != "OPTIONAL"
     ]
     return [req.id for req in testable if req.id not in cited], len(testable)
@@ -264,24 +275,47 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         req = catalog[rid]
         print(f"{rid:<48} {req.keyword:<11} §{req.section}")
     covered = total - len(missing)
-    print(f"{covered} of {total} {args.role}-testable requirements covered by a case; "
-          f"{len(missing)} uncovered")
+    print(
+        f"{covered} of {total} {args.role}-testable requirements covered by a case; "
+        f"{len(missing)} uncovered"
+    )
     return EXIT_OK
 
 
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("url", nargs="?", help="ws:// or wss:// URL of a running server "
-                        "(default: the built-in reference server)")
-    parser.add_argument("--server-cmd", metavar="CMD",
-                        help="command that starts the server; {port} is replaced by a free port")
+    parser.add_argument(
+        "url",
+        nargs="?",
+        help="ws:// or wss:// URL of a running server (default: the built-in reference server)",
+    )
+    parser.add_argument(
+        "--server-cmd",
+        metavar="CMD",
+        help="command that starts the server; {port} is replaced by a free port",
+    )
     parser.add_argument("--path", default="/", help="resource name used with --server-cmd")
-    parser.add_argument("--startup-timeout", type=float, default=30.0, metavar="S",
-                        help="seconds --server-cmd may take to accept connections")
+    parser.add_argument(
+        "--startup-timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="seconds --server-cmd may take to accept connections",
+    )
     parser.add_argument("--ca-file", metavar="PEM", help="CA certificates to trust for wss://")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
-                        help=f"deadline of one case in seconds (default {DEFAULT_TIMEOUT:g})")
-    parser.add_argument("--jobs", type=int, default=4, metavar="N",
-                        help="cases run in parallel, one connection each (default 4)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help=f"deadline of one case in seconds (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=4,
+        metavar="N",
+        help="cases run in parallel, one connection each (default 4)",
+    )
     parser.add_argument("--profile", choices=("default", "full"), default="default")
     parser.add_argument("--no-color", action="store_true", help="no ANSI colours")
 
@@ -296,8 +330,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the cases against a server")
     _add_target_options(run)
-    run.add_argument("--cases", action="append", metavar="GLOB",
-                     help="only cases whose id matches (repeatable; a prefix works too)")
+    run.add_argument(
+        "--cases",
+        action="append",
+        metavar="GLOB",
+        help="only cases whose id matches (repeatable; a prefix works too)",
+    )
     run.add_argument("--exclude", action="append", metavar="GLOB", help="skip matching cases")
     run.add_argument("--strict", action="store_true", help="a WARN fails the run")
     run.add_argument("--json", metavar="PATH", help="write the JSON report")
@@ -343,6 +381,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("wsconform: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as a shell reports a process killed by SIGPIPE
     return code
 
 

@@ -70,8 +70,9 @@ class Target:
             url=url,
             host=parts.hostname,
             port=port if port is not None else DEFAULT_PORTS[scheme],
-            resource=resource.encode("ascii", "strict") if resource.isascii() else
-            resource.encode("utf-8"),
+            resource=resource.encode("ascii", "strict")
+            if resource.isascii()
+            else resource.encode("utf-8"),
             secure=secure,
             ssl_context=ssl_context if secure else None,
         )
@@ -143,8 +144,9 @@ class Connection:
         except TimeoutError:
             raise Unreachable(f"connecting to {target.host}:{target.port} timed out") from None
         except ssl.SSLError as exc:
-            raise Unreachable(f"TLS handshake with {target.host}:{target.port} failed: "
-                              f"{exc.reason or exc}") from None
+            raise Unreachable(
+                f"TLS handshake with {target.host}:{target.port} failed: {exc.reason or exc}"
+            ) from None
         except (OSError, socket.gaierror) as exc:
             reason = exc.strerror or str(exc)
             raise Unreachable(f"cannot connect to {target.host}:{target.port}: {reason}") from None

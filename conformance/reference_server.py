@@ -233,6 +233,9 @@ class ServerBehaviour:
     break exactly one rule.
     """
 
+    max_request_reads: int | None = None
+    """Reads the request head may take; None (correct) waits for it however it is cut."""
+
     def __init__(self, subprotocols: Sequence[str] = DEFAULT_SUBPROTOCOLS) -> None:
         self.subprotocols = tuple(subprotocols)
 
@@ -542,7 +545,7 @@ class _Session:
                 trailing = await self._handshake(reader, writer)
         except TimeoutError:
             log.debug("opening handshake deadline passed")
-            writer.transport.abort()
+            await self._close(writer)
             return
         if trailing is None:
             await self._linger(reader, writer)
@@ -578,6 +581,7 @@ class _Session:
         cap = self.limits.max_header_bytes
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=cap)
         raw = bytearray()
+        reads = 0
         while True:
             try:
                 event = conn.next_event()
@@ -587,6 +591,10 @@ class _Session:
                 return ParsedRequest(HandshakeRequest.from_h11(event), conn.trailing_data[0])
             if isinstance(event, h11.ConnectionClosed):
                 return None
+            limit = self.behaviour.max_request_reads
+            if limit is not None and reads >= limit:
+                return Refusal(400, f"request head not complete after {reads} read(s)")
+            reads += 1
             data = await reader.read(min(READ_CHUNK, cap + 1 - len(raw)))
             raw += data
             conn.receive_data(data)
@@ -610,8 +618,8 @@ class _Session:
             except TimeoutError:
                 await self._send(writer, ws.send(CloseConnection(code=CLOSE_GOING_AWAY)))
                 break
-            if not data:
-                writer.transport.abort()  # vanished without a Close (§7.1.5: 1006)
+            if not data:  # vanished without a Close (§7.1.5: 1006)
+                await self._close(writer)
                 return
             ws.receive_data(data)
         await self._linger(reader, writer)
@@ -666,6 +674,10 @@ class _Session:
                         if not chunk:
                             break
                         received += len(chunk)
+        await self._close(writer)
+
+    async def _close(self, writer: asyncio.StreamWriter) -> None:
+        """Close gracefully, or abort if the peer will not take our last bytes."""
         writer.close()
         try:
             async with asyncio.timeout(self.limits.linger_timeout):

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from .cases import all_cases
 from .cases.base import Case, CaseContext
 from .driver import ConfigError, Connection, DeadlineExceeded, Target, Transcript, Unreachable
-from .model.outcomes import Observed, Outcome, Verdict
+from .model.outcomes import Outcome, Verdict
 from .results import CaseResult, RunReport
 
 DEFAULT_TIMEOUT = 5.0
@@ -41,7 +41,9 @@ def select_cases(
     pool = all_cases() if cases is None else cases
 
     def hit(case: Case, pattern: str) -> bool:
-        return fnmatch.fnmatchcase(case.id, pattern) or case.id.startswith(pattern.rstrip("/") + "/")
+        return fnmatch.fnmatchcase(case.id, pattern) or case.id.startswith(
+            pattern.rstrip("/") + "/"
+        )
 
     chosen = [
         case
@@ -54,14 +56,18 @@ def select_cases(
     return chosen
 
 
-def reproduce_command(target_url: str, case_id: str, extra: str = "") -> str:
-    """The one command that re-runs just ``case_id`` against ``target_url``."""
-    args = ["wsconform", "run", target_url, "--cases", case_id]
-    return shlex.join(args) + (f" {extra}" if extra else "")
+def reproduce_command(target_args: Sequence[str], case_id: str) -> str:
+    """The one command that re-runs just ``case_id`` against the same target.
+
+    ``target_args`` name the target as on the command line: ``("ws://h:1/",)``,
+    ``("--server-cmd", "node s.js {port}")``, or ``()`` for the reference server.
+    """
+    return shlex.join(["wsconform", "run", *target_args, "--cases", case_id])
 
 
-async def run_case(case: Case, target: Target, *, timeout: float = DEFAULT_TIMEOUT,
-                   reproduce: str = "") -> CaseResult:
+async def run_case(
+    case: Case, target: Target, *, timeout: float = DEFAULT_TIMEOUT, reproduce: str = ""
+) -> CaseResult:
     """Run one case; never raises for anything the peer does."""
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -75,7 +81,9 @@ async def run_case(case: Case, target: Target, *, timeout: float = DEFAULT_TIMEO
     except Unreachable as exc:
         verdict = Verdict(Outcome.ERROR, str(exc))
     except (DeadlineExceeded, TimeoutError):
-        verdict = Verdict(Outcome.ERROR, f"the case did not finish within its {timeout:g}s deadline")
+        verdict = Verdict(
+            Outcome.ERROR, f"the case did not finish within its {timeout:g}s deadline"
+        )
     except Exception as exc:  # a bug in the suite: report it, keep running
         verdict = Verdict(Outcome.ERROR, f"suite error: {type(exc).__name__}: {exc}")
     finally:
@@ -107,18 +115,19 @@ async def run_cases(
     timeout: float = DEFAULT_TIMEOUT,
     jobs: int = 4,
     progress: Progress | None = None,
-    reproduce_url: str | None = None,
+    target_args: Sequence[str] | None = None,
 ) -> list[CaseResult]:
     """Run ``cases`` with at most ``jobs`` at once; results in case order."""
     if jobs < 1:
         raise ConfigError("--jobs must be at least 1")
     gate = asyncio.Semaphore(jobs)
-    url = reproduce_url if reproduce_url is not None else target.url
+    named = (target.url,) if target_args is None else tuple(target_args)
 
     async def one(case: Case) -> CaseResult:
         async with gate:
-            result = await run_case(case, target, timeout=timeout,
-                                    reproduce=reproduce_command(url, case.id))
+            result = await run_case(
+                case, target, timeout=timeout, reproduce=reproduce_command(named, case.id)
+            )
         if progress is not None:
             progress(result)
         return result
@@ -141,14 +150,15 @@ async def run_suite(
     jobs: int = 4,
     progress: Progress | None = None,
     strict: bool = False,
-    reproduce_url: str | None = None,
+    target_args: Sequence[str] | None = None,
 ) -> RunReport:
     """Check reachability, run every case, and return the report."""
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     clock = time.perf_counter()
     await check_reachable(target, timeout)
-    results = await run_cases(cases, target, timeout=timeout, jobs=jobs, progress=progress,
-                              reproduce_url=reproduce_url)
+    results = await run_cases(
+        cases, target, timeout=timeout, jobs=jobs, progress=progress, target_args=target_args
+    )
     return RunReport(
         target_url=target.url,
         results=results,

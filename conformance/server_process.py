@@ -47,8 +47,12 @@ class ServerCommand:
         self.host = host
         self.port = free_port(host)
         self.startup_timeout = startup_timeout
-        fields = {"port": str(self.port), "host": host,
-                  "cert": str(cert or ""), "key": str(key or "")}
+        fields = {
+            "port": str(self.port),
+            "host": host,
+            "cert": str(cert or ""),
+            "key": str(key or ""),
+        }
         try:
             self.command = template.format(**fields)
         except (KeyError, IndexError, ValueError) as exc:

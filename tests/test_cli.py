@@ -65,7 +65,7 @@ class TestUnreachable:
         assert "Traceback" not in err
 
     def test_server_cmd_that_never_listens(self, capsys: pytest.CaptureFixture[str]) -> None:
-        cmd = f"{PY} -c \"import time; time.sleep(30)\" {{port}}"
+        cmd = f'{PY} -c "import time; time.sleep(30)" {{port}}'
         code, _out, err = run(capsys, "run", "--server-cmd", cmd, "--startup-timeout", "0.5")
         assert code == EXIT_UNREACHABLE and "did not accept connections" in err
 
@@ -96,8 +96,16 @@ class TestEndToEnd:
     ) -> None:
         paths = {ext: tmp_path / f"r.{ext}" for ext in ("json", "xml", "md", "html")}
         code, out, _err = run(
-            capsys, "run", "--json", str(paths["json"]), "--junit", str(paths["xml"]),
-            "--markdown", str(paths["md"]), "--html", str(paths["html"]),
+            capsys,
+            "run",
+            "--json",
+            str(paths["json"]),
+            "--junit",
+            str(paths["xml"]),
+            "--markdown",
+            str(paths["md"]),
+            "--html",
+            str(paths["html"]),
         )
         assert code == EXIT_OK, out
         data = json.loads(paths["json"].read_text())
@@ -112,8 +120,9 @@ class TestEndToEnd:
         self, capsys: pytest.CaptureFixture[str]
     ) -> None:
         cmd = f"{PY} -m fixtures.fault_server --fault accept-missing-key --port {{port}}"
-        code, out, _err = run(capsys, "run", "--server-cmd", cmd, "--cases",
-                              "rfc6455/4.2.1/missing-key", "--no-color")
+        code, out, _err = run(
+            capsys, "run", "--server-cmd", cmd, "--cases", "rfc6455/4.2.1/missing-key", "--no-color"
+        )
         assert code == EXIT_FAILED
         assert "rfc6455/4.2.1/missing-key" in out
         for label in ("Requirement:", "Expected:", "Actual:", "Sent:", "Received:", "Reproduce:"):

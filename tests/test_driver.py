@@ -21,7 +21,11 @@ class TestSection3Urls:
     def test_ws_defaults(self) -> None:
         target = Target.parse("ws://example.com")
         assert (target.host, target.port, target.resource, target.secure) == (
-            "example.com", 80, b"/", False)
+            "example.com",
+            80,
+            b"/",
+            False,
+        )
         assert target.host_header == b"example.com"
         assert target.origin == b"http://example.com"
 
@@ -34,10 +38,18 @@ class TestSection3Urls:
     def test_ipv6_host_header(self) -> None:
         assert Target.parse("ws://[::1]:9000/").host_header == b"[::1]:9000"
 
-    @pytest.mark.parametrize("url", [
-        "http://example.com/", "example.com", "ws://", "ws://host:99999/",
-        "ws://host/#frag", "ws://host:abc/", "",
-    ])
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://example.com/",
+            "example.com",
+            "ws://",
+            "ws://host:99999/",
+            "ws://host/#frag",
+            "ws://host:abc/",
+            "",
+        ],
+    )
     def test_bad_urls_are_config_errors(self, url: str) -> None:
         with pytest.raises(ConfigError):
             Target.parse(url)
@@ -58,8 +70,9 @@ class TestDeadlines:
             server, port = await _silent_server()
             loop = asyncio.get_running_loop()
             start = loop.time()
-            conn = await Connection.open(Target.parse(f"ws://127.0.0.1:{port}/"),
-                                         start + 0.3, Transcript())
+            conn = await Connection.open(
+                Target.parse(f"ws://127.0.0.1:{port}/"), start + 0.3, Transcript()
+            )
             with pytest.raises(DeadlineExceeded):
                 await conn.receive()
             await conn.close()
@@ -77,8 +90,9 @@ class TestDeadlines:
             await server.wait_closed()
             loop = asyncio.get_running_loop()
             with pytest.raises(Unreachable, match="cannot connect"):
-                await Connection.open(Target.parse(f"ws://127.0.0.1:{port}/"),
-                                      loop.time() + 2, Transcript())
+                await Connection.open(
+                    Target.parse(f"ws://127.0.0.1:{port}/"), loop.time() + 2, Transcript()
+                )
 
         asyncio.run(asyncio.wait_for(main(), 10))
 
@@ -92,8 +106,9 @@ class TestDeadlines:
             port = server.sockets[0].getsockname()[1]
             loop = asyncio.get_running_loop()
             transcript = Transcript()
-            conn = await Connection.open(Target.parse(f"ws://127.0.0.1:{port}/"),
-                                         loop.time() + 2, transcript)
+            conn = await Connection.open(
+                Target.parse(f"ws://127.0.0.1:{port}/"), loop.time() + 2, transcript
+            )
             await conn.wait_closed()
             server.close()
             await server.wait_closed()

@@ -218,7 +218,8 @@ class FrameDecoder:
     @property
     def buffered(self) -> int:
         """Bytes of a frame received but not yet complete."""
-        return len(self._buf) - self._pos
+        pending = len(self._buf) - self._pos
+        return pending if self._header is None else pending + self._header.size
 
     def halt(self) -> None:
         """Stop decoding and drop buffered bytes; later input is only counted."""
@@ -255,6 +256,7 @@ class FrameDecoder:
                     self.halt()
                     return out
                 self._header = header
+                self._pos += header.size
             end = self._pos + header.length
             if len(self._buf) < end:
                 break

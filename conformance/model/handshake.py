@@ -20,13 +20,17 @@ from .outcomes import HttpResponse
 from .violations import Violation
 
 # Requirement ids (spec_refs/rfc6455.toml) that a server's 101 answer can break.
-RESPONSE_VALID_HTTP = "rfc6455-4.2.2-valid-http-response"
-RESPONSE_UPGRADE = "rfc6455-4.1-response-upgrade"
-RESPONSE_CONNECTION = "rfc6455-4.1-response-connection"
-RESPONSE_ACCEPT = "rfc6455-4.1-response-accept"
-RESPONSE_EXTENSIONS = "rfc6455-4.1-response-extensions"
-RESPONSE_PROTOCOL = "rfc6455-4.1-response-protocol"
-RESPONSE_SINGLE_PROTOCOL = "rfc6455-4.2.2-single-subprotocol"
+RESPONSE_VALID_HTTP = "rfc6455-4.2.2-accept-valid-response"
+RESPONSE_UPGRADE = "rfc6455-4.1-response-upgrade-websocket"
+RESPONSE_CONNECTION = "rfc6455-4.1-response-connection-upgrade"
+RESPONSE_ACCEPT = "rfc6455-4.1-response-accept-check"
+RESPONSE_EXTENSIONS = "rfc6455-4.1-response-unrequested-extension"
+RESPONSE_PROTOCOL = "rfc6455-4.1-response-unrequested-subprotocol"
+RESPONSE_SINGLE_PROTOCOL = "rfc6455-11.3.4-protocol-once-in-response"
+RESPONSE_ACCEPT_ONCE = "rfc6455-11.3.3-accept-once-in-response"
+# Not checked: §11.3.2 says Sec-WebSocket-Extensions "MUST NOT appear more than once in
+# an HTTP response", while §4.2.2 step 5 lets the server split extensions "between
+# multiple instances" of it. The text allows both, so several lines are accepted.
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 """The GUID concatenated with the key (RFC 6455 §1.3, §4.2.2 step 5.4)."""
@@ -252,7 +256,9 @@ def check_accept(request: HandshakeRequest, response: HttpResponse) -> list[Viol
         )
     accepts = response.values(b"sec-websocket-accept")
     expected = accept_for(request.key)
-    if len(accepts) != 1 or accepts[0].strip() != expected:
+    if len(accepts) > 1:
+        found.append(Violation(RESPONSE_ACCEPT_ONCE, f"{len(accepts)} Sec-WebSocket-Accept lines"))
+    if not accepts or any(value.strip() != expected for value in accepts):
         found.append(
             Violation(
                 RESPONSE_ACCEPT,

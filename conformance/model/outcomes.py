@@ -151,18 +151,25 @@ class HttpRefusal:
 
     statuses: frozenset[int] = ERROR_STATUSES
     required_header: bytes | None = None  # e.g. b"sec-websocket-version"
+    required_token: bytes | None = None  # a token the header's list must include
 
     def describe(self) -> str:
         text = f"an HTTP error response (status {_status_text(self.statuses)})"
         if self.required_header is not None:
             text += f" with a {self.required_header.decode()} header"
+            if self.required_token is not None:
+                text += f" listing {self.required_token.decode()}"
         return text
 
     def matches(self, observed: Observed) -> bool:
         response = observed.response
         if response is None or response.status not in self.statuses:
             return False
-        return self.required_header is None or bool(response.values(self.required_header))
+        if self.required_header is None:
+            return True
+        if self.required_token is not None:
+            return self.required_token.lower() in response.tokens(self.required_header)
+        return bool(response.values(self.required_header))
 
 
 @dataclass(frozen=True, slots=True)

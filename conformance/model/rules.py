@@ -9,39 +9,40 @@ from __future__ import annotations
 from typing import Final
 
 # RFC 6455 §5.1: masking direction.
-CLIENT_MUST_MASK: Final = "rfc6455-5.1-client-masks"
+CLIENT_MUST_MASK: Final = "rfc6455-5.1-client-masks-frames"
 SERVER_MUST_NOT_MASK: Final = "rfc6455-5.1-server-no-mask"
 
 # RFC 6455 §5.2: base framing.
 RSV_MUST_BE_ZERO: Final = "rfc6455-5.2-rsv-zero"
-RESERVED_OPCODE: Final = "rfc6455-5.2-unknown-opcode"
-MINIMAL_LENGTH: Final = "rfc6455-5.2-minimal-length"
-LENGTH_MSB_ZERO: Final = "rfc6455-5.2-length-msb-zero"
+RESERVED_OPCODE: Final = "rfc6455-5.2-opcode-values"
+MINIMAL_LENGTH: Final = "rfc6455-5.2-minimal-length-encoding"
+LENGTH_MSB_ZERO: Final = "rfc6455-5.2-length-64-msb-zero"
 
 # RFC 6455 §5.4: fragmentation.
-FRAGMENT_SEQUENCE: Final = "rfc6455-5.4-fragment-sequence"
-NO_INTERLEAVE: Final = "rfc6455-5.4-no-interleave"
+FRAGMENT_SEQUENCE: Final = "rfc6455-5.4-fragmented-message"
+NO_INTERLEAVE: Final = "rfc6455-5.4-no-interleaved-messages"
 
-# RFC 6455 §5.5: control frames.
-CONTROL_PAYLOAD_MAX: Final = "rfc6455-5.5-control-max-125"
-CONTROL_NOT_FRAGMENTED: Final = "rfc6455-5.5-control-not-fragmented"
+# RFC 6455 §5.4, §5.5: control frames.
+CONTROL_PAYLOAD_MAX: Final = "rfc6455-5.5-control-payload-125"
+CONTROL_NOT_FRAGMENTED: Final = "rfc6455-5.4-control-not-fragmented"
 
 # RFC 6455 §5.5.1: Close.
-CLOSE_BODY_CODE: Final = "rfc6455-5.5.1-close-body-code"
+CLOSE_BODY_CODE: Final = "rfc6455-5.5.1-close-body-status-code"
 CLOSE_REASON_UTF8: Final = "rfc6455-5.5.1-close-reason-utf8"
 NO_DATA_AFTER_CLOSE: Final = "rfc6455-5.5.1-no-data-after-close"
 
 # RFC 6455 §5.6: text data.
-TEXT_UTF8: Final = "rfc6455-5.6-text-utf8"
+TEXT_UTF8: Final = "rfc6455-5.6-text-valid-utf8"
 
 # RFC 6455 §7.4.1 / §7.4.2: status codes on the wire.
-CLOSE_CODE_1004_RESERVED: Final = "rfc6455-7.4.1-1004-reserved"
-CLOSE_CODE_1005_NOT_SENT: Final = "rfc6455-7.4.1-1005-not-sent"
-CLOSE_CODE_1006_NOT_SENT: Final = "rfc6455-7.4.1-1006-not-sent"
-CLOSE_CODE_1015_NOT_SENT: Final = "rfc6455-7.4.1-1015-not-sent"
-CLOSE_CODE_UNUSED_RANGE: Final = "rfc6455-7.4.2-0-999-unused"
-CLOSE_CODE_PROTOCOL_RANGE: Final = "rfc6455-7.4.2-1000-2999-reserved"
-CLOSE_CODE_OUT_OF_RANGE: Final = "rfc6455-7.4.2-ranges"
+CLOSE_CODE_1004_RESERVED: Final = "rfc6455-7.4.1-code-1004-reserved"
+CLOSE_CODE_1005_NOT_SENT: Final = "rfc6455-7.4.1-code-1005-not-sent"
+CLOSE_CODE_1006_NOT_SENT: Final = "rfc6455-7.4.1-code-1006-not-sent"
+CLOSE_CODE_1015_NOT_SENT: Final = "rfc6455-7.4.1-code-1015-not-sent"
+CLOSE_CODE_UNUSED_RANGE: Final = "rfc6455-7.4.2-range-0-999-unused"
+CLOSE_CODE_PROTOCOL_RANGE: Final = "rfc6455-7.4.2-range-1000-2999-protocol"
+# No range of §7.4.2 covers 5000-65535: such a code is not "defined in Section 7.4".
+CLOSE_CODE_OUT_OF_RANGE: Final = "rfc6455-5.5.1-close-body-status-code"
 
 ALL_RULES: Final[dict[str, str]] = {
     name: value

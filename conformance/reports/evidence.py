@@ -139,11 +139,6 @@ def _natural(section: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in section.split("."))
 
 
-def section_label(result: CaseResult) -> str:
-    """``rfc6455 §4.2.1`` (or just the spec when the id has no section)."""
-    return printable(f"{result.spec} §{result.section}" if result.section else result.spec)
-
-
 def section_counts(report: RunReport) -> list[tuple[str, dict[str, int]]]:
     """Per spec section, counts per outcome (every outcome present), in natural order."""
     groups: dict[tuple[str, str], dict[str, int]] = {}

@@ -20,7 +20,7 @@ import re
 import xml.etree.ElementTree as ET
 from os import PathLike
 
-from ..catalog import Catalog
+from ..catalog import Catalog, load_catalog
 from ..model.outcomes import Outcome
 from ..results import CaseResult, RunReport
 from .evidence import one_line, printable
@@ -73,8 +73,22 @@ def _testcase(
         ET.SubElement(case, "system-out").text = block
 
 
+def _default_catalog() -> Catalog | None:
+    """The installed catalog, or None when it cannot be read (ids are then shown bare)."""
+    try:
+        return load_catalog()
+    except (OSError, ValueError):
+        return None
+
+
 def to_junit_xml(report: RunReport, catalog: Catalog | None = None) -> str:
-    """The JUnit document (with an XML declaration); ``catalog`` adds requirement quotes."""
+    """The JUnit document (with an XML declaration).
+
+    ``catalog`` supplies the requirement quotes in the failure texts; by default the
+    one in ``spec_refs/`` is loaded.
+    """
+    if catalog is None:
+        catalog = _default_catalog()
     failures = sum(_counts_as_failure(r, report.strict) for r in report.results)
     errors = sum(r.outcome is Outcome.ERROR for r in report.results)
     skipped = sum(r.outcome is Outcome.UNSUPPORTED for r in report.results)
@@ -105,6 +119,6 @@ def to_junit_xml(report: RunReport, catalog: Catalog | None = None) -> str:
 
 
 def write_junit(report: RunReport, path: StrPath, catalog: Catalog | None = None) -> None:
-    """Write :func:`to_junit_xml` to ``path`` as UTF-8."""
+    """Write :func:`to_junit_xml` to ``path`` as UTF-8 (``catalog`` as there)."""
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(to_junit_xml(report, catalog))

@@ -38,8 +38,13 @@ class TestSection4_1RequestBuilder:
         raw = request.to_bytes()
         assert raw.startswith(b"GET /chat?x=1 HTTP/1.1\r\n")
         assert raw.endswith(b"\r\n\r\n")
-        for line in (b"Host: example.com:8080", b"Upgrade: websocket", b"Connection: Upgrade",
-                     b"Sec-WebSocket-Key: " + RFC_KEY, b"Sec-WebSocket-Version: 13"):
+        for line in (
+            b"Host: example.com:8080",
+            b"Upgrade: websocket",
+            b"Connection: Upgrade",
+            b"Sec-WebSocket-Key: " + RFC_KEY,
+            b"Sec-WebSocket-Version: 13",
+        ):
             assert line + b"\r\n" in raw
 
     def test_new_key_is_16_random_bytes_base64(self) -> None:
@@ -48,8 +53,9 @@ class TestSection4_1RequestBuilder:
         assert all(len(base64.b64decode(k, validate=True)) == 16 for k in keys)
 
     def test_offers_are_recorded_and_sent(self) -> None:
-        request = build_request(b"h", protocols=[b"a", b"b"], extensions=[b"x; y=1"],
-                                origin=b"http://h")
+        request = build_request(
+            b"h", protocols=[b"a", b"b"], extensions=[b"x; y=1"], origin=b"http://h"
+        )
         assert request.protocols == (b"a", b"b")
         raw = request.to_bytes()
         assert b"Sec-WebSocket-Protocol: a, b\r\n" in raw
@@ -115,8 +121,12 @@ class TestResponseReader:
         assert len(reader.response.body) == hs.MAX_BODY_PREFIX
 
     def test_interim_1xx_is_skipped(self) -> None:
-        reader = parse(b"HTTP/1.1 100 Continue\r\n\r\n" + response_bytes(
-            b"Sec-WebSocket-Version: 13", b"Content-Length: 0", status=b"426 Upgrade Required"))
+        reader = parse(
+            b"HTTP/1.1 100 Continue\r\n\r\n"
+            + response_bytes(
+                b"Sec-WebSocket-Version: 13", b"Content-Length: 0", status=b"426 Upgrade Required"
+            )
+        )
         assert reader.response is not None and reader.response.status == 426
 
     def test_garbage_is_an_error(self) -> None:
@@ -142,9 +152,7 @@ class TestResponseReader:
         reader.feed(b"HTTP/1.1 101 Swi")
         reader.feed(b"")
         assert reader.done and reader.error
-        assert [v.requirement for v in hs.check_response_head(reader)] == [
-            hs.RESPONSE_VALID_HTTP
-        ]
+        assert [v.requirement for v in hs.check_response_head(reader)] == [hs.RESPONSE_VALID_HTTP]
 
 
 def _check(*headers: bytes, request: HandshakeRequest | None = None) -> list[str]:
@@ -159,22 +167,37 @@ class TestSection4_1ClientChecks:
         assert _check(*GOOD_101) == []
 
     def test_header_names_and_values_case_insensitive(self) -> None:
-        assert _check(b"UPGRADE: WebSocket", b"connection: keep-alive, upgrade",
-                      b"sec-websocket-accept:  " + RFC_ACCEPT + b" ") == []
+        assert (
+            _check(
+                b"UPGRADE: WebSocket",
+                b"connection: keep-alive, upgrade",
+                b"sec-websocket-accept:  " + RFC_ACCEPT + b" ",
+            )
+            == []
+        )
 
     @pytest.mark.parametrize(
         ("headers", "rule"),
         [
             ((b"Connection: Upgrade", b"Sec-WebSocket-Accept: " + RFC_ACCEPT), hs.RESPONSE_UPGRADE),
             ((b"Upgrade: h2c", *GOOD_101[1:]), hs.RESPONSE_UPGRADE),
-            ((b"Upgrade: websocket", b"Sec-WebSocket-Accept: " + RFC_ACCEPT), hs.RESPONSE_CONNECTION),
-            ((b"Upgrade: websocket", b"Connection: keep-alive",
-              b"Sec-WebSocket-Accept: " + RFC_ACCEPT), hs.RESPONSE_CONNECTION),
+            (
+                (b"Upgrade: websocket", b"Sec-WebSocket-Accept: " + RFC_ACCEPT),
+                hs.RESPONSE_CONNECTION,
+            ),
+            (
+                (
+                    b"Upgrade: websocket",
+                    b"Connection: keep-alive",
+                    b"Sec-WebSocket-Accept: " + RFC_ACCEPT,
+                ),
+                hs.RESPONSE_CONNECTION,
+            ),
             (GOOD_101[:2], hs.RESPONSE_ACCEPT),
             ((*GOOD_101[:2], b"Sec-WebSocket-Accept: AAAA"), hs.RESPONSE_ACCEPT),
-            ((*GOOD_101, b"Sec-WebSocket-Accept: " + RFC_ACCEPT), hs.RESPONSE_ACCEPT),
-            ((*GOOD_101, b"Sec-WebSocket-Extensions: permessage-deflate"),
-             hs.RESPONSE_EXTENSIONS),
+            ((*GOOD_101, b"Sec-WebSocket-Accept: " + RFC_ACCEPT), hs.RESPONSE_ACCEPT_ONCE),
+            ((*GOOD_101, b"Sec-WebSocket-Accept: x"), hs.RESPONSE_ACCEPT),
+            ((*GOOD_101, b"Sec-WebSocket-Extensions: permessage-deflate"), hs.RESPONSE_EXTENSIONS),
             ((*GOOD_101, b"Sec-WebSocket-Protocol: chat"), hs.RESPONSE_PROTOCOL),
             ((*GOOD_101, b"Sec-WebSocket-Protocol: "), hs.RESPONSE_PROTOCOL),
         ],
@@ -182,16 +205,43 @@ class TestSection4_1ClientChecks:
     def test_each_broken_rule_is_reported(self, headers: tuple[bytes, ...], rule: str) -> None:
         assert rule in _check(*headers)
 
-    def test_offered_subprotocol_and_extension_are_fine(self) -> None:
-        request = build_request(b"h", key=RFC_KEY, protocols=[b"chat", b"superchat"],
-                                extensions=[b"permessage-deflate; client_max_window_bits"])
-        assert _check(*GOOD_101, b"Sec-WebSocket-Protocol: superchat",
-                      b"Sec-WebSocket-Extensions: permessage-deflate", request=request) == []
+    def test_extensions_split_over_lines_are_accepted(self) -> None:
+        """§4.2.2 allows splitting; §11.3.2 forbids repeating: both readings pass."""
+        request = build_request(b"h", key=RFC_KEY, extensions=[b"a", b"b"])
+        assert (
+            _check(
+                *GOOD_101,
+                b"Sec-WebSocket-Extensions: a",
+                b"Sec-WebSocket-Extensions: b",
+                request=request,
+            )
+            == []
+        )
 
-    @pytest.mark.parametrize("lines", [
-        (b"Sec-WebSocket-Protocol: chat, superchat",),
-        (b"Sec-WebSocket-Protocol: chat", b"Sec-WebSocket-Protocol: chat"),
-    ])
+    def test_offered_subprotocol_and_extension_are_fine(self) -> None:
+        request = build_request(
+            b"h",
+            key=RFC_KEY,
+            protocols=[b"chat", b"superchat"],
+            extensions=[b"permessage-deflate; client_max_window_bits"],
+        )
+        assert (
+            _check(
+                *GOOD_101,
+                b"Sec-WebSocket-Protocol: superchat",
+                b"Sec-WebSocket-Extensions: permessage-deflate",
+                request=request,
+            )
+            == []
+        )
+
+    @pytest.mark.parametrize(
+        "lines",
+        [
+            (b"Sec-WebSocket-Protocol: chat, superchat",),
+            (b"Sec-WebSocket-Protocol: chat", b"Sec-WebSocket-Protocol: chat"),
+        ],
+    )
     def test_more_than_one_subprotocol(self, lines: tuple[bytes, ...]) -> None:
         request = build_request(b"h", key=RFC_KEY, protocols=[b"chat", b"superchat"])
         assert hs.RESPONSE_SINGLE_PROTOCOL in _check(*GOOD_101, *lines, request=request)

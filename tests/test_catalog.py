@@ -1,0 +1,421 @@
+"""The requirement catalog (``spec_refs/*.toml``) is well formed, verbatim and complete.
+
+* every record loads, has a unique, well-formed id, a known keyword and party;
+* every quote appears verbatim (after normalisation, see ``conformance.spec_text``)
+  in the spec file it cites, and RFC quotes sit in the section they claim;
+* every uppercase RFC 2119 keyword in RFC 6455 sections 1-11 lies inside some
+  record's quote, except the occurrences listed in ``RFC_EXCLUSIONS``;
+* links point at the right document and at anchors that exist.
+
+Failures name the offending record ids.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import tomllib
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import spec_refs
+from conformance.catalog import KEYWORDS, PARTIES, Requirement, load_catalog, parse_records
+from conformance.spec_text import (
+    SPEC_FILES,
+    RfcSection,
+    normalise_quote,
+    normalise_rfc,
+    render_bikeshed,
+    rfc_sections,
+    spec_path,
+    spec_text_for,
+    specs_dir,
+)
+
+RFC = "RFC 6455"
+WS = "WHATWG WebSockets"
+FETCH = "WHATWG Fetch"
+
+_SLUG = r"[a-z0-9]+(?:-[a-z0-9]+){1,4}"  # 2-5 words
+ID_PATTERNS = {
+    RFC: re.compile(rf"^rfc6455-(?P<section>\d+(?:\.\d+)*)-{_SLUG}$"),
+    WS: re.compile(rf"^whatwg-ws-{_SLUG}$"),
+    FETCH: re.compile(rf"^fetch-{_SLUG}$"),
+}
+LINK_PREFIXES = {
+    RFC: "https://www.rfc-editor.org/rfc/rfc6455#section-",
+    WS: "https://websockets.spec.whatwg.org/#",
+    FETCH: "https://fetch.spec.whatwg.org/#",
+}
+
+# Uppercase RFC 2119 keywords; longest alternatives first so "MUST NOT" counts once.
+RFC2119 = re.compile(
+    r"\b(?:MUST NOT|MUST|REQUIRED|SHALL NOT|SHALL|SHOULD NOT|SHOULD|NOT RECOMMENDED|RECOMMENDED"
+    r"|MAY|OPTIONAL)\b"
+)
+COVERED_SECTIONS = re.compile(r"^(?:[1-9]|1[01])(?:\.\d+)*$")  # RFC 6455 sections 1-11
+
+# Keyword occurrences in sections 1-11 deliberately left out of the catalog:
+# (section, verbatim excerpt containing them, reason).
+RFC_EXCLUSIONS: list[tuple[str, str, str]] = [
+    (
+        "2",
+        'The key words "MUST", "MUST NOT", "REQUIRED", "SHALL", "SHALL NOT", "SHOULD", '
+        '"SHOULD NOT", "RECOMMENDED", "MAY", and "OPTIONAL" in this document are to be '
+        "interpreted as described in [RFC2119].",
+        "RFC 2119 boilerplate: names the key words, binds nobody",
+    ),
+]
+
+# Definition records allowed to contain uppercase key words (they quote them as words).
+DEFINITIONS_QUOTING_KEYWORDS = {"rfc6455-2-imperative-algorithm-keywords"}
+
+# Fetch anchors whose dfn lies outside the line ranges of whatwg-fetch-websocket-excerpt.bs,
+# so they cannot be found in the excerpt; each is the dfn id of the algorithm the quote sits in.
+KNOWN_FETCH_ANCHORS = {
+    "append-a-request-origin-header": "dfn of 'append a request `Origin` header'",
+    "concept-main-fetch": "dfn of 'main fetch'",
+    "concept-http-fetch": "dfn of 'HTTP fetch'",
+    "concept-http-network-fetch": "dfn of 'HTTP-network fetch'",
+}
+
+
+def _fail(what: str, offenders: list[str]) -> None:
+    if offenders:
+        pytest.fail(f"{len(offenders)} record(s) {what}:\n  " + "\n  ".join(offenders))
+
+
+@pytest.fixture(scope="module")
+def records() -> list[Requirement]:
+    return list(load_catalog())
+
+
+@pytest.fixture(scope="module")
+def sections() -> dict[str, RfcSection]:
+    return rfc_sections(spec_path(RFC).read_text(encoding="utf-8"))
+
+
+# --- (a) loading and ids ----------------------------------------------------------------
+
+
+def test_catalog_files_load_and_are_non_empty() -> None:
+    names = {p.name for p in spec_refs.CATALOG_FILES}
+    assert {"rfc6455.toml", "whatwg.toml"} <= names
+    for path in spec_refs.CATALOG_FILES:
+        with path.open("rb") as fh:
+            recs = parse_records(tomllib.load(fh), path.name)
+        assert recs, f"{path.name} has no records"
+
+
+def test_ids_unique_across_files() -> None:
+    counts: Counter[str] = Counter()
+    for path in spec_refs.CATALOG_FILES:
+        with path.open("rb") as fh:
+            counts.update(r.id for r in parse_records(tomllib.load(fh), path.name))
+    _fail("have duplicate ids", sorted(i for i, n in counts.items() if n > 1))
+
+
+def test_ids_match_patterns(records: list[Requirement]) -> None:
+    bad = []
+    for r in records:
+        pattern = ID_PATTERNS.get(r.spec)
+        m = pattern.match(r.id) if pattern else None
+        if m is None:
+            bad.append(f"{r.id} (spec {r.spec!r})")
+        elif r.spec == RFC and m.group("section") != r.section:
+            bad.append(f"{r.id}: id section != section field {r.section!r}")
+    _fail("have malformed ids", bad)
+
+
+# --- (b) keywords and parties -----------------------------------------------------------
+
+
+def test_keywords_and_parties_known(records: list[Requirement]) -> None:
+    bad = [f"{r.id}: keyword {r.keyword!r}" for r in records if r.keyword not in KEYWORDS]
+    bad += [f"{r.id}: party {r.party!r}" for r in records if r.party not in PARTIES]
+    bad += [f"{r.id}: spec {r.spec!r}" for r in records if r.spec not in SPEC_FILES]
+    _fail("have unknown keyword/party/spec", bad)
+
+
+def test_required_text_fields_non_empty(records: list[Requirement]) -> None:
+    bad = [
+        f"{r.id}: empty {name}"
+        for r in records
+        for name in ("section", "title", "quote", "link")
+        if not getattr(r, name).strip()
+    ]
+    bad += [f"{r.id}: empty note" for r in records if r.note is not None and not r.note.strip()]
+    bad += [
+        f"{r.id}: empty untestable"
+        for r in records
+        if r.untestable is not None and not r.untestable.strip()
+    ]
+    _fail("have empty fields", bad)
+
+
+# --- (c) the quote carries its keyword --------------------------------------------------
+
+
+def _inherits_keyword(r: Requirement) -> bool:
+    """A keyword-less list item or algorithm step, its note naming where the keyword comes from."""
+    note = r.note or ""
+    return "lead-in" in note or "Algorithm step" in note
+
+
+def test_quote_contains_its_keyword(records: list[Requirement]) -> None:
+    bad = []
+    for r in records:
+        if r.keyword == "definition":
+            continue
+        if r.spec == RFC:
+            found = re.search(rf"\b{r.keyword}\b", r.quote) is not None
+        else:  # WHATWG prose uses lowercase "must", "may", ...
+            found = re.search(rf"\b{r.keyword}\b", r.quote, re.IGNORECASE) is not None
+        if not found and not _inherits_keyword(r):
+            bad.append(f"{r.id}: {r.keyword!r} not in quote and no lead-in/algorithm-step note")
+    _fail("lack their keyword", bad)
+
+
+def test_rfc_keyword_matches_quote(records: list[Requirement]) -> None:
+    """An RFC quote with key words is labelled with one of them; a definition has none."""
+    bad = []
+    for r in records:
+        if r.spec != RFC:
+            continue
+        in_quote = set(RFC2119.findall(r.quote))
+        if r.keyword == "definition":
+            if in_quote and r.id not in DEFINITIONS_QUOTING_KEYWORDS:
+                bad.append(f"{r.id}: 'definition' but quote has {sorted(in_quote)}")
+        elif in_quote and r.keyword not in in_quote:
+            bad.append(f"{r.id}: keyword {r.keyword!r} but quote has {sorted(in_quote)}")
+    _fail("carry a keyword that does not match their quote", bad)
+
+
+# --- (d) verbatim -----------------------------------------------------------------------
+
+
+def test_quotes_are_normalised(records: list[Requirement]) -> None:
+    _fail(
+        "have quotes with uncollapsed whitespace",
+        [r.id for r in records if r.quote != normalise_quote(r.quote)],
+    )
+
+
+def test_quotes_verbatim_in_spec(records: list[Requirement]) -> None:
+    bad = [
+        f"{r.id} [{r.spec}]: {r.quote[:80]!r}"
+        for r in records
+        if normalise_quote(r.quote) not in spec_text_for(r.spec)
+    ]
+    _fail("have quotes not found verbatim in their spec", bad)
+
+
+def test_rfc_quotes_in_their_section(
+    records: list[Requirement], sections: dict[str, RfcSection]
+) -> None:
+    bad = []
+    for r in records:
+        if r.spec != RFC:
+            continue
+        sec = sections.get(r.section)
+        if sec is None:
+            bad.append(f"{r.id}: no section {r.section!r}")
+            continue
+        if r.title != sec.title:
+            bad.append(f"{r.id}: title {r.title!r} != heading {sec.title!r}")
+        n = sec.text.count(normalise_quote(r.quote))
+        if n != 1:
+            bad.append(f"{r.id}: quote occurs {n} times in section {r.section} (needs exactly 1)")
+    _fail("are not located uniquely in their RFC section", bad)
+
+
+# --- (e) completeness -------------------------------------------------------------------
+
+
+def test_rfc_keyword_coverage(records: list[Requirement], sections: dict[str, RfcSection]) -> None:
+    """Every key word occurrence in RFC 6455 §§1-11 is inside a record's quote or excluded."""
+    secs = sections
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for r in records:
+        if r.spec == RFC and r.section in secs:
+            q = normalise_quote(r.quote)
+            start = secs[r.section].text.find(q)
+            if start >= 0:
+                spans.setdefault(r.section, []).append((start, start + len(q)))
+    for section, excerpt, reason in RFC_EXCLUSIONS:
+        start = secs[section].text.find(normalise_quote(excerpt))
+        assert start >= 0, f"exclusion no longer matches §{section} ({reason}): {excerpt!r}"
+        spans.setdefault(section, []).append((start, start + len(normalise_quote(excerpt))))
+
+    missing, total = [], 0
+    for number, sec in secs.items():
+        if not COVERED_SECTIONS.match(number):
+            continue
+        for m in RFC2119.finditer(sec.text):
+            total += 1
+            if not any(a <= m.start() and m.end() <= b for a, b in spans.get(number, [])):
+                ctx = sec.text[max(0, m.start() - 60) : m.end() + 40]
+                missing.append(f"§{number} {m.group()}: ...{ctx}...")
+    assert total > 200, f"only {total} key words found: is the RFC text being read?"
+    if missing:
+        pytest.fail(f"{len(missing)} of {total} key words not covered:\n  " + "\n  ".join(missing))
+
+
+_ID_REF = re.compile(
+    r"\b(?:rfc6455-\d+(?:\.\d+)*-[a-z0-9]+(?:-[a-z0-9]+)*|whatwg-ws-[a-z0-9]+(?:-[a-z0-9]+)*"
+    r"|fetch-[a-z0-9]+(?:-[a-z0-9]+)*)"
+)
+
+
+def test_note_cross_references_exist(records: list[Requirement]) -> None:
+    ids = {r.id for r in records}
+    bad = [
+        f"{r.id}: note cites unknown {ref!r}"
+        for r in records
+        for ref in _ID_REF.findall(r.note or "")
+        if ref not in ids
+    ]
+    _fail("cite ids that do not exist", bad)
+
+
+# --- (f) links and sections -------------------------------------------------------------
+
+
+def test_links(records: list[Requirement]) -> None:
+    anchors = {WS: bikeshed_anchors(WS), FETCH: bikeshed_anchors(FETCH) | set(KNOWN_FETCH_ANCHORS)}
+    bad = []
+    for r in records:
+        prefix = LINK_PREFIXES[r.spec]
+        if not r.link.startswith(prefix):
+            bad.append(f"{r.id}: link {r.link!r} does not start with {prefix!r}")
+            continue
+        anchor = r.link[len(prefix) :]
+        if r.spec == RFC:
+            if anchor != r.section:
+                bad.append(f"{r.id}: link section {anchor!r} != section {r.section!r}")
+        elif anchor not in anchors[r.spec]:
+            bad.append(f"{r.id}: anchor {anchor!r} not defined in the {r.spec} source")
+    _fail("have bad links", bad)
+
+
+def test_whatwg_websockets_sections(records: list[Requirement]) -> None:
+    headings = bikeshed_headings(spec_path(WS).read_text(encoding="utf-8"))
+    bad = [
+        f"{r.id}: section {r.section!r} / title {r.title!r} (headings: {headings.get(r.section)!r})"
+        for r in records
+        if r.spec == WS and headings.get(r.section) != r.title
+    ]
+    _fail("name a WHATWG WebSockets section that does not exist", bad)
+
+
+# --- helpers: Bikeshed anchors and headings ---------------------------------------------
+
+_DFN = re.compile(r"<dfn\b([^>]*)>(.*?)</dfn>", re.DOTALL)
+_ATTR = re.compile(r"""([\w-]+)(?:=(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
+_IDL_TYPES = {"method", "attribute", "constructor", "const", "event", "enum-value", "dict-member"}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def bikeshed_anchors(spec: str) -> set[str]:
+    """Ids a Bikeshed source defines: ``{#id}``, ``id=``/``oldids=``, and dfn-generated ids."""
+    src = spec_path(spec).read_text(encoding="utf-8")
+    ids = set(re.findall(r"\{#([\w-]+)\}", src))
+    ids |= set(re.findall(r"""\bid=["']?([\w-]+)""", src))
+    for group in re.findall(r"""\boldids=["']?([\w,-]+)""", src):
+        ids |= set(group.split(","))
+    for attrs_src, body in _DFN.findall(src):
+        attrs = {m[0]: m[1] or m[2] or m[3] for m in _ATTR.findall(attrs_src)}
+        if "id" in attrs:
+            continue
+        kind = next((k for k in _IDL_TYPES if k in attrs), None)
+        owner = attrs.get("for", "")
+        lt = attrs.get("lt") or attrs.get("data-lt")
+        text = normalise_quote(html.unescape(re.sub(r"<[^>]+>|\|", "", body)))
+        name = (lt or text).split("|")[0]
+        if kind == "constructor":
+            ids.add(f"dom-{owner}-{owner}".lower())
+        elif kind == "event":
+            ids.add(f"eventdef-{owner}-{name}".lower())
+        elif kind is not None:
+            ids.add(f"dom-{owner}-{_slug(name.split('(')[0])}".lower())
+        else:
+            ids.add("-".join(filter(None, [_slug(owner), _slug(name)])))
+    return ids
+
+
+def bikeshed_headings(src: str) -> dict[str, str]:
+    """Section number -> rendered title for a markdown Bikeshed source's ``#`` headings."""
+    out: dict[str, str] = {}
+    counters: list[int] = []
+    for m in re.finditer(r"^(#+)[ \t]+(.*?)[ \t]+#+[ \t]*\{#[\w-]+\}[ \t]*$", src, re.MULTILINE):
+        level = len(m.group(1))
+        counters = counters[:level] + [0] * (level - len(counters))
+        counters[level - 1] += 1
+        out[".".join(map(str, counters))] = render_bikeshed(m.group(2))
+    return out
+
+
+# --- spec_text unit tests ---------------------------------------------------------------
+
+
+def test_normalise_rfc_drops_pagination_and_joins_hyphens() -> None:
+    text = (
+        "   the client MUST be non-\n   normative across a page\n\n\n\n"
+        "Fette & Melnikov             Standards Track                    [Page 9]\n\f\n"
+        "RFC 6455                 The WebSocket Protocol            December 2011\n\n\n"
+        "   boundary and the |Sec-WebSocket-\n   Key| header.\n"
+    )
+    assert normalise_rfc(text) == (
+        "the client MUST be non-normative across a page boundary"
+        " and the |Sec-WebSocket-Key| header."
+    )
+
+
+def test_rfc_sections_split_on_column_zero_headings() -> None:
+    text = "   1.  Intro . . . 4\n\n1.  Intro\n\n   Body one.\n\n1.1.  Sub\n\n   Body two.\n"
+    secs = rfc_sections(text)
+    assert list(secs) == ["1", "1.1"]
+    assert (secs["1"].title, secs["1"].text) == ("Intro", "Body one.")
+    assert secs["1.1"].text == "Body two."
+
+
+@pytest.mark.parametrize(
+    ("source", "rendered"),
+    [
+        ("[=fail the\n  WebSocket connection=]", "fail the WebSocket connection"),
+        ("[=WebSocket/internal-url|url=] and [=url/scheme=]", "url and scheme"),
+        (
+            "{{WebSocket/close()}} {{CloseEvent}} {{x/constructor(a, b)|WebSocket}}",
+            "close() CloseEvent WebSocket",
+        ),
+        ('|url|\'s "`ws`" and \\``Upgrade`\\`', """url's "ws" and `Upgrade`"""),
+        ("<a for=request>mode</a> <var ignore>x</var> &mdash; [[!WSP]]", "mode x — [WSP]"),
+        ("# The {{WebSocket}} interface # {#the-websocket-interface}", "The WebSocket interface"),
+        (" 1. Let |host| be x.\n * item\n : term\n :: desc", "Let host be x. item term desc"),
+        ("<!-- gone --><xmp>sequence<DOMString></xmp>", "sequence<DOMString>"),
+    ],
+)
+def test_render_bikeshed_markdown(source: str, rendered: str) -> None:
+    assert render_bikeshed("Markup Shorthands: markdown yes\n" + source).endswith(rendered)
+
+
+def test_render_bikeshed_without_markdown_keeps_backticks() -> None:
+    src = "<li><p>append (`<code>Origin</code>`, <var>serializedOrigin</var>) to it"
+    assert render_bikeshed(src) == "append (`Origin`, serializedOrigin) to it"
+
+
+def test_specs_dir_env_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("WSCONFORM_SPECS_DIR", str(tmp_path))
+    assert specs_dir() == tmp_path
+    monkeypatch.delenv("WSCONFORM_SPECS_DIR")
+    assert (specs_dir() / SPEC_FILES[RFC]).is_file()
+
+
+def test_spec_text_for_unknown_spec() -> None:
+    with pytest.raises(KeyError, match="unknown spec"):
+        spec_text_for("RFC 9999")

@@ -1,0 +1,197 @@
+"""The opening-handshake cases (RFC 6455 §4) against correct, faulty and hostile servers.
+
+Every case must PASS against the reference server and must FAIL (INFO for a MAY-level
+case) against a server that breaks exactly the rule it checks: a case that cannot
+fail is a defect. Against hostile peers no case may PASS, and each ends in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+import pytest
+
+from conformance.cases import all_cases, case_by_id
+from conformance.cases.base import Case
+from conformance.driver import Target
+from conformance.model.outcomes import (
+    AcceptedWithout,
+    HandshakeAccepted,
+    Level,
+    Outcome,
+    TcpClose,
+)
+from conformance.reference_server import start_reference_server
+from conformance.results import CaseResult
+from conformance.runner import run_cases
+from fixtures.fault_server import FAULTS, start_fault_server
+from fixtures.hostile import HOSTILE_KINDS, start_hostile_server
+
+pytestmark = pytest.mark.network
+
+HANDSHAKE = [case for case in all_cases() if case.section in {"4.2.1", "4.2.2", "9.1"}]
+
+# For each case, a fault that breaks the rule the case checks.
+BREAKS: dict[str, str] = {
+    "rfc6455/4.2.1/valid-handshake": "wrong-accept",
+    "rfc6455/4.2.1/connection-token-list": "strict-token-lists",
+    "rfc6455/4.2.1/connection-lowercase": "strict-token-lists",
+    "rfc6455/4.2.1/connection-two-lines": "first-header-line-only",
+    "rfc6455/4.2.1/upgrade-mixed-case": "strict-token-lists",
+    "rfc6455/4.2.1/upgrade-token-list": "malformed-101",
+    "rfc6455/4.2.1/header-names-any-case": "case-sensitive-header-names",
+    "rfc6455/4.2.1/header-order": "require-host-first",
+    "rfc6455/4.2.1/unknown-headers-ignored": "refuse-extra-headers",
+    "rfc6455/4.2.1/without-origin": "drop-without-origin",
+    "rfc6455/4.2.1/same-origin": "origin-policy-drop",
+    "rfc6455/4.2.1/request-in-single-bytes": "single-read-handshake",
+    "rfc6455/4.2.1/absolute-uri": "refuse-absolute-uri",
+    "rfc6455/4.2.1/subprotocol-offer": "multiple-subprotocols",
+    "rfc6455/4.2.1/subprotocol-two-lines": "multiple-subprotocols",
+    "rfc6455/4.2.1/extension-offer-unknown": "unoffered-extension",
+    "rfc6455/4.2.1/missing-key": "accept-missing-key",
+    "rfc6455/4.2.1/duplicate-key": "accept-duplicate-key",
+    "rfc6455/4.2.1/key-not-base64": "accept-bad-key-base64",
+    "rfc6455/4.2.1/key-15-bytes": "accept-short-key",
+    "rfc6455/4.2.1/key-17-bytes": "accept-short-key",
+    "rfc6455/4.2.1/key-empty": "accept-short-key",
+    "rfc6455/4.2.1/missing-version": "accept-any-version",
+    "rfc6455/4.2.1/duplicate-version": "accept-version-list",
+    "rfc6455/4.2.1/missing-host": "accept-missing-host",
+    "rfc6455/4.2.1/duplicate-host": "accept-duplicate-host",
+    "rfc6455/4.2.1/whitespace-before-colon": "accept-whitespace-before-colon",
+    "rfc6455/4.2.1/subprotocol-not-token": "accept-bad-subprotocol-syntax",
+    "rfc6455/4.2.1/missing-upgrade": "accept-missing-upgrade",
+    "rfc6455/4.2.1/upgrade-not-websocket": "accept-bad-upgrade-token",
+    "rfc6455/4.2.1/missing-connection": "accept-missing-connection",
+    "rfc6455/4.2.1/connection-without-upgrade": "accept-bad-connection-token",
+    "rfc6455/4.2.1/http-1.0": "accept-http10",
+    "rfc6455/4.2.1/method-post": "accept-post",
+    "rfc6455/4.2.2/version-8": "version-no-header",
+    "rfc6455/4.2.2/version-14": "version-400",
+    "rfc6455/4.2.2/version-not-a-number": "version-wrong-list",
+    "rfc6455/4.2.2/status-101": "malformed-101",
+    "rfc6455/4.2.2/accept-value": "accept-from-decoded-key",
+    "rfc6455/4.2.2/upgrade-header": "wrong-upgrade-in-101",
+    "rfc6455/4.2.2/connection-header": "no-connection-header-in-101",
+    "rfc6455/4.2.2/no-subprotocol-unless-offered": "empty-subprotocol",
+    "rfc6455/4.2.2/subprotocol-from-offer": "unoffered-subprotocol",
+    "rfc6455/4.2.2/single-subprotocol": "multiple-subprotocols",
+    "rfc6455/4.2.2/no-extension-unless-offered": "unoffered-extension",
+    "rfc6455/4.2.2/no-unoffered-extension": "unoffered-extension",
+    "rfc6455/9.1/malformed-extensions": "accept-bad-extension-syntax",
+    "rfc6455/4.2.2/foreign-origin": "origin-policy-drop",
+    "rfc6455/4.2.2/unknown-resource": "drop-unknown-resource",
+}
+
+
+async def _against_reference(cases: Sequence[Case]) -> list[CaseResult]:
+    async with await start_reference_server() as server:
+        return await run_cases(cases, Target.parse(server.url), timeout=5, jobs=8)
+
+
+async def _against_fault(fault: str, cases: Sequence[Case], timeout: float = 5) -> list[CaseResult]:
+    async with await start_fault_server(fault) as server:
+        return await run_cases(cases, Target.parse(server.url), timeout=timeout, jobs=8)
+
+
+def test_every_handshake_case_has_a_breaking_fault() -> None:
+    assert sorted(BREAKS) == sorted(case.id for case in HANDSHAKE)
+    assert set(BREAKS.values()) <= set(FAULTS)
+
+
+def test_reference_server_passes_every_case() -> None:
+    results = asyncio.run(_against_reference(all_cases()))
+    bad = {r.id: (r.outcome.value, r.actual) for r in results if r.outcome is not Outcome.PASS}
+    assert not bad
+
+
+@pytest.mark.parametrize("case_id", sorted(BREAKS))
+def test_case_fails_against_the_fault_that_breaks_its_rule(case_id: str) -> None:
+    case = case_by_id(case_id)
+    assert case is not None
+    (result,) = asyncio.run(_against_fault(BREAKS[case_id], [case]))
+    expected = Outcome.INFO if case.level is Level.MAY else case.level.failure
+    assert result.outcome is expected, (result.outcome, result.actual)
+    assert set(case.requirements) <= set(result.requirements)
+
+
+@pytest.mark.parametrize(
+    ("case_id", "fault"),
+    [
+        ("rfc6455/4.2.1/upgrade-token-list", "strict-token-lists"),
+        ("rfc6455/4.2.1/without-origin", "require-origin"),
+        ("rfc6455/4.2.1/same-origin", "require-origin"),
+    ],
+)
+def test_refusal_the_text_allows_is_info(case_id: str, fault: str) -> None:
+    case = case_by_id(case_id)
+    assert case is not None
+    (result,) = asyncio.run(_against_fault(fault, [case]))
+    if fault == "require-origin" and case_id.endswith("same-origin"):
+        assert result.outcome is Outcome.PASS  # it sends an Origin
+    else:
+        assert result.outcome is Outcome.INFO, result.actual
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_every_fault_is_caught_by_some_case(fault: str) -> None:
+    """Mutation score: each injected handshake violation makes at least one case FAIL."""
+    results = asyncio.run(_against_fault(fault, HANDSHAKE))
+    assert any(r.outcome is Outcome.FAIL for r in results), fault
+
+
+HOSTILE_TIMEOUT = 0.5
+SILENT_KINDS = ("silent", "trickle", "endless-header")  # never give a complete answer
+AFTER_101_KINDS = ("huge-frame", "reset-after-101", "endless-data")  # a valid 101 to anything
+
+
+def _run_hostile(kind: str) -> tuple[list[CaseResult], float]:
+    async def main() -> list[CaseResult]:
+        async with await start_hostile_server(kind) as server:
+            return await run_cases(
+                HANDSHAKE, Target.parse(server.url), timeout=HOSTILE_TIMEOUT, jobs=16
+            )
+
+    started = time.monotonic()
+    results = asyncio.run(asyncio.wait_for(main(), 60))
+    elapsed = time.monotonic() - started
+    # Each case is bounded by its deadline plus the runner's grace; 16 run at once.
+    bound = (HOSTILE_TIMEOUT + 2.0) * (len(HANDSHAKE) / 16 + 1)
+    assert elapsed < bound, f"{kind}: {elapsed:.1f}s"
+    assert all(r.duration_s <= HOSTILE_TIMEOUT + 2.0 for r in results)
+    return results, elapsed
+
+
+def test_hostile_kinds_are_all_exercised() -> None:
+    assert {*SILENT_KINDS, *AFTER_101_KINDS, "close-immediately"} == set(HOSTILE_KINDS)
+
+
+@pytest.mark.parametrize("kind", SILENT_KINDS)
+def test_peer_that_never_answers_gets_no_pass(kind: str) -> None:
+    results, _ = _run_hostile(kind)
+    outcomes = {r.id: r.outcome for r in results}
+    assert set(outcomes.values()) <= {Outcome.ERROR, Outcome.FAIL}, outcomes
+
+
+def test_peer_that_closes_at_once_passes_only_where_a_tcp_close_is_acceptable() -> None:
+    results, _ = _run_hostile("close-immediately")
+    for result in results:
+        case = case_by_id(result.id)
+        assert case is not None
+        tcp_close_ok = any(isinstance(b, TcpClose) for b in case.expect.alternatives)
+        assert result.outcome is (Outcome.PASS if tcp_close_ok else Outcome.FAIL), result.id
+
+
+@pytest.mark.parametrize("kind", AFTER_101_KINDS)
+def test_peer_that_accepts_everything_fails_every_refusal_case(kind: str) -> None:
+    results, _ = _run_hostile(kind)
+    for result in results:
+        case = case_by_id(result.id)
+        assert case is not None
+        if not any(
+            isinstance(b, HandshakeAccepted | AcceptedWithout) for b in case.expect.alternatives
+        ):
+            assert result.outcome is Outcome.FAIL, (result.id, result.actual)
