@@ -156,6 +156,7 @@ def _write_reports(args: argparse.Namespace, report: RunReport, catalog: Catalog
     for path, write in outputs:
         if path:
             try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
                 write(path)
             except OSError as exc:
                 raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None

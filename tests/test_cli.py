@@ -94,7 +94,7 @@ class TestEndToEnd:
     def test_reference_server_passes_with_every_report(
         self, capsys: pytest.CaptureFixture[str], tmp_path: Path
     ) -> None:
-        paths = {ext: tmp_path / f"r.{ext}" for ext in ("json", "xml", "md", "html")}
+        paths = {ext: tmp_path / "new-dir" / f"r.{ext}" for ext in ("json", "xml", "md", "html")}
         code, out, _err = run(
             capsys,
             "run",
