@@ -16,13 +16,14 @@ import resource
 import time
 import tracemalloc
 
+from conformance.cases import handshake
 from conformance.driver import Target
-from conformance.runner import run_cases, select_cases
+from conformance.runner import run_cases
 from fixtures.hostile import HOSTILE_KINDS, start_hostile_server
 
 
 async def against(kind: str, timeout: float, jobs: int) -> tuple[float, dict[str, int], int]:
-    cases = select_cases(["rfc6455/4.2.1", "rfc6455/4.2.2", "rfc6455/9.1"])
+    cases = list(handshake.CASES)
     async with await start_hostile_server(kind) as server:
         tracemalloc.start()
         tracemalloc.reset_peak()

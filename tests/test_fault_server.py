@@ -189,6 +189,7 @@ FAULT_CASES: dict[str, tuple[bytes, Verdict]] = {
     "malformed-101": (handshake(), accepted()),
     "origin-policy-drop": (handshake({"Origin": "http://127.0.0.1"}), accepted()),
     "drop-without-origin": (handshake(), accepted()),
+    "origin-refuse-400": (handshake({"Origin": "http://wsconform.invalid"}), accepted()),
     "drop-unknown-resource": (handshake(target="/elsewhere"), accepted()),
 }
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from conformance.cases import all_cases, case_by_id
+from conformance.cases import all_cases, case_by_id, handshake
 from conformance.cases.base import Case
 from conformance.driver import Target
 from conformance.model.outcomes import (
@@ -31,7 +31,7 @@ from fixtures.hostile import HOSTILE_KINDS, start_hostile_server
 
 pytestmark = pytest.mark.network
 
-HANDSHAKE = [case for case in all_cases() if case.section in {"4.2.1", "4.2.2", "9.1"}]
+HANDSHAKE = list(handshake.CASES)
 
 # For each case, a fault that breaks the rule the case checks.
 BREAKS: dict[str, str] = {
@@ -83,6 +83,7 @@ BREAKS: dict[str, str] = {
     "rfc6455/4.2.2/no-unoffered-extension": "unoffered-extension",
     "rfc6455/9.1/malformed-extensions": "accept-bad-extension-syntax",
     "rfc6455/4.2.2/foreign-origin": "origin-policy-drop",
+    "rfc6455/10.2/foreign-origin-403": "origin-refuse-400",
     "rfc6455/4.2.2/unknown-resource": "drop-unknown-resource",
 }
 
@@ -138,9 +139,9 @@ def test_refusal_the_text_allows_is_info(case_id: str, fault: str) -> None:
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_every_fault_is_caught_by_some_case(fault: str) -> None:
-    """Mutation score: each injected handshake violation makes at least one case FAIL."""
+    """Mutation score: each injected violation makes a case FAIL (WARN for a SHOULD)."""
     results = asyncio.run(_against_fault(fault, HANDSHAKE))
-    assert any(r.outcome is Outcome.FAIL for r in results), fault
+    assert any(r.outcome in {Outcome.FAIL, Outcome.WARN} for r in results), fault
 
 
 HOSTILE_TIMEOUT = 0.5
@@ -173,7 +174,7 @@ def test_hostile_kinds_are_all_exercised() -> None:
 def test_peer_that_never_answers_gets_no_pass(kind: str) -> None:
     results, _ = _run_hostile(kind)
     outcomes = {r.id: r.outcome for r in results}
-    assert set(outcomes.values()) <= {Outcome.ERROR, Outcome.FAIL}, outcomes
+    assert set(outcomes.values()) <= {Outcome.ERROR, Outcome.FAIL, Outcome.WARN}, outcomes
 
 
 def test_peer_that_closes_at_once_passes_only_where_a_tcp_close_is_acceptable() -> None:
@@ -182,7 +183,8 @@ def test_peer_that_closes_at_once_passes_only_where_a_tcp_close_is_acceptable() 
         case = case_by_id(result.id)
         assert case is not None
         tcp_close_ok = any(isinstance(b, TcpClose) for b in case.expect.alternatives)
-        assert result.outcome is (Outcome.PASS if tcp_close_ok else Outcome.FAIL), result.id
+        expected = Outcome.PASS if tcp_close_ok else case.level.failure
+        assert result.outcome is expected, result.id
 
 
 @pytest.mark.parametrize("kind", AFTER_101_KINDS)
@@ -194,4 +196,4 @@ def test_peer_that_accepts_everything_fails_every_refusal_case(kind: str) -> Non
         if not any(
             isinstance(b, HandshakeAccepted | AcceptedWithout) for b in case.expect.alternatives
         ):
-            assert result.outcome is Outcome.FAIL, (result.id, result.actual)
+            assert result.outcome is case.level.failure, (result.id, result.actual)

@@ -66,6 +66,9 @@ R_KEY_ONCE = "rfc6455-11.3.1-key-once-in-request"
 R_VERSION_ONCE = "rfc6455-11.3.5-version-once-in-request"
 R_PROTOCOL_TOKENS = "rfc6455-4.1-protocol-token-chars"
 R_EXTENSIONS_MALFORMED = "rfc6455-9.1-malformed-extensions-fail"
+R_ACCEPT_STEPS = "rfc6455-4.2.2-accept-steps"
+R_VALIDATE_INPUT = "rfc6455-10.7-validate-input"
+R_ORIGIN_403 = "rfc6455-10.2-bad-origin-403"
 
 NON_UPGRADE_NOTE = (
     "RFC 6455 §4.2.1 asks for an HTTP error code; RFC 9110 §7.8 also lets a server "
@@ -175,7 +178,7 @@ ACCEPT_CASES = [
         "valid-handshake",
         "A valid opening handshake is accepted with 101",
         lambda ctx: valid(ctx, origin=ctx.target.origin),
-        (R_GET_11, R_ACCEPT_101),
+        (R_GET_11, R_ACCEPT_STEPS, R_ACCEPT_101),
     ),
     _must_accept(
         "connection-token-list",
@@ -366,7 +369,9 @@ def _must_refuse(
     return Case(
         id=f"rfc6455/{section}/{slug}",
         title=title,
-        requirements=(*reqs, R_REFUSE_INVALID) if section == "4.2.1" else reqs,
+        requirements=(*reqs, R_REFUSE_INVALID, R_VALIDATE_INPUT)
+        if section == "4.2.1"
+        else (*reqs, R_VALIDATE_INPUT),
         level=Level.MUST,
         expect=expectation,
         run=sending(make, check_101=False),
@@ -569,9 +574,9 @@ ANSWER_CASES = [
         "accept-value",
         "Sec-WebSocket-Accept is base64(SHA-1(key + GUID))",
         lambda ctx: valid(ctx),
-        (R_RESPONSE_ACCEPT, hs.RESPONSE_ACCEPT),
-        (hs.RESPONSE_ACCEPT,),
-        "the right Sec-WebSocket-Accept",
+        (R_RESPONSE_ACCEPT, hs.RESPONSE_ACCEPT, hs.RESPONSE_ACCEPT_ONCE),
+        (hs.RESPONSE_ACCEPT, hs.RESPONSE_ACCEPT_ONCE),
+        "one right Sec-WebSocket-Accept",
     ),
     _answer(
         "upgrade-header",
@@ -651,6 +656,16 @@ REFUSAL_CASES = [
         run=sending(lambda ctx: valid(ctx, origin=b"http://wsconform.invalid")),
         notes="A server may accept any origin; if it refuses, it must answer with an HTTP "
         "error code such as 403, not drop the connection.",
+    ),
+    Case(
+        id="rfc6455/10.2/foreign-origin-403",
+        title="A refused foreign Origin gets 403 Forbidden",
+        requirements=(R_ORIGIN_403,),
+        level=Level.SHOULD,
+        expect=expect(HandshakeAccepted(), HttpRefusal(frozenset({403}))),
+        run=sending(lambda ctx: valid(ctx, origin=b"http://wsconform.invalid")),
+        notes="§10.2: a server refusing an origin SHOULD answer 403; another error code "
+        "is a WARN here (and passes the MUST of rfc6455/4.2.2/foreign-origin).",
     ),
     Case(
         id="rfc6455/4.2.2/unknown-resource",

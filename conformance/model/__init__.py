@@ -6,7 +6,8 @@ verdicts.
 
 Theory of operation
 -------------------
-* :mod:`.frames` encodes any frame, legal or not, and :mod:`.decoder` decodes a
+* :mod:`.frames` holds any frame, legal or not, as data; :mod:`.codec` writes it
+  exactly as described, and :mod:`.decoder` decodes a
   peer's bytes incrementally, reporting each rule the peer broke as a
   :class:`~.violations.Violation` that names the requirement id in ``spec_refs/``.
 * :mod:`.utf8` validates text incrementally, so fail-fast positions are known.

@@ -100,8 +100,9 @@ class MessageTooLarge:
 class Message:
     """A complete data message, reassembled from its fragments (RFC 6455 §5.4, §5.6).
 
-    ``rsv1`` is the first frame's RSV1 bit (per-message compression, RFC 7692): such
-    payloads are left as received and their text is not checked.
+    ``rsv1`` is the first frame's RSV1 bit. When RSV1 was negotiated (``allowed_rsv``,
+    per-message compression, RFC 7692 §6) such a payload is left as received and its
+    text is not checked.
     """
 
     opcode: int
@@ -424,6 +425,8 @@ class PeerStream:
             raise RuntimeError("feed() after feed_eof()")
         out: list[Event] = []
         for event, start, payload_start in self.frames.feed_located(data):
+            if self.too_large is not None:
+                break
             if isinstance(event, Frame):
                 out.append(event)
                 self._on_frame(event, start, payload_start, out)
@@ -506,7 +509,8 @@ class PeerStream:
         self._parts = []
         self._size = 0
         self._rsv1 = frame.rsv1
-        checked = frame.opcode == Opcode.TEXT and not frame.rsv1
+        compressed = frame.rsv1 and bool(self.frames.allowed_rsv & RSV1_BIT)
+        checked = frame.opcode == Opcode.TEXT and not compressed
         self._text = Utf8Validator() if checked else None
 
     def _on_fragment(self, frame: Frame, payload_start: int, out: list[Event]) -> None:

@@ -1,8 +1,9 @@
 """WebSocket frames as data (RFC 6455 §5.2), including frames the RFC forbids.
 
-The encoder lives here too: it writes exactly what the :class:`Frame` says, so the
-suite can craft masked server frames, RSV bits, reserved opcodes, non-minimal or
-MSB-set lengths, over-long or fragmented control frames and any close code.
+The encoder (:func:`conformance.model.codec.encode_frame`) writes exactly what a
+:class:`Frame` says, so the suite can craft masked server frames, RSV bits, reserved
+opcodes, non-minimal or MSB-set lengths, over-long or fragmented control frames and
+any close code.
 """
 
 from __future__ import annotations

@@ -16,23 +16,39 @@ from dataclasses import dataclass, field, replace
 
 import h11
 
+from .constants import GUID as _GUID
 from .outcomes import HttpResponse
+from .rules import (
+    RESPONSE_ACCEPT,
+    RESPONSE_ACCEPT_ONCE,
+    RESPONSE_CONNECTION,
+    RESPONSE_EXTENSIONS,
+    RESPONSE_PROTOCOL,
+    RESPONSE_SINGLE_PROTOCOL,
+    RESPONSE_UPGRADE,
+    RESPONSE_VALID_HTTP,
+)
 from .violations import Violation
 
-# Requirement ids (spec_refs/rfc6455.toml) that a server's 101 answer can break.
-RESPONSE_VALID_HTTP = "rfc6455-4.2.2-accept-valid-response"
-RESPONSE_UPGRADE = "rfc6455-4.1-response-upgrade-websocket"
-RESPONSE_CONNECTION = "rfc6455-4.1-response-connection-upgrade"
-RESPONSE_ACCEPT = "rfc6455-4.1-response-accept-check"
-RESPONSE_EXTENSIONS = "rfc6455-4.1-response-unrequested-extension"
-RESPONSE_PROTOCOL = "rfc6455-4.1-response-unrequested-subprotocol"
-RESPONSE_SINGLE_PROTOCOL = "rfc6455-11.3.4-protocol-once-in-response"
-RESPONSE_ACCEPT_ONCE = "rfc6455-11.3.3-accept-once-in-response"
-# Not checked: §11.3.2 says Sec-WebSocket-Extensions "MUST NOT appear more than once in
-# an HTTP response", while §4.2.2 step 5 lets the server split extensions "between
-# multiple instances" of it. The text allows both, so several lines are accepted.
+__all__ = [
+    "RESPONSE_ACCEPT",
+    "RESPONSE_ACCEPT_ONCE",
+    "RESPONSE_CONNECTION",
+    "RESPONSE_EXTENSIONS",
+    "RESPONSE_PROTOCOL",
+    "RESPONSE_SINGLE_PROTOCOL",
+    "RESPONSE_UPGRADE",
+    "RESPONSE_VALID_HTTP",
+    "HandshakeRequest",
+    "ResponseReader",
+    "accept_for",
+    "build_request",
+    "check_accept",
+    "check_response_head",
+    "new_key",
+]
 
-GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+GUID = _GUID.encode("ascii")
 """The GUID concatenated with the key (RFC 6455 §1.3, §4.2.2 step 5.4)."""
 
 MAX_RESPONSE_HEAD = 16 * 1024

@@ -44,6 +44,19 @@ CLOSE_CODE_PROTOCOL_RANGE: Final = "rfc6455-7.4.2-range-1000-2999-protocol"
 # No range of §7.4.2 covers 5000-65535: such a code is not "defined in Section 7.4".
 CLOSE_CODE_OUT_OF_RANGE: Final = "rfc6455-5.5.1-close-body-status-code"
 
+# RFC 6455 §4.1 (the client's checks of the server's 101), §4.2.2 step 5, §11.3.
+RESPONSE_VALID_HTTP: Final = "rfc6455-4.2.2-accept-valid-response"
+RESPONSE_UPGRADE: Final = "rfc6455-4.1-response-upgrade-websocket"
+RESPONSE_CONNECTION: Final = "rfc6455-4.1-response-connection-upgrade"
+RESPONSE_ACCEPT: Final = "rfc6455-4.1-response-accept-check"
+RESPONSE_EXTENSIONS: Final = "rfc6455-4.1-response-unrequested-extension"
+RESPONSE_PROTOCOL: Final = "rfc6455-4.1-response-unrequested-subprotocol"
+RESPONSE_SINGLE_PROTOCOL: Final = "rfc6455-11.3.4-protocol-once-in-response"
+RESPONSE_ACCEPT_ONCE: Final = "rfc6455-11.3.3-accept-once-in-response"
+# Not checked: §11.3.2 says Sec-WebSocket-Extensions "MUST NOT appear more than once in
+# an HTTP response", while §4.2.2 step 5 lets the server split extensions "between
+# multiple instances" of it. The text allows both, so several lines are accepted.
+
 ALL_RULES: Final[dict[str, str]] = {
     name: value
     for name, value in dict(globals()).items()

@@ -39,7 +39,10 @@ def wsproto_frames(data: bytes, *, client: bool) -> list[tuple[int, bytes, bool]
     frames = []
     for frame in protocol.received_frames():
         payload = frame.payload  # wsproto decodes text to str
-        raw = payload.encode() if isinstance(payload, str) else bytes(payload)
+        if isinstance(payload, str):
+            payload = payload.encode()
+        assert isinstance(payload, bytes | bytearray)
+        raw = bytes(payload)
         frames.append((int(frame.opcode), raw, frame.frame_finished and frame.message_finished))
     return frames
 
@@ -348,5 +351,5 @@ class TestSection7_4StatusCodes:
         )
 
     def test_named_codes(self) -> None:
-        assert CloseCode.NO_STATUS_RCVD == 1005
-        assert CloseCode.TLS_HANDSHAKE == 1015
+        assert int(CloseCode.NO_STATUS_RCVD) == 1005
+        assert int(CloseCode.TLS_HANDSHAKE) == 1015
