@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 from .cases import all_cases
-from .cases.base import Case, CaseContext
+from .cases.base import CannotRun, Case, CaseContext
 from .driver import ConfigError, Connection, DeadlineExceeded, Target, Transcript, Unreachable
 from .model.outcomes import Outcome, Verdict
 from .results import CaseResult, RunReport
@@ -78,7 +78,7 @@ async def run_case(
             observed = await case.run(ctx)
         verdict = case.judge(observed)
         notes.extend(observed.notes)
-    except Unreachable as exc:
+    except (Unreachable, CannotRun) as exc:
         verdict = Verdict(Outcome.ERROR, str(exc))
     except (DeadlineExceeded, TimeoutError):
         verdict = Verdict(

@@ -12,9 +12,16 @@ __all__ = ["Allowed", "Case", "CaseContext", "all_cases", "case_by_id"]
 @cache
 def all_cases() -> tuple[Case, ...]:
     """Every case the suite knows, ids unique."""
-    from . import handshake
+    from . import closing, fragmentation, framing, handshake, limits, utf8
 
-    cases = (*handshake.CASES,)
+    cases = (
+        *handshake.CASES,
+        *framing.CASES,
+        *fragmentation.CASES,
+        *utf8.CASES,
+        *closing.CASES,
+        *limits.CASES,
+    )
     ids = [case.id for case in cases]
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:

@@ -23,6 +23,13 @@ from ..model.outcomes import (
 )
 
 
+class CannotRun(Exception):
+    """The case cannot run against this target (e.g. a valid handshake was refused).
+
+    Reported as ERROR: the suite could not observe the behaviour the case checks.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class Allowed:
     """A behaviour the spec also allows, reported as ``outcome`` (INFO or UNSUPPORTED)."""

@@ -84,12 +84,14 @@ class CloseInfo:
 
     code: int | None
     reason: bytes = b""
+    reply: bool = False  # it answered the suite's Close rather than starting the closing
 
     def describe(self) -> str:
+        what = "Close frame in reply" if self.reply else "Close frame"
         if self.code is None:
-            return "Close frame with no status code"
+            return f"{what} with no status code"
         text = self.reason.decode("utf-8", "backslashreplace")
-        return f"Close frame with code {self.code}" + (f" and reason {text!r}" if text else "")
+        return f"{what} with code {self.code}" + (f" and reason {text!r}" if text else "")
 
 
 @dataclass(slots=True)
@@ -104,6 +106,17 @@ class Observed:
     transport: TransportEnd = TransportEnd.OPEN
     timed_out: bool = False  # a deadline expired while waiting for the peer
     notes: list[str] = field(default_factory=list)
+    upgraded: bool = False  # the handshake succeeded; what follows is WebSocket traffic
+    responsive: bool = False  # after the handshake, the peer answered the case's frames
+    pongs: list[bytes] = field(default_factory=list)  # Pong payloads, barriers excluded
+    continued: bool = False  # the peer went on processing after it had to fail (§7.1.7)
+
+    @property
+    def answered(self) -> bool:
+        """The peer reacted to what the case sent (so a timeout is not all there is)."""
+        if self.upgraded:
+            return self.responsive or bool(self.violations) or self.close is not None
+        return self.response is not None or bool(self.violations)
 
     def describe(self) -> str:
         """One line: what was seen, most decisive first."""
@@ -112,11 +125,13 @@ class Observed:
             parts.append(self.response.describe())
         elif self.response_error is not None:
             parts.append(f"not a valid HTTP response: {self.response_error}")
-        elif self.transport is not TransportEnd.OPEN or not self.timed_out:
+        elif not self.upgraded and (self.transport is not TransportEnd.OPEN or not self.timed_out):
             parts.append("no HTTP response")
         parts.extend(str(v) for v in self.violations)
         if self.messages:
-            parts.append(f"{len(self.messages)} message(s)")
+            parts.append(_messages_text(self.messages))
+        if self.pongs:
+            parts.append(f"{len(self.pongs)} Pong(s)")
         if self.close is not None:
             parts.append(self.close.describe())
         if self.timed_out:
@@ -124,6 +139,13 @@ class Observed:
         parts.append(f"TCP {self.transport.value}")
         parts.extend(self.notes)
         return "; ".join(parts)
+
+
+def _messages_text(messages: list[tuple[int, bytes]]) -> str:
+    names = {1: "text", 2: "binary"}
+    shown = [f"{names.get(op, f'opcode {op}')} ({len(data)} bytes)" for op, data in messages[:3]]
+    more = f" and {len(messages) - 3} more" if len(messages) > 3 else ""
+    return f"{len(messages)} message(s): " + ", ".join(shown) + more
 
 
 class Behaviour(Protocol):
@@ -243,6 +265,71 @@ class TcpClose:
         )
 
 
+def _opcode_name(opcode: int) -> str:
+    return {1: "text", 2: "binary"}.get(opcode, f"opcode {opcode}")
+
+
+@dataclass(frozen=True, slots=True)
+class Echoed:
+    """The server sent back exactly these messages, in order, breaking no frame rule."""
+
+    messages: tuple[tuple[int, bytes], ...]
+
+    def describe(self) -> str:
+        if len(self.messages) == 1:
+            opcode, data = self.messages[0]
+            return f"the {_opcode_name(opcode)} message ({len(data)} bytes) echoed unchanged"
+        return f"the {len(self.messages)} messages echoed unchanged, in order"
+
+    def matches(self, observed: Observed) -> bool:
+        return observed.messages == list(self.messages) and not observed.violations
+
+
+@dataclass(frozen=True, slots=True)
+class Ponged:
+    """A Pong for each Ping, with the Ping's payload, in order (§5.5.2, §5.5.3)."""
+
+    payloads: tuple[bytes, ...]
+
+    def describe(self) -> str:
+        if not self.payloads:
+            return "no Pong"
+        return f"{len(self.payloads)} Pong(s) echoing the Ping payload(s), in order"
+
+    def matches(self, observed: Observed) -> bool:
+        return observed.pongs == list(self.payloads) and not observed.violations
+
+
+@dataclass(frozen=True, slots=True)
+class FailedConnection:
+    """_Fail the WebSocket Connection_ (§7.1.7): a Close with one of ``codes`` (any code
+    when None), or the TCP connection closed without one; and nothing processed
+    beyond ``echoes`` (the messages sent before the offending frame)."""
+
+    codes: frozenset[int] | None = None
+    echoes: tuple[tuple[int, bytes], ...] = ()
+
+    def describe(self) -> str:
+        how = (
+            "a Close frame"
+            if self.codes is None
+            else f"a Close frame with code {_status_text(self.codes)}"
+        )
+        text = f"the connection failed: {how}, or a TCP close without one"
+        if self.echoes:
+            text += f", after echoing only the {len(self.echoes)} valid message(s) before"
+        return text
+
+    def matches(self, observed: Observed) -> bool:
+        if observed.continued or observed.messages != list(self.echoes):
+            return False
+        if observed.close is not None:
+            if observed.close.reply:
+                return False  # it only answered the suite's Close
+            return self.codes is None or observed.close.code in self.codes
+        return observed.transport in (TransportEnd.EOF, TransportEnd.RESET)
+
+
 @dataclass(frozen=True, slots=True)
 class Expectation:
     """The set of behaviours the spec accepts; a case passes when one is observed."""
@@ -286,6 +373,6 @@ def judge(expectation: Expectation, observed: Observed, level: Level) -> Verdict
     broken = tuple(dict.fromkeys(v.requirement for v in observed.violations))
     if expectation.match(observed) is not None:
         return Verdict(Outcome.PASS, actual)
-    if observed.timed_out and observed.response is None and not observed.violations:
+    if observed.timed_out and not observed.answered:
         return Verdict(Outcome.ERROR, actual)
     return Verdict(level.failure, actual, broken)

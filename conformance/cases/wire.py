@@ -1,0 +1,254 @@
+"""An open WebSocket connection to the server under test, for the wire-rule cases.
+
+:class:`WireSession` performs a valid opening handshake, sends client frames (masked,
+as §5.1 requires, unless a case says otherwise) and observes everything the server
+sends through the strict :class:`~conformance.model.decoder.PeerStream`. There are no
+timers: a Ping whose Pong comes back is the barrier proving the server processed
+everything sent before it (§5.5.2, pongs are answered in order), and a Close or the
+end of the TCP stream marks the end. Every wait is bounded by the case deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from ..driver import Connection, DeadlineExceeded
+from ..model import handshake as hs
+from ..model.codec import close_payload, encode_frame
+from ..model.constants import Opcode
+from ..model.decoder import (
+    CloseReceived,
+    FrameTooLarge,
+    Message,
+    MessageTooLarge,
+    PeerStream,
+    PongReceived,
+)
+from ..model.frames import Frame, LengthForm
+from ..model.outcomes import CloseInfo, Observed, TransportEnd
+from ..model.violations import Violation
+from .base import CannotRun, CaseContext
+
+CLOSING_GRACE = 1.0
+"""Seconds a case waits for the server's side of the closing handshake once it is
+done observing: the close itself is judged by the close cases, not by every case."""
+
+MAX_FRAME = 16 * 2**20
+MAX_MESSAGE = 64 * 2**20
+
+BARRIER_PREFIX = b"wsconform-barrier-"
+_barrier_ids = itertools.count()
+
+
+def client_frame(
+    opcode: int,
+    payload: bytes = b"",
+    *,
+    fin: bool = True,
+    rsv1: bool = False,
+    rsv2: bool = False,
+    rsv3: bool = False,
+    masked: bool = True,
+    length_form: LengthForm = LengthForm.MINIMAL,
+) -> Frame:
+    """A client frame, masked with a fresh random key (§5.3) unless ``masked=False``."""
+    return Frame(
+        opcode,
+        payload,
+        fin=fin,
+        rsv1=rsv1,
+        rsv2=rsv2,
+        rsv3=rsv3,
+        mask=os.urandom(4) if masked else None,
+        length_form=length_form,
+    )
+
+
+def text(data: str | bytes, **kwargs: bool) -> Frame:
+    payload = data.encode() if isinstance(data, str) else data
+    return client_frame(Opcode.TEXT, payload, **kwargs)  # type: ignore[arg-type]
+
+
+def binary(data: bytes, **kwargs: bool) -> Frame:
+    return client_frame(Opcode.BINARY, data, **kwargs)  # type: ignore[arg-type]
+
+
+def close_frame(code: int | None = 1000, reason: bytes = b"", **kwargs: bool) -> Frame:
+    return client_frame(Opcode.CLOSE, close_payload(code, reason), **kwargs)  # type: ignore[arg-type]
+
+
+@dataclass(slots=True)
+class WireSession:
+    """One open connection: send frames, observe the server, never wait unbounded."""
+
+    conn: Connection
+    stream: PeerStream
+    observed: Observed = field(default_factory=lambda: Observed(upgraded=True))
+    closing_sent: bool = False
+    _barriers_sent: set[bytes] = field(default_factory=set)
+    _barriers_seen: set[bytes] = field(default_factory=set)
+
+    @classmethod
+    async def open(
+        cls,
+        ctx: CaseContext,
+        *,
+        protocols: Iterable[bytes] = (),
+        extensions: Iterable[bytes] = (),
+    ) -> WireSession:
+        """Connect and complete a valid opening handshake, or raise :class:`CannotRun`."""
+        request = hs.build_request(
+            ctx.target.host_header,
+            ctx.target.resource,
+            protocols=protocols,
+            extensions=extensions,
+        )
+        conn = await ctx.connect()
+        await conn.send(request.to_bytes())
+        reader = hs.ResponseReader()
+        try:
+            while not reader.done:
+                reader.feed(await conn.receive())
+        except DeadlineExceeded:
+            raise CannotRun("no answer to the opening handshake before the deadline") from None
+        response = reader.response
+        if response is None or response.status != 101:
+            seen = response.describe() if response else reader.error or "no HTTP response"
+            raise CannotRun(f"the server did not accept a valid opening handshake: {seen}")
+        broken = hs.check_accept(request, response)
+        if broken:
+            raise CannotRun(f"the server's 101 is invalid: {broken[0]}")
+        stream = PeerStream(peer="server", max_payload=MAX_FRAME, max_message=MAX_MESSAGE)
+        session = cls(conn, stream)
+        if reader.trailing:
+            session._feed(reader.trailing)
+        return session
+
+    # -- sending ------------------------------------------------------------------
+
+    async def send(self, *frames: Frame | bytes, chunk: int | None = None) -> None:
+        """Write ``frames`` (encoded exactly as given) as one stream, ``chunk`` bytes a write."""
+        data = b"".join(f if isinstance(f, bytes) else encode_frame(f) for f in frames)
+        if any(isinstance(f, Frame) and f.opcode == Opcode.CLOSE for f in frames):
+            self.closing_sent = True
+        await self.conn.send(data, chunk=chunk)
+
+    # -- observing ----------------------------------------------------------------
+
+    def _feed(self, data: bytes) -> None:
+        events = self.stream.feed(data) if data else self.stream.feed_eof()
+        seen = self.observed
+        for event in events:
+            if isinstance(event, Message):
+                seen.messages.append((event.opcode, event.data))
+                seen.responsive = True
+            elif isinstance(event, PongReceived):
+                seen.responsive = True
+                if event.payload in self._barriers_sent:
+                    self._barriers_seen.add(event.payload)
+                else:
+                    seen.pongs.append(event.payload)
+            elif isinstance(event, CloseReceived) and seen.close is None:
+                seen.close = CloseInfo(event.code, event.reason, reply=self.closing_sent)
+            elif isinstance(event, Violation):
+                seen.violations.append(event)
+            elif isinstance(event, FrameTooLarge | MessageTooLarge):
+                seen.notes.append(f"the server sent more than the suite reads: {event}")
+
+    async def _pump(self) -> bool:
+        """Read once and decode; False once the server closed TCP or a deadline passed."""
+        if self.conn.end is not TransportEnd.OPEN:
+            return False
+        try:
+            data = await self.conn.receive()
+        except DeadlineExceeded:
+            self.observed.timed_out = True
+            return False
+        if data or not self.stream.eof:
+            self._feed(data)
+        self.observed.transport = self.conn.end
+        return bool(data)
+
+    async def until(self, done: Callable[[WireSession], bool]) -> bool:
+        """Read until ``done(self)``; False if the stream ended or the deadline passed first."""
+        while not done(self):
+            if not await self._pump():
+                return done(self)
+        return True
+
+    async def barrier(self) -> bool:
+        """Ping and wait for its Pong: the server has processed everything sent before.
+
+        False when the connection closed or the deadline passed first (which is what
+        the fail-the-connection cases expect to see).
+        """
+        payload = BARRIER_PREFIX + str(next(_barrier_ids)).encode()
+        self._barriers_sent.add(payload)
+        await self.send(client_frame(Opcode.PING, payload))
+        return await self.until(lambda s: payload in s._barriers_seen)
+
+    async def until_closed(self) -> None:
+        """Read until the server closes TCP, answering its Close (§5.5.1), or the deadline."""
+        while True:
+            await self._answer_close()
+            if not await self._pump():
+                break
+        await self._answer_close()
+
+    async def _answer_close(self) -> None:
+        close = self.observed.close
+        if close is None or self.closing_sent or self.conn.end is not TransportEnd.OPEN:
+            return
+        payload = close_payload(close.code) if close.code is not None else b""
+        await self.send(client_frame(Opcode.CLOSE, payload))
+
+    async def close(self, code: int = 1000, *, grace: float | None = CLOSING_GRACE) -> None:
+        """Start the closing handshake and wait for the server to finish it.
+
+        With ``grace`` the wait is cut short: the case is done observing, and the
+        closing handshake is judged by the close cases, which pass ``grace=None``.
+        """
+        if grace is not None:
+            now = asyncio.get_running_loop().time()
+            self.conn.deadline = min(self.conn.deadline, now + grace)
+            timed_out = self.observed.timed_out
+        if self.conn.end is TransportEnd.OPEN and not self.closing_sent:
+            await self.send(close_frame(code))
+        await self.until_closed()
+        if grace is not None:
+            self.observed.timed_out = timed_out
+
+    def finish(self) -> Observed:
+        """What was observed, with the transport state as it stands."""
+        self.observed.transport = self.conn.end
+        self.observed.violations[:] = self.stream.violations
+        return self.observed
+
+
+async def watch_failure(session: WireSession) -> Observed:
+    """After an offending frame: does the server fail the connection (§7.1.7)?
+
+    A Ping goes out behind the offending frame. A Pong for it means the server went
+    on processing, which it MUST NOT (§7.1.7); otherwise the case waits, up to its
+    deadline, for the server's Close and TCP close, answering the Close.
+    """
+    if await session.barrier():
+        session.observed.continued = True
+        session.observed.notes.append(
+            "the server answered a Ping sent after the offending frame"
+        )
+        await session.close()
+    else:
+        await session.until_closed()
+    return session.finish()
+
+
+async def watch_echo(session: WireSession) -> Observed:
+    """After valid frames: wait for the barrier Pong (all echoes arrived), then close."""
+    await session.barrier()
+    await session.close()
+    return session.finish()
