@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import ssl
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from .reports import json_report, junit, markdown, terminal
 from .results import CaseResult, RunReport
 from .runner import DEFAULT_TIMEOUT, run_suite, select_cases
 from .server_process import ServerCommand, ServerCommandFailed
+from .tls import make_tls_files
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -72,33 +75,59 @@ def _ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
 
 @asynccontextmanager
 async def open_target(args: argparse.Namespace) -> AsyncIterator[RunningTarget]:
-    """The target named on the command line, started if it is a command or the default."""
+    """The target named on the command line, started if it is a command or the default.
+
+    With ``--tls`` the suite makes a throw-away CA and a loopback certificate, gives
+    them to the server it starts (``{cert}``/``{key}`` in ``--server-cmd``, or the
+    built-in server) and trusts that CA for ``wss://``.
+    """
     url: str | None = args.url
     server_cmd: str | None = args.server_cmd
+    use_tls: bool = getattr(args, "tls", False)
     if url and server_cmd:
         raise UsageError("give a URL or --server-cmd, not both")
-    if url:
-        try:
-            target = Target.parse(url, _ssl_context(args))
-        except ConfigError as exc:
-            raise UsageError(str(exc)) from None
-        yield RunningTarget(target, (url,))
-    elif server_cmd:
-        try:
-            command = ServerCommand(server_cmd, startup_timeout=args.startup_timeout)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        try:
-            async with command as server:
-                target = Target.parse(f"ws://{server.host}:{server.port}{args.path}")
-                yield RunningTarget(target, ("--server-cmd", server_cmd))
-        except ServerCommandFailed as exc:
-            raise TargetError(str(exc)) from None
-    else:
-        from .reference_server import start_reference_server
+    if url and use_tls:
+        raise UsageError(
+            "--tls makes certificates for a server the suite starts; "
+            "for a running wss:// server use --ca-file"
+        )
+    with contextlib.ExitStack() as stack:
+        tls = (
+            make_tls_files(Path(stack.enter_context(tempfile.TemporaryDirectory())))
+            if use_tls
+            else None
+        )
+        scheme = "wss" if tls else "ws"
+        client_ssl = tls.client_context() if tls else None
+        if url:
+            try:
+                target = Target.parse(url, _ssl_context(args))
+            except ConfigError as exc:
+                raise UsageError(str(exc)) from None
+            yield RunningTarget(target, (url,))
+        elif server_cmd:
+            try:
+                command = ServerCommand(
+                    server_cmd,
+                    startup_timeout=args.startup_timeout,
+                    cert=tls.cert if tls else None,
+                    key=tls.key if tls else None,
+                )
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+            named = ("--server-cmd", server_cmd, *(("--tls",) if tls else ()))
+            try:
+                async with command as server:
+                    where = f"{scheme}://{server.host}:{server.port}{args.path}"
+                    yield RunningTarget(Target.parse(where, client_ssl), named)
+            except ServerCommandFailed as exc:
+                raise TargetError(str(exc)) from None
+        else:
+            from .reference_server import start_reference_server
 
-        async with await start_reference_server() as server:
-            yield RunningTarget(Target.parse(server.url), ())
+            server_ssl = tls.server_context() if tls else None
+            async with await start_reference_server(ssl=server_ssl) as server:
+                yield RunningTarget(Target.parse(server.url, client_ssl), ("--tls",) if tls else ())
 
 
 class Progress:
@@ -303,6 +332,12 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
         help="seconds --server-cmd may take to accept connections",
     )
     parser.add_argument("--ca-file", metavar="PEM", help="CA certificates to trust for wss://")
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="run the started server over wss:// with a generated CA and "
+        "certificate ({cert} and {key} in --server-cmd)",
+    )
     parser.add_argument(
         "--timeout",
         type=float,

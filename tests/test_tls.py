@@ -6,13 +6,12 @@ import asyncio
 import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from conformance.cli import EXIT_OK, EXIT_UNREACHABLE, main
+from conformance.cli import EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, main
 from conformance.reference_server import start_reference_server
-from fixtures.certs import TlsFiles, make_tls_files
+from conformance.tls import TlsFiles, make_tls_files
 
 pytestmark = pytest.mark.network
 
@@ -56,15 +55,38 @@ def test_untrusted_certificate_is_unreachable_not_a_pass(
     assert "TLS handshake" in err and "Traceback" not in err
 
 
+def test_tls_flag_runs_the_reference_server_over_wss(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["run", "--tls", "-q"])
+    out = capsys.readouterr().out
+    assert code == EXIT_OK, out
+    assert " 0 failed" in out and " 0 errors" in out
+
+
+def test_tls_flag_passes_cert_and_key_to_the_server_command(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cmd = (
+        f"{sys.executable} -m conformance.reference_server"
+        " --port {port} --cert {cert} --key {key}"
+    )
+    code = main(["run", "--server-cmd", cmd, "--tls", "--cases", "rfc6455/4.2.2", "--no-color"])
+    out = capsys.readouterr().out
+    assert code == EXIT_OK, out
+    assert "0 failed" in out
+
+
+def test_tls_flag_with_a_url_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "wss://127.0.0.1:1/", "--tls"]) == EXIT_USAGE
+    assert "--ca-file" in capsys.readouterr().err
+
+
 def test_plaintext_handshake_to_a_tls_listener_never_passes(
-    tls: TlsFiles, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tls: TlsFiles, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cmd = (
         f"{sys.executable} -m conformance.reference_server --port {{port}} "
         f"--cert {tls.cert} --key {tls.key}"
     )
-    # --server-cmd targets are plain ws:// for now; this checks the TLS listener starts
-    # and refuses plain-text handshakes rather than answering them.
     code = main(
         [
             "run",
