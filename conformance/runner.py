@@ -41,9 +41,7 @@ def select_cases(
     pool = all_cases() if cases is None else cases
 
     def hit(case: Case, pattern: str) -> bool:
-        return fnmatch.fnmatchcase(case.id, pattern) or case.id.startswith(
-            pattern.rstrip("/") + "/"
-        )
+        return fnmatch.fnmatchcase(case.id, pattern) or _under(case, pattern.rstrip("/"))
 
     chosen = [
         case
@@ -54,6 +52,16 @@ def select_cases(
         and not any(hit(case, p) for p in exclude)
     ]
     return chosen
+
+
+def _under(case: Case, prefix: str) -> bool:
+    """``rfc6455/4`` covers §4 and its subsections; ``rfc6455/4.2.1`` its own cases."""
+    spec, _, section = prefix.partition("/")
+    if "/" in section:
+        return case.id.startswith(prefix + "/") or case.id == prefix
+    if case.spec != spec:
+        return False
+    return not section or case.section == section or case.section.startswith(section + ".")
 
 
 def reproduce_command(target_args: Sequence[str], case_id: str) -> str:

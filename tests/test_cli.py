@@ -138,3 +138,23 @@ class TestEndToEnd:
     def test_explain_unknown_case(self, capsys: pytest.CaptureFixture[str]) -> None:
         code, _out, err = run(capsys, "explain", "rfc6455/9.9/nope")
         assert code == EXIT_USAGE and "unknown case" in err
+
+
+class TestCaseSelection:
+    def test_section_prefix_covers_subsections(self) -> None:
+        from conformance.runner import select_cases
+
+        ids = [c.id for c in select_cases(["rfc6455/4"])]
+        assert "rfc6455/4.2.1/missing-key" in ids and "rfc6455/4.2.2/accept-value" in ids
+        assert not any(i.startswith("rfc6455/9.1/") for i in ids)
+        assert [c.id for c in select_cases(["rfc6455/4.2.1/missing-key"])] == [
+            "rfc6455/4.2.1/missing-key"
+        ]
+        assert not select_cases(["rfc6455/4.2"])[0].id.startswith("rfc6455/4.2.10")
+        assert all(c.section.startswith("4.2.") for c in select_cases(["rfc6455/4.2"]))
+
+    def test_globs_and_excludes(self) -> None:
+        from conformance.runner import select_cases
+
+        ids = [c.id for c in select_cases(["*/missing-*"], ["*/missing-host"])]
+        assert "rfc6455/4.2.1/missing-key" in ids and "rfc6455/4.2.1/missing-host" not in ids
