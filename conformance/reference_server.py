@@ -4,7 +4,11 @@
 pass every case. The opening handshake is parsed with h11 and checked rule by rule
 (§4.2.1); a bad request gets an HTTP error with ``Connection: close``, never a 101
 (§4.2.1, §4.2.2 step 4, §4.4). After the 101 (§4.2.2 step 5), wsproto echoes
-messages, answers pings and echoes the closing handshake.
+messages, answers pings and echoes the closing handshake; the suite's own
+:class:`~conformance.echo_engine.EchoEngine` checks the same bytes in front of it and
+overrides wsproto where the two disagree. ``engine="model"`` echoes with the
+:class:`~conformance.echo_engine.EchoEngine` alone, under a
+:class:`~conformance.echo_engine.WirePolicy` that :mod:`fixtures.wire_faults` can break.
 
 Every rule lives in one overridable hook of :class:`ServerBehaviour`, so
 :mod:`fixtures.fault_server` can break exactly one rule at a time.
@@ -29,7 +33,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from ssl import Purpose, SSLContext, create_default_context
 from types import TracebackType
-from typing import Self
+from typing import Final, Literal, Self, get_args
 from urllib.parse import urlsplit
 
 import h11
@@ -42,6 +46,11 @@ from wsproto.events import (
     TextMessage,
 )
 from wsproto.utilities import LocalProtocolError
+
+from conformance.echo_engine import EchoEngine, WirePolicy
+from conformance.model.codec import encode_frame
+from conformance.model.constants import Opcode
+from conformance.model.frames import Frame
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +68,10 @@ WRITE_TIMEOUT = 10.0
 LINGER_TIMEOUT = 2.0
 LINGER_MAX_BYTES = 1024 * 1024
 READ_CHUNK = 64 * 1024
+
+EngineName = Literal["wsproto", "model"]
+ENGINES: Final[tuple[EngineName, ...]] = get_args(EngineName)
+"""Echo engines after the 101: wsproto (checked by the model), or the model alone."""
 
 CLOSE_NORMAL = 1000  # §7.4.1
 CLOSE_GOING_AWAY = 1001
@@ -504,6 +517,8 @@ class ReferenceServer(LoopbackServer):
 
     behaviour: ServerBehaviour
     limits: ServerLimits
+    engine: EngineName
+    wire_policy: WirePolicy | None
 
 
 async def start_reference_server(
@@ -513,14 +528,28 @@ async def start_reference_server(
     *,
     behaviour: ServerBehaviour | None = None,
     limits: ServerLimits | None = None,
+    engine: EngineName = "wsproto",
+    wire_policy: WirePolicy | None = None,
 ) -> ReferenceServer:
-    """Listen on ``host:port`` (0: any free port), optionally over TLS (§4.2.2 step 1)."""
-    session = _Session(behaviour or ServerBehaviour(), limits or ServerLimits())
+    """Listen on ``host:port`` (0: any free port), optionally over TLS (§4.2.2 step 1).
+
+    ``engine`` echoes after the 101: ``"wsproto"`` or ``"model"`` (the
+    :class:`~conformance.echo_engine.EchoEngine` under ``wire_policy``, correct if None).
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
+    if wire_policy is not None and engine != "model":
+        raise ValueError("a wire_policy needs engine='model'")
+    session = _Session(
+        behaviour or ServerBehaviour(), limits or ServerLimits(), engine, wire_policy
+    )
     server = await ReferenceServer.start(
         session.handle, host, port, ssl, ssl_handshake_timeout=session.limits.handshake_timeout
     )
     server.behaviour = session.behaviour
     server.limits = session.limits
+    server.engine = engine
+    server.wire_policy = wire_policy
     return server
 
 
@@ -535,9 +564,17 @@ class _Message:
 class _Session:
     """Serves connections: handshake (§4.2), then echo (§5, §6, §7)."""
 
-    def __init__(self, behaviour: ServerBehaviour, limits: ServerLimits) -> None:
+    def __init__(
+        self,
+        behaviour: ServerBehaviour,
+        limits: ServerLimits,
+        engine: EngineName = "wsproto",
+        wire_policy: WirePolicy | None = None,
+    ) -> None:
         self.behaviour = behaviour
         self.limits = limits
+        self.engine = engine
+        self.wire_policy = wire_policy
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -550,7 +587,10 @@ class _Session:
         if trailing is None:
             await self._linger(reader, writer)
             return
-        await self._echo(reader, writer, trailing)
+        if self.engine == "model":
+            await self._echo_model(reader, writer, trailing)
+        else:
+            await self._echo(reader, writer, trailing)
 
     async def _handshake(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -604,10 +644,12 @@ class _Session:
     ) -> None:
         """Echo messages, answer pings and Close (§5.5.2, §5.5.3, §5.6, §7.1)."""
         ws = Connection(ConnectionType.SERVER)
+        check = EchoEngine(max_message=self.limits.max_message_bytes)
         ws.receive_data(trailing)
+        check.receive(trailing)
         message = _Message()
         while True:
-            out, done = self._react(ws, message)
+            out, done = self._react(ws, message, check)
             if out:
                 await self._send(writer, out)
             if done:
@@ -622,14 +664,44 @@ class _Session:
                 await self._close(writer)
                 return
             ws.receive_data(data)
+            check.receive(data)
         await self._linger(reader, writer)
 
-    def _react(self, ws: Connection, message: _Message) -> tuple[bytes, bool]:
-        """Bytes to send for the pending events, and whether the connection is done."""
+    async def _echo_model(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, trailing: bytes
+    ) -> None:
+        """Echo with the suite's own :class:`EchoEngine` under ``wire_policy`` (§5, §7, §8)."""
+        engine = EchoEngine(self.wire_policy, max_message=self.limits.max_message_bytes)
+        output = engine.receive(trailing)
+        while True:
+            if output.send:
+                await self._send(writer, output.send)
+            if output.close_transport:
+                break
+            try:
+                async with asyncio.timeout(self.limits.idle_timeout):
+                    data = await reader.read(READ_CHUNK)
+            except TimeoutError:
+                await self._send(writer, engine.close(CLOSE_GOING_AWAY).send)
+                break
+            if not data:  # vanished without a Close, or after ours (§7.1.5)
+                engine.receive_eof()
+                await self._close(writer)
+                return
+            output = engine.receive(data)
+        await self._linger(reader, writer)
+
+    def _react(self, ws: Connection, message: _Message, check: EchoEngine) -> tuple[bytes, bool]:
+        """Bytes to send for the pending events, and whether the connection is done.
+
+        ``check`` has seen the same bytes; where wsproto would go on but the model
+        already failed the connection (UTF-8 fail-fast, §8.1; an announced frame over
+        the limit), the model's Close is sent.
+        """
         out = bytearray()
         for event in ws.events():
             if isinstance(event, CloseConnection):
-                out += self._answer_close(ws, event)
+                out += self._answer_close(ws, event, check)
                 return bytes(out), True
             if isinstance(event, Ping):
                 out += ws.send(event.response())
@@ -644,14 +716,23 @@ class _Session:
                     out += ws.send(_whole(event, message.parts))
                     message.parts.clear()
                     message.size = 0
+        if check.close_sent and not check.close_received:
+            return bytes(out) + _close_frame(check), True
         return bytes(out), False
 
     @staticmethod
-    def _answer_close(ws: Connection, event: CloseConnection) -> bytes:
-        """§5.5.1: answer a Close with a Close (its code, or 1000); fail with 1002/1007."""
+    def _answer_close(ws: Connection, event: CloseConnection, check: EchoEngine) -> bytes:
+        """§5.5.1: answer a Close with a Close (its code, or 1000); fail with 1002/1007.
+
+        Where the model judged the client's Close, its answer is sent: wsproto fails
+        code 1014 (registered with IANA after RFC 6455, §7.4.1) and fails a reason that
+        is not UTF-8 with 1007 where the model engine uses 1002 (§5.5.1, §8.1).
+        """
         if ws.state is ConnectionState.REMOTE_CLOSING:
             code = CLOSE_NORMAL if event.code == CLOSE_NO_STATUS else event.code
             return ws.send(CloseConnection(code=code))
+        if check.close_received and check.close_sent:
+            return _close_frame(check)
         if ws.state is ConnectionState.OPEN:  # wsproto found a protocol error
             with contextlib.suppress(LocalProtocolError):
                 return ws.send(CloseConnection(code=event.code, reason=event.reason))
@@ -684,6 +765,11 @@ class _Session:
                 await writer.wait_closed()
         except (OSError, TimeoutError):
             writer.transport.abort()
+
+
+def _close_frame(check: EchoEngine) -> bytes:
+    """The Close the model sent, as an unmasked server frame (§5.1, §5.5.1)."""
+    return encode_frame(Frame(Opcode.CLOSE, check.sent_close or b""))
 
 
 def _whole(event: TextMessage | BytesMessage, parts: list[str | bytes]) -> Event:
@@ -733,9 +819,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Run the RFC 6455 reference echo server in the foreground.",
     )
     add_listen_arguments(parser)
+    parser.add_argument(
+        "--engine", choices=ENGINES, default="wsproto", help="echo engine (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     context = tls_context(parser, args)
-    asyncio.run(serve_forever(lambda: start_reference_server(args.host, args.port, context)))
+    asyncio.run(
+        serve_forever(
+            lambda: start_reference_server(args.host, args.port, context, engine=args.engine)
+        )
+    )
     return 0
 
 

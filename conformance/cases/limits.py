@@ -1,7 +1,261 @@
-"""Cases of this section (being written)."""
+"""RFC 6455 §10.4 and §5.4, §6.2 at scale: big messages, many fragments, many messages.
+
+Every case here is in the ``full`` profile (``wsconform run --profile full``): they
+move up to 16 MiB each way, so run them with a generous deadline, ``--timeout 30``
+(the default 5 s is enough for a fast local server, not for a slow or remote one).
+
+* single messages (§5.2, §6.2): text and binary of 64 KiB, 256 KiB, 1 MiB, 4 MiB and
+  16 MiB, each one frame with a 64-bit length, echoed byte for byte;
+* fragments (§5.4): a 4 MiB binary message in fragments of 64 B to 4 MiB;
+* TCP chops (§6.2): a 1 MiB frame written 1000 bytes at a time;
+* many messages (§6.2): 1000 round trips of 0 B to 4 KiB on one connection, in turn.
+
+§10.4 leaves sizes to the implementation ("implementation- and/or platform-specific
+limitations"), so a server refusing a message with a Close 1009 ("message that is too
+big for it to process", §7.4.1) is reported as UNSUPPORTED, not FAIL; one that fails
+the connection another way (another code, or no Close) is WARN, as §7.1.7 and §10.7
+say it SHOULD send "an appropriate status code". A wrong echo is FAIL.
+
+Payloads are regenerated from (opcode, size, seed), never stored in the case table
+(:func:`~conformance.model.outcomes.pattern_payload`); the echo is compared byte for
+byte. The suite reads while it writes, so a server that echoes fragments as they
+come, or refuses mid-message, never deadlocks against it; memory stays bounded by
+the one message in flight each way.
+"""
 
 from __future__ import annotations
 
-from .base import Case
+import asyncio
+from collections.abc import Callable
 
-CASES: list[Case] = []
+from ..model.codec import encode_frame
+from ..model.constants import Opcode
+from ..model.outcomes import (
+    EchoedPattern,
+    FailedConnection,
+    Level,
+    Observed,
+    Outcome,
+    PayloadRecipe,
+    RefusedTooBig,
+    expect,
+    pattern_payload,
+)
+from .base import Allowed, Case, CaseContext, RunFn
+from .wire import WireSession, client_frame
+
+# Requirement ids cited by this module (records in spec_refs/rfc6455.toml).
+R_LENGTH = "rfc6455-5.2-payload-length-7-16"
+R_PARSE = "rfc6455-6.2-parse-frames"
+R_UNMASK = "rfc6455-6.2-server-unmask"
+R_NEW_MESSAGE = "rfc6455-6.2-new-message-after-fin"
+R_RECEIVE_FRAGMENTED = "rfc6455-5.4-receive-fragmented"
+R_ANY_FRAGMENT_SIZE = "rfc6455-5.4-any-fragment-size"
+R_LIMITS = "rfc6455-10.4-protect-against-limits"
+
+TEXT, BINARY = int(Opcode.TEXT), int(Opcode.BINARY)
+KIB, MIB = 2**10, 2**20
+
+MESSAGE_SIZES = (64 * KIB, 256 * KIB, 1 * MIB, 4 * MIB, 16 * MIB)
+FRAGMENTED_SIZE = 4 * MIB
+FRAGMENT_SIZES = (64, 256, 1 * KIB, 4 * KIB, 64 * KIB, 256 * KIB, 1 * MIB, 4 * MIB)
+CHOPPED_SIZE = 1 * MIB
+CHOP = 1000  # bytes a write: never a divisor of a frame or header boundary
+ROUND_TRIPS = 1000
+ROUND_TRIP_SIZES = tuple(sorted({0, 1, 125, 126, 127, 128, 4095, 4096, *range(0, 4097, 64)}))
+"""Sizes 0 B to 4 KiB, every length-form edge included (§5.2), taken in turn."""
+
+TIMEOUT_NOTE = (
+    "Full profile: moves up to 16 MiB each way; run it with --timeout 30 "
+    "(the default 5 s suits a fast local server only)."
+)
+
+
+def _size_text(size: int) -> str:
+    if size >= MIB and size % MIB == 0:
+        return f"{size // MIB} MiB"
+    if size >= KIB and size % KIB == 0:
+        return f"{size // KIB} KiB"
+    return f"{size} B"
+
+
+def _slug(size: int) -> str:
+    return _size_text(size).replace(" ", "").lower()
+
+
+def _kind(opcode: int) -> str:
+    return {TEXT: "text", BINARY: "binary"}[opcode]
+
+
+def _limit_allowed(recipes: tuple[PayloadRecipe, ...], what: str) -> tuple[Allowed, ...]:
+    """§10.4: a refusal with 1009 is a limit (UNSUPPORTED); another failure is WARN."""
+    return (
+        Allowed(
+            RefusedTooBig(recipes),
+            Outcome.UNSUPPORTED,
+            f"refuses {what} with 1009 (§10.4 limits are implementation-defined)",
+        ),
+        Allowed(
+            FailedConnection(),
+            Outcome.WARN,
+            f"refused {what} without a Close 1009 (§7.1.7, §10.7: SHOULD send a Close "
+            "frame with an appropriate status code; §7.4.1: 1009 is 'too big')",
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- runners
+
+
+def _received(count: int) -> Callable[[WireSession], bool]:
+    """Done once ``count`` messages came back, or the server sent its Close."""
+    return lambda s: len(s.observed.messages) >= count or s.observed.close is not None
+
+
+async def _exchange(session: WireSession, data: bytes, chunk: int | None) -> None:
+    """Write ``data`` while reading the server, until the echo or its Close arrives.
+
+    Reading while writing: a server that echoes fragments as they arrive never
+    blocks on a full socket buffer against the suite, and a refusal (Close 1009)
+    in mid-message is seen. A write the server never takes is cut off at the case
+    deadline (or once the server's Close is in); a half-written frame leaves nothing
+    valid to send, so the suite then drops the connection.
+    """
+    sending = asyncio.create_task(session.send(data, chunk=chunk))
+    await session.until(_received(1))
+    if not sending.done():
+        sending.cancel()
+    (outcome,) = await asyncio.gather(sending, return_exceptions=True)
+    if isinstance(outcome, BaseException):  # cut off mid-frame: no Close can follow
+        session.conn.abort()
+
+
+def echo_frames(recipe: PayloadRecipe, fragment: int | None, chunk: int | None) -> RunFn:
+    """Send one message as ``fragment``-byte frames (one frame if None), ``chunk``
+    bytes a write, and compare its echo (then close, as every case does)."""
+    opcode, size, seed = recipe
+
+    async def run(ctx: CaseContext) -> Observed:
+        session = await WireSession.open(ctx)
+        payload = pattern_payload(opcode, size, seed)
+        step = fragment or max(size, 1)
+        starts = range(0, max(size, 1), step)
+        data = b"".join(
+            encode_frame(
+                client_frame(
+                    opcode if start == 0 else Opcode.CONTINUATION,
+                    payload[start : start + step],
+                    fin=start + step >= size,
+                )
+            )
+            for start in starts
+        )
+        del payload
+        await _exchange(session, data, chunk)
+        del data
+        await session.close()
+        return session.finish()
+
+    return run
+
+
+def round_trips(recipes: tuple[PayloadRecipe, ...]) -> RunFn:
+    """One message at a time: send, wait for its echo, then the next."""
+
+    async def run(ctx: CaseContext) -> Observed:
+        session = await WireSession.open(ctx)
+        for count, (opcode, size, seed) in enumerate(recipes, start=1):
+            await session.send(client_frame(opcode, pattern_payload(opcode, size, seed)))
+            received = await session.until(_received(count))
+            if not received or session.observed.close is not None:
+                break
+        await session.close()
+        return session.finish()
+
+    return run
+
+
+# --------------------------------------------------------------------------- cases
+
+
+def single_message_case(opcode: int, size: int) -> Case:
+    recipe = (opcode, size, size)
+    what = f"a {_size_text(size)} {_kind(opcode)} message"
+    return Case(
+        id=f"rfc6455/10.4/{_kind(opcode)}-{_slug(size)}",
+        title=f"{what[0].upper()}{what[1:]} in one frame is echoed unchanged",
+        requirements=(R_LENGTH, R_PARSE, R_UNMASK, R_LIMITS),
+        level=Level.MUST,
+        expect=expect(EchoedPattern((recipe,))),
+        run=echo_frames(recipe, None, None),
+        allowed=_limit_allowed((recipe,), f"messages of {size} bytes"),
+        notes=TIMEOUT_NOTE,
+        profile="full",
+    )
+
+
+def fragmented_case(fragment: int) -> Case:
+    recipe = (BINARY, FRAGMENTED_SIZE, fragment)
+    count = FRAGMENTED_SIZE // fragment
+    frames = f"{count} fragments of {_size_text(fragment)}"
+    if count == 1:
+        frames = "one frame"
+    return Case(
+        id=f"rfc6455/10.4/binary-4mib-in-{_slug(fragment)}-fragments",
+        title=f"A 4 MiB binary message in {frames} is echoed unchanged",
+        requirements=(R_RECEIVE_FRAGMENTED, R_ANY_FRAGMENT_SIZE, R_PARSE, R_LIMITS),
+        level=Level.MUST,
+        expect=expect(EchoedPattern((recipe,))),
+        run=echo_frames(recipe, fragment, None),
+        allowed=_limit_allowed((recipe,), f"a 4 MiB message in {frames}"),
+        notes=TIMEOUT_NOTE,
+        profile="full",
+    )
+
+
+def chopped_case() -> Case:
+    recipe = (BINARY, CHOPPED_SIZE, CHOP)
+    return Case(
+        id="rfc6455/10.4/binary-1mib-in-1000-byte-writes",
+        title="A 1 MiB binary frame written 1000 bytes at a time is echoed unchanged",
+        requirements=(R_PARSE, R_UNMASK, R_LIMITS),
+        level=Level.MUST,
+        expect=expect(EchoedPattern((recipe,))),
+        run=echo_frames(recipe, None, CHOP),
+        allowed=_limit_allowed((recipe,), "a 1 MiB message"),
+        notes=TIMEOUT_NOTE,
+        profile="full",
+    )
+
+
+def round_trip_case() -> Case:
+    recipes = tuple(
+        (TEXT if i % 2 == 0 else BINARY, ROUND_TRIP_SIZES[i % len(ROUND_TRIP_SIZES)], i)
+        for i in range(ROUND_TRIPS)
+    )
+    return Case(
+        id="rfc6455/10.4/1000-round-trips",
+        title="1000 messages of 0 B to 4 KiB, sent one at a time, are each echoed unchanged",
+        requirements=(R_NEW_MESSAGE, R_PARSE, R_LIMITS),
+        level=Level.MUST,
+        expect=expect(EchoedPattern(recipes)),
+        run=round_trips(recipes),
+        allowed=(
+            Allowed(
+                RefusedTooBig(recipes),
+                Outcome.UNSUPPORTED,
+                "refuses messages of at most 4 KiB with 1009 "
+                "(§10.4 limits are implementation-defined)",
+            ),
+        ),
+        notes="Text and binary in turn; sizes cycle through 0 B to 4 KiB. " + TIMEOUT_NOTE,
+        profile="full",
+    )
+
+
+CASES: list[Case] = [
+    *(single_message_case(opcode, size) for opcode in (TEXT, BINARY) for size in MESSAGE_SIZES),
+    *(fragmented_case(fragment) for fragment in FRAGMENT_SIZES),
+    chopped_case(),
+    round_trip_case(),
+]

@@ -238,9 +238,7 @@ async def watch_failure(session: WireSession) -> Observed:
     """
     if await session.barrier():
         session.observed.continued = True
-        session.observed.notes.append(
-            "the server answered a Ping sent after the offending frame"
-        )
+        session.observed.notes.append("the server answered a Ping sent after the offending frame")
         await session.close()
     else:
         await session.until_closed()

@@ -376,3 +376,242 @@ def judge(expectation: Expectation, observed: Observed, level: Level) -> Verdict
     if observed.timed_out and not observed.answered:
         return Verdict(Outcome.ERROR, actual)
     return Verdict(level.failure, actual, broken)
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    """Every one of ``behaviours`` was observed (an echo *and* the Pongs, say).
+
+    ``text`` names the combination in reports; by default the descriptions are joined.
+    """
+
+    behaviours: tuple[Behaviour, ...]
+    text: str = ""
+
+    def describe(self) -> str:
+        return self.text or "; and ".join(b.describe() for b in self.behaviours)
+
+    def matches(self, observed: Observed) -> bool:
+        return all(b.matches(observed) for b in self.behaviours)
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    """``behaviour`` was not observed (to carve one reading out of a wider behaviour)."""
+
+    behaviour: Behaviour
+
+    def describe(self) -> str:
+        return f"not {self.behaviour.describe()}"
+
+    def matches(self, observed: Observed) -> bool:
+        return not self.behaviour.matches(observed)
+
+
+@dataclass(frozen=True, slots=True)
+class EchoedWithout:
+    """The server sent back exactly these messages, and none of its frames broke
+    ``requirements`` (other breaches are judged by the cases on those rules).
+
+    For the rules on the server's own frames (§5.1 no mask, §5.2 RSV bits and length
+    encoding), observed on echoes.
+    """
+
+    messages: tuple[tuple[int, bytes], ...]
+    requirements: frozenset[str]
+    rule: str  # what every frame must get right, for reports
+
+    def describe(self) -> str:
+        sizes = "/".join(str(len(data)) for _, data in self.messages)
+        return f"the message ({sizes} bytes) echoed in frames with {self.rule}"
+
+    def matches(self, observed: Observed) -> bool:
+        if observed.messages != list(self.messages):
+            return False
+        return not any(v.requirement in self.requirements for v in observed.violations)
+
+
+@dataclass(frozen=True, slots=True)
+class PongedLatest:
+    """Pongs for only some of the Pings, in order, the last Ping answered: §5.5.3 lets
+    an endpoint that has not yet answered earlier Pings answer only the most recent."""
+
+    payloads: tuple[bytes, ...]
+
+    def describe(self) -> str:
+        return "Pongs for only some of the Pings, in order, ending with the most recent one"
+
+    def matches(self, observed: Observed) -> bool:
+        pongs = observed.pongs
+        if observed.violations or not pongs or not self.payloads:
+            return False
+        if pongs[-1] != self.payloads[-1]:
+            return False
+        remaining = iter(self.payloads)
+        return all(any(p == q for q in remaining) for p in pongs)
+
+
+# --- The closing handshake (RFC 6455 §5.5.1, §7.1) and size limits (§10.4) -----------
+
+_TCP_CLOSED = frozenset({TransportEnd.EOF, TransportEnd.RESET})
+
+
+def _code_set_text(codes: frozenset[int]) -> str:
+    """Compact: ranges of consecutive codes, e.g. ``1000-1001/1003/3000-4999``."""
+    ordered = sorted(codes)
+    runs: list[str] = []
+    start = prev = ordered[0]
+    for code in [*ordered[1:], None]:
+        if code is not None and code == prev + 1:
+            prev = code
+            continue
+        runs.append(str(start) if start == prev else f"{start}-{prev}")
+        if code is not None:
+            start = prev = code
+    return "/".join(runs)
+
+
+@dataclass(frozen=True, slots=True)
+class ClosingHandshake:
+    """The peer sent a Close frame, then closed the TCP connection (§5.5.1, §7.1.1),
+    breaking no frame rule on the way.
+
+    ``codes``: the status codes its Close may carry (any code when None; codes no
+    rule allows are violations, which never match); ``no_code``: whether a Close with
+    no status code matches. ``messages`` and ``pongs`` are exactly what it must have
+    sent besides (anything when None).
+    """
+
+    codes: frozenset[int] | None = None
+    no_code: bool = True
+    messages: tuple[tuple[int, bytes], ...] | None = ()
+    pongs: tuple[bytes, ...] | None = ()
+
+    def describe(self) -> str:
+        if self.codes is None:
+            what = "a Close frame" if self.no_code else "a Close frame with a status code"
+        else:
+            what = f"a Close frame with code {_code_set_text(self.codes)}"
+            if self.no_code:
+                what += " or with no code"
+        text = f"{what}, then the TCP connection closed"
+        if self.messages:
+            text = f"the {len(self.messages)} message(s) echoed, then " + text
+        elif self.messages == ():
+            text += ", nothing echoed"
+        if self.pongs == ():
+            text += ", no Pong"
+        elif self.pongs:
+            text += f", {len(self.pongs)} Pong(s)"
+        return text
+
+    def matches(self, observed: Observed) -> bool:
+        close = observed.close
+        if close is None or observed.violations or observed.transport not in _TCP_CLOSED:
+            return False
+        if close.code is None:
+            if not self.no_code:
+                return False
+        elif self.codes is not None and close.code not in self.codes:
+            return False
+        if self.messages is not None and observed.messages != list(self.messages):
+            return False
+        return self.pongs is None or observed.pongs == list(self.pongs)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionClosed:
+    """The peer closed the TCP connection (one of ``ends``) and broke none of
+    ``without`` on the way (other breaches are judged by the cases on those rules)."""
+
+    rule: str = ""  # what the peer must not have done, for reports
+    without: frozenset[str] = frozenset()
+    ends: frozenset[TransportEnd] = _TCP_CLOSED
+
+    def describe(self) -> str:
+        how = " or ".join(sorted(end.value for end in self.ends))
+        text = f"the TCP connection {how}"
+        return f"{text}, {self.rule}" if self.rule else text
+
+    def matches(self, observed: Observed) -> bool:
+        if observed.transport not in self.ends:
+            return False
+        return not any(v.requirement in self.without for v in observed.violations)
+
+
+PayloadRecipe = tuple[int, int, int]
+"""(opcode, size, seed): a message the suite sends, regenerated to compare echoes."""
+
+_ASCII = bytes(0x21 + (i % 94) for i in range(256))  # printable, no space
+_TEXT_BLOCK = 16  # 6 ASCII, "é" (2), "€" (3), "😀" (4), 1 ASCII
+_MULTIBYTE = ((6, b"\xc3\xa9"), (8, b"\xe2\x82\xac"), (11, b"\xf0\x9f\x98\x80"))
+
+
+def pattern_payload(opcode: int, size: int, seed: int) -> bytes:
+    """``size`` deterministic, non-repeating bytes; valid UTF-8 when ``opcode`` is text.
+
+    Binary: a SHAKE-128 stream of ``seed``. Text: the same stream mapped to printable
+    ASCII, with "é", "€" and "😀" in every 16-byte block (one 1-, 2-, 3- and 4-byte
+    sequence each), so an echo is checked byte for byte without storing it.
+    """
+    import hashlib  # here: this module's one use of it
+
+    stream = hashlib.shake_128(seed.to_bytes(8, "big")).digest(size) if size else b""
+    if opcode != 1:
+        return stream
+    out = bytearray(stream.translate(_ASCII))
+    blocks = size // _TEXT_BLOCK
+    for offset, char in _MULTIBYTE:
+        for i, byte in enumerate(char):
+            start = offset + i
+            out[start : blocks * _TEXT_BLOCK : _TEXT_BLOCK] = bytes([byte]) * blocks
+    return bytes(out)
+
+
+def _pattern_matches(recipes: tuple[PayloadRecipe, ...], messages: list[tuple[int, bytes]]) -> bool:
+    return all(
+        opcode == want_opcode
+        and len(data) == size
+        and data == pattern_payload(want_opcode, size, seed)
+        for (opcode, data), (want_opcode, size, seed) in zip(messages, recipes, strict=False)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EchoedPattern:
+    """The server sent back exactly the messages of ``recipes``, in order, content
+    compared byte for byte (see :func:`pattern_payload`), breaking no frame rule."""
+
+    recipes: tuple[PayloadRecipe, ...]
+
+    def describe(self) -> str:
+        if len(self.recipes) == 1:
+            opcode, size, _ = self.recipes[0]
+            name = {1: "text", 2: "binary"}.get(opcode, f"opcode {opcode}")
+            return f"the {name} message ({size} bytes) echoed unchanged"
+        return f"the {len(self.recipes)} messages echoed unchanged, in order"
+
+    def matches(self, observed: Observed) -> bool:
+        if observed.violations or len(observed.messages) != len(self.recipes):
+            return False
+        return _pattern_matches(self.recipes, observed.messages)
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedTooBig:
+    """The server refused a message with a Close 1009 of its own ("message that is too
+    big for it to process", §7.4.1; limits are the implementation's, §10.4), having
+    echoed correctly only messages before it (``recipes`` as in :class:`EchoedPattern`)."""
+
+    recipes: tuple[PayloadRecipe, ...]
+
+    def describe(self) -> str:
+        return "a Close frame with code 1009 (message too big) instead of the echo"
+
+    def matches(self, observed: Observed) -> bool:
+        close = observed.close
+        if close is None or close.reply or close.code != 1009 or observed.continued:
+            return False
+        if observed.violations or len(observed.messages) >= len(self.recipes):
+            return False
+        return _pattern_matches(self.recipes, observed.messages)

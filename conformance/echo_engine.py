@@ -1,0 +1,350 @@
+"""A sans-IO server-side echo engine on the suite's own model (RFC 6455 §5, §7, §8).
+
+:class:`EchoEngine` takes the client's bytes after the opening handshake and returns
+what the server writes: each data message echoed (§5.6), each Ping answered (§5.5.2),
+the closing handshake answered (§5.5.1), and any broken rule answered by
+_Fail the WebSocket Connection_ (§7.1.7) with 1002, 1007 (§8.1) or 1009. It parses
+with :class:`~conformance.model.decoder.PeerStream` and writes with
+:func:`~conformance.model.codec.encode_frame`; nothing here does I/O.
+
+Every rule lives in one overridable hook of :class:`WirePolicy`, whose defaults are
+correct, so :mod:`fixtures.wire_faults` can break exactly one rule at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Final
+
+from conformance.model import rules
+from conformance.model.codec import (
+    MASK_BIT,
+    OPCODE_BITS,
+    PAYLOAD_LEN_BITS,
+    apply_mask,
+    close_payload,
+    encode_frame,
+)
+from conformance.model.constants import MASK_KEY_SIZE, CloseCode, Opcode
+from conformance.model.decoder import (
+    BASE_HEADER_SIZE,
+    EXTENDED_LENGTH_SIZE,
+    CloseReceived,
+    Event,
+    FrameTooLarge,
+    Message,
+    MessageTooLarge,
+    PeerStream,
+    PingReceived,
+    PongReceived,
+)
+from conformance.model.frames import Frame
+from conformance.model.utf8 import Utf8Validator, first_invalid_offset
+from conformance.model.violations import Violation
+
+DEFAULT_MAX_MESSAGE: Final = 16 * 2**20
+"""Largest message (and frame) the engine takes before failing with 1009 (§7.4.1)."""
+
+DATA_OPCODES: Final = frozenset({Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY})
+
+MAX_HEADER_SIZE: Final = BASE_HEADER_SIZE + max(EXTENDED_LENGTH_SIZE.values()) + MASK_KEY_SIZE
+"""2 bytes, a 64-bit extended length and a masking key (§5.2)."""
+
+CLOSE_BODY_RULES: Final = frozenset(
+    {
+        rules.CLOSE_BODY_CODE,
+        rules.CLOSE_REASON_UTF8,
+        rules.CLOSE_CODE_1004_RESERVED,
+        rules.CLOSE_CODE_1005_NOT_SENT,
+        rules.CLOSE_CODE_1006_NOT_SENT,
+        rules.CLOSE_CODE_1015_NOT_SENT,
+        rules.CLOSE_CODE_UNUSED_RANGE,
+        rules.CLOSE_CODE_PROTOCOL_RANGE,
+        rules.CLOSE_CODE_OUT_OF_RANGE,
+    }
+)
+"""Rules of the client's Close body (§5.5.1, §7.4); PeerStream reports them only there."""
+
+
+class WirePolicy:
+    """What the server does on the wire, one hook per rule; the defaults are correct.
+
+    Hooks must not keep per-connection state: one policy may serve many connections.
+    """
+
+    def on_violation(self, violation: Violation) -> int | None:
+        """The close code to _Fail the WebSocket Connection_ with (§7.1.7), None to go on.
+
+        1007 for invalid UTF-8 text (§7.4.1, §8.1), 1002 (protocol error) otherwise.
+        """
+        if violation.requirement == rules.TEXT_UTF8:
+            return CloseCode.INVALID_FRAME_PAYLOAD_DATA
+        return CloseCode.PROTOCOL_ERROR
+
+    def on_close_violation(self, violation: Violation, close: CloseReceived) -> int | None:
+        """A broken rule of the client's Close body (§5.5.1, §7.4): as :meth:`on_violation`."""
+        return self.on_violation(violation)
+
+    def utf8_fail_fast(self) -> bool:
+        """Check text as its bytes arrive, not once the message is whole (§8.1)."""
+        return True
+
+    def echo(self, message: Message, fragment_sizes: tuple[int, ...]) -> list[Frame]:
+        """The frames echoing ``message``: one unfragmented frame, same opcode (§5.4, §5.6)."""
+        return [Frame(message.opcode, message.data)]
+
+    def pong(self, ping_payload: bytes) -> Frame | None:
+        """The answer to a Ping: a Pong with identical Application data (§5.5.2, §5.5.3)."""
+        return Frame(Opcode.PONG, ping_payload)
+
+    def on_pong(self, payload: bytes) -> Frame | None:
+        """The answer to an unsolicited Pong: none is expected (§5.5.3)."""
+        return None
+
+    def close_reply(self, received_code: int | None, reason: bytes) -> bytes | None:
+        """The body of the Close answering the client's (§5.5.1); None sends no Close.
+
+        Echoes the status code, 1000 when the client's Close had none (never 1005, §7.4.1).
+        """
+        code = CloseCode.NORMAL_CLOSURE if received_code is None else received_code
+        return close_payload(code)
+
+    def mask_key(self) -> bytes | None:
+        """The masking key of a server frame: none, "A server MUST NOT mask" (§5.1)."""
+        return None
+
+    def after_close(self) -> bytes:
+        """Bytes written after the server's Close: none (§5.5.1: no data after Close)."""
+        return b""
+
+    def close_transport_after_close(self) -> bool:
+        """Close TCP right after sending a Close: the server closes first (§5.5.1, §7.1.1)."""
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOutput:
+    """What the server does now: write ``send``, then close TCP if ``close_transport``."""
+
+    send: bytes = b""
+    close_transport: bool = False
+
+
+@dataclass(slots=True)
+class _Incoming:
+    """The data message being received: its opcode, fragment sizes and text check."""
+
+    opcode: int
+    sizes: list[int] = field(default_factory=list)
+    text: Utf8Validator | None = None
+
+
+@dataclass(slots=True)
+class _Partial:
+    """The frame whose bytes are still arriving, followed so text fails fast (§8.1)."""
+
+    head: bytearray = field(default_factory=bytearray)
+    size: int | None = None  # header size, once the whole header is in
+    opcode: int = 0
+    mask: bytes | None = None
+    probed: int = 0  # payload bytes already checked
+
+
+def _header_size(head: bytes | bytearray) -> int:
+    """Size of a frame header from its first two bytes (§5.2)."""
+    extended = EXTENDED_LENGTH_SIZE.get(head[1] & PAYLOAD_LEN_BITS, 0)
+    return BASE_HEADER_SIZE + extended + (MASK_KEY_SIZE if head[1] & MASK_BIT else 0)
+
+
+class EchoEngine:
+    """The server side of a WebSocket connection after the 101: echo, per ``policy``.
+
+    Feed the client's bytes to :meth:`receive` and its end of stream to
+    :meth:`receive_eof`; write each :class:`EngineOutput` in order. ``max_message``
+    bounds memory: a larger frame or message fails with 1009 (§7.4.1), a frame as
+    soon as its header announces it.
+    """
+
+    def __init__(
+        self, policy: WirePolicy | None = None, *, max_message: int = DEFAULT_MAX_MESSAGE
+    ) -> None:
+        self.policy = policy or WirePolicy()
+        self.stream = PeerStream(peer="client", max_payload=max_message, max_message=max_message)
+        self.sent_close: bytes | None = None
+        """The body of the Close the server sent; after it, nothing more (§5.5.1)."""
+        self.close_received = False
+        """The client's Close was handled; later input is ignored (§5.5.1)."""
+        self._close_transport = False
+        self._message: _Incoming | None = None
+        self._partial: _Partial | None = None
+        self._close_violations: list[Violation] = []
+
+    @property
+    def close_sent(self) -> bool:
+        """The server sent its Close."""
+        return self.sent_close is not None
+
+    @property
+    def done(self) -> bool:
+        """No further input is processed: a Close was sent or received, or the stream ended."""
+        return self.close_sent or self.close_received or self.stream.eof
+
+    def receive(self, data: bytes) -> EngineOutput:
+        """Process the client's next bytes (any chunking gives the same output in total)."""
+        out = bytearray()
+        if not self.done:
+            for event in self.stream.feed(data):
+                self._on_event(event, out)
+                if self.done:
+                    break
+            if not self.done:
+                self._probe(data, out)
+        return EngineOutput(bytes(out), self._close_transport)
+
+    def receive_eof(self) -> EngineOutput:
+        """The client closed TCP: the server closes its side too (§7.1.1)."""
+        if not self.stream.eof:
+            self.stream.feed_eof()
+        self._close_transport = True
+        return EngineOutput(b"", True)
+
+    def close(self, code: int = CloseCode.GOING_AWAY) -> EngineOutput:
+        """Start the closing handshake from the server side (§5.5.1, §7.1.2)."""
+        out = bytearray()
+        if not self.close_sent:
+            self._send_close(close_payload(code), out)
+        return EngineOutput(bytes(out), self._close_transport)
+
+    # -- events ------------------------------------------------------------------
+
+    def _on_event(self, event: Event, out: bytearray) -> None:
+        if isinstance(event, Violation):
+            if event.requirement == rules.TEXT_UTF8:
+                return  # the engine checks text itself, fail-fast or per message
+            if event.requirement in CLOSE_BODY_RULES:
+                self._close_violations.append(event)  # judged with the Close it concerns
+                return
+            self._violation(event, out)
+        elif isinstance(event, FrameTooLarge | MessageTooLarge):
+            self._fail(CloseCode.MESSAGE_TOO_BIG, out)
+        elif isinstance(event, Frame):
+            self._on_frame(event, out)
+        elif isinstance(event, Message):
+            self._on_message(event, out)
+        elif isinstance(event, PingReceived):
+            self._send(self.policy.pong(event.payload), out)
+        elif isinstance(event, PongReceived):
+            self._send(self.policy.on_pong(event.payload), out)
+        elif isinstance(event, CloseReceived):
+            self._on_close(event, out)
+
+    def _on_frame(self, frame: Frame, out: bytearray) -> None:
+        partial, self._partial = self._partial, None
+        begun = partial is not None and partial.size is not None
+        probed = partial.probed if partial is not None and begun else 0
+        if frame.opcode not in DATA_OPCODES:
+            return
+        if not begun:
+            self._begin(frame.opcode)
+        if self._message is not None:
+            self._message.sizes.append(len(frame.payload))
+            self._check_text(frame.payload[probed:], frame.fin, out)
+
+    def _on_message(self, message: Message, out: bytearray) -> None:
+        incoming, self._message = self._message, None
+        sizes = tuple(incoming.sizes) if incoming is not None else (len(message.data),)
+        late = message.opcode == Opcode.TEXT and not self.policy.utf8_fail_fast()
+        if late and first_invalid_offset(message.data) is not None:
+            self._violation(Violation(rules.TEXT_UTF8, "text message is not valid UTF-8"), out)
+            if self.done:
+                return
+        for frame in self.policy.echo(message, sizes):
+            self._send(frame, out)
+
+    def _on_close(self, close: CloseReceived, out: bytearray) -> None:
+        self.close_received = True
+        violations, self._close_violations = self._close_violations, []
+        for violation in violations:
+            code = self.policy.on_close_violation(violation, close)
+            if code is not None:
+                self._fail(code, out)
+                return
+        reply = self.policy.close_reply(close.code, close.reason)
+        if reply is not None:
+            self._send_close(reply, out)
+
+    # -- text (§5.6, §8.1) ----------------------------------------------------------
+
+    def _begin(self, opcode: int) -> None:
+        """A data frame's header is in: start a message, or continue the current one (§5.4)."""
+        if opcode in (Opcode.TEXT, Opcode.BINARY):
+            check = opcode == Opcode.TEXT and self.policy.utf8_fail_fast()
+            self._message = _Incoming(opcode, text=Utf8Validator() if check else None)
+
+    def _check_text(self, payload: bytes, final: bool, out: bytearray) -> None:
+        incoming = self._message
+        if incoming is None or incoming.text is None or incoming.text.feed(payload, final):
+            return
+        incoming.text = None  # report once per message
+        self._violation(Violation(rules.TEXT_UTF8, "text message is not valid UTF-8"), out)
+
+    def _probe(self, data: bytes, out: bytearray) -> None:
+        """Check the text of the frame still arriving, so invalid UTF-8 fails fast (§8.1)."""
+        pending = self.stream.frames.buffered
+        if pending == 0:
+            self._partial = None
+            return
+        if pending <= len(data):
+            self._partial = _Partial()  # the frame started in this chunk
+        partial = self._partial
+        if partial is None:
+            return
+        if partial.size is None:
+            start = max(len(data) - pending, 0)
+            partial.head += data[start : start + MAX_HEADER_SIZE - len(partial.head)]
+            if len(partial.head) < BASE_HEADER_SIZE:
+                return
+            size = _header_size(partial.head)
+            if len(partial.head) < size:
+                return
+            partial.size = size
+            partial.opcode = partial.head[0] & OPCODE_BITS
+            if partial.head[1] & MASK_BIT:
+                partial.mask = bytes(partial.head[size - MASK_KEY_SIZE : size])
+            if partial.opcode in DATA_OPCODES:
+                self._begin(partial.opcode)
+        received = pending - partial.size
+        fresh = received - partial.probed
+        if fresh <= 0 or partial.opcode not in DATA_OPCODES:
+            return
+        payload = data[len(data) - fresh :]
+        if partial.mask is not None:
+            turn = partial.probed % MASK_KEY_SIZE
+            payload = apply_mask(payload, partial.mask[turn:] + partial.mask[:turn])
+        partial.probed = received
+        self._check_text(payload, False, out)
+
+    # -- writing -----------------------------------------------------------------
+
+    def _violation(self, violation: Violation, out: bytearray) -> None:
+        code = self.policy.on_violation(violation)
+        if code is not None:
+            self._fail(code, out)
+
+    def _fail(self, code: int, out: bytearray) -> None:
+        """_Fail the WebSocket Connection_: a Close with ``code``, then close TCP (§7.1.7)."""
+        self._send_close(close_payload(code), out)
+
+    def _send_close(self, payload: bytes, out: bytearray) -> None:
+        self._send(Frame(Opcode.CLOSE, payload), out)
+        out += self.policy.after_close()
+        self.sent_close = payload
+        self._close_transport = self.policy.close_transport_after_close()
+
+    def _send(self, frame: Frame | None, out: bytearray) -> None:
+        if frame is None or self.close_sent:
+            return
+        key = self.policy.mask_key()
+        if key is not None and frame.mask is None:
+            frame = replace(frame, mask=key)
+        out += encode_frame(frame)

@@ -1,0 +1,304 @@
+"""The closing cases (RFC 6455 §5.5.1, §7.1, §7.4) against correct and faulty servers.
+
+Every case must PASS against the reference server (wsproto and the suite's own echo
+engine) and must FAIL (WARN for a SHOULD) against a server that breaks the rule it
+checks. Where the text allows another reading (a reply with another code, a Pong
+after the Close), that reading is shown to be INFO or WARN, never PASS or FAIL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import struct
+from collections.abc import Awaitable, Callable, Sequence
+from functools import cache
+
+import pytest
+
+from conformance.cases import case_by_id, closing
+from conformance.cases.base import Case
+from conformance.driver import Target
+from conformance.echo_engine import WirePolicy
+from conformance.model import rules
+from conformance.model.codec import close_payload, encode_frame
+from conformance.model.constants import CloseCode, Opcode
+from conformance.model.decoder import CloseReceived, PeerStream, PingReceived
+from conformance.model.frames import Frame
+from conformance.model.outcomes import (
+    CloseInfo,
+    ClosingHandshake,
+    ConnectionClosed,
+    Observed,
+    Outcome,
+    TransportEnd,
+)
+from conformance.model.violations import Violation
+from conformance.reference_server import (
+    EngineName,
+    LoopbackServer,
+    accept_key,
+    render_response,
+    start_reference_server,
+)
+from conformance.results import CaseResult
+from conformance.runner import run_cases
+from fixtures.wire_faults import WIRE_FAULTS, wire_policy
+
+pytestmark = pytest.mark.network
+
+CASES = closing.CASES
+VALID = [c.id for c in CASES if re.search(r"/close-code-\d+$", c.id)]
+INVALID = [c.id for c in CASES if re.search(r"/invalid-close-code-\d+$", c.id)]
+
+
+class FailWith1006(WirePolicy):
+    """§7.4.1: "1006 is a reserved value and MUST NOT be set as a status code in a Close
+    control frame by an endpoint": fails every protocol error with 1006."""
+
+    def on_violation(self, violation: Violation) -> int | None:
+        return CloseCode.ABNORMAL_CLOSURE
+
+
+class CloseReply1002(WirePolicy):
+    """§5.4: control frames in the middle of a message must be handled: answers every
+    Close with 1002, as if a Close between fragments were a protocol error."""
+
+    def close_reply(self, received_code: int | None, reason: bytes) -> bytes | None:
+        return close_payload(CloseCode.PROTOCOL_ERROR)
+
+
+class FailCloseWith1008(WirePolicy):
+    """Refuses a malformed Close, but with 1008 (policy violation), not 1002."""
+
+    def on_close_violation(self, violation: Violation, close: CloseReceived) -> int | None:
+        return CloseCode.POLICY_VIOLATION
+
+
+class FailBadReasonWith1007(WirePolicy):
+    """Refuses a Close whose reason is not UTF-8 with 1007 (the other defensible code)."""
+
+    def on_close_violation(self, violation: Violation, close: CloseReceived) -> int | None:
+        if violation.requirement == rules.CLOSE_REASON_UTF8:
+            return CloseCode.INVALID_FRAME_PAYLOAD_DATA
+        return super().on_close_violation(violation, close)
+
+
+LOCAL_POLICIES: dict[str, type[WirePolicy]] = {
+    "fail-with-1006": FailWith1006,
+    "close-reply-1002": CloseReply1002,
+    "fail-close-with-1008": FailCloseWith1008,
+    "fail-bad-reason-with-1007": FailBadReasonWith1007,
+}
+
+
+async def _reset_after_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A minimal echo-less server that answers Pings and the Close, then resets TCP
+    (SO_LINGER 0) instead of closing it cleanly (§7.1.1: SHOULD close cleanly)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    found = re.search(rb"(?im)^sec-websocket-key:[ \t]*(\S+)", head)
+    assert found is not None
+    headers = [
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
+        ("Sec-WebSocket-Accept", accept_key(found.group(1).decode())),
+    ]
+    writer.write(render_response(101, headers))
+    stream = PeerStream(peer="client")
+    while data := await reader.read(65536):
+        for event in stream.feed(data):
+            if isinstance(event, PingReceived):
+                writer.write(encode_frame(Frame(Opcode.PONG, event.payload)))
+            elif isinstance(event, CloseReceived):
+                writer.write(encode_frame(Frame(Opcode.CLOSE, close_payload(event.code or 1000))))
+                await writer.drain()
+                sock = writer.get_extra_info("socket")
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                writer.transport.abort()
+                return
+
+
+LOCAL_SERVERS: dict[str, Callable[[], Awaitable[LoopbackServer]]] = {
+    "reset-after-close": lambda: LoopbackServer.start(_reset_after_close),
+}
+
+# For each case, a fault that breaks the rule the case checks.
+BREAKS: dict[str, str] = {
+    "rfc6455/5.5.1/close-empty": "close-with-1005",
+    "rfc6455/5.5.1/close-code-and-reason": "no-close-reply",
+    "rfc6455/5.5/close-reason-123-bytes": "no-close-reply",
+    "rfc6455/5.5.1/close-body-1-byte": "accept-close-1-byte",
+    "rfc6455/5.5/close-reason-124-bytes": "accept-long-control",
+    "rfc6455/5.5.1/close-reason-invalid-utf8": "accept-bad-close-reason",
+    **dict.fromkeys(VALID, "no-close-reply"),
+    **dict.fromkeys(INVALID, "accept-invalid-close-code"),
+    "rfc6455/7.4.1/no-1005-after-empty-close": "close-with-1005",
+    "rfc6455/7.4.1/no-1005-echo": "accept-invalid-close-code",
+    "rfc6455/7.4.1/no-1006-when-failing": "fail-with-1006",
+    "rfc6455/7.4.1/no-1006-echo": "accept-invalid-close-code",
+    "rfc6455/7.4.1/no-1015-echo": "accept-invalid-close-code",
+    "rfc6455/5.5.1/server-closes-tcp": "no-tcp-close",
+    "rfc6455/7.1.1/clean-tcp-close": "reset-after-close",
+    "rfc6455/5.5.1/message-then-close": "data-after-close",
+    "rfc6455/5.5.1/frames-after-close-ignored": "data-after-close",
+    "rfc6455/5.5.2/no-pong-after-close": "no-close-reply",
+    "rfc6455/5.4/close-between-fragments": "close-reply-1002",
+}
+
+SLOW_FAULTS = frozenset({"no-close-reply", "no-tcp-close"})
+"""The server never closes TCP: these cases end at their deadline."""
+
+
+async def _run(
+    cases: Sequence[Case],
+    *,
+    engine: EngineName = "wsproto",
+    fault: str | None = None,
+    timeout: float = 5,
+) -> list[CaseResult]:
+    if fault in LOCAL_SERVERS:
+        server: LoopbackServer = await LOCAL_SERVERS[fault]()
+    elif fault is not None:
+        local = LOCAL_POLICIES.get(fault)
+        policy = local() if local is not None else wire_policy(fault)
+        server = await start_reference_server(engine="model", wire_policy=policy)
+    else:
+        server = await start_reference_server(engine=engine)
+    async with server:
+        return await run_cases(cases, Target.parse(server.url), timeout=timeout, jobs=16)
+
+
+@cache
+def _results_under(fault: str) -> dict[str, CaseResult]:
+    """Every case BREAKS maps to ``fault``, run at once against one faulty server."""
+    cases = [c for c in CASES if BREAKS.get(c.id) == fault]
+    timeout = 1.0 if fault in SLOW_FAULTS else 5.0
+    return {r.id: r for r in asyncio.run(_run(cases, fault=fault, timeout=timeout))}
+
+
+def _outcomes(ids: Sequence[str], fault: str) -> dict[str, Outcome]:
+    cases = [c for c in CASES if c.id in ids]
+    results = asyncio.run(_run(cases, fault=fault))
+    return {r.id: r.outcome for r in results}
+
+
+def test_every_case_has_a_breaking_fault() -> None:
+    assert sorted(BREAKS) == sorted(c.id for c in CASES)
+    known = set(WIRE_FAULTS) | set(LOCAL_POLICIES) | set(LOCAL_SERVERS)
+    assert set(BREAKS.values()) <= known
+
+
+def test_case_tables() -> None:
+    assert len(VALID) == 16 and len(INVALID) == 12
+    assert len(closing.REASON_123) == 123 and closing.REASON_123.decode()
+    assert len(close_payload(1000, closing.REASON_124)) == 126
+    with pytest.raises(UnicodeDecodeError):
+        closing.INVALID_UTF8_REASON.decode()
+
+
+@pytest.mark.parametrize("engine", ["wsproto", "model"])
+def test_reference_server_passes_every_case(engine: EngineName) -> None:
+    results = asyncio.run(_run(CASES, engine=engine))
+    bad = {r.id: (r.outcome.value, r.actual) for r in results if r.outcome is not Outcome.PASS}
+    assert not bad
+    assert max(r.duration_s for r in results) < 1.0  # no case waits for a deadline
+
+
+@pytest.mark.parametrize("case_id", sorted(BREAKS))
+def test_case_fails_against_the_fault_that_breaks_its_rule(case_id: str) -> None:
+    case = case_by_id(case_id)
+    assert case is not None
+    result = _results_under(BREAKS[case_id])[case_id]
+    assert result.outcome is case.level.failure, (result.outcome, result.actual)
+
+
+def test_replying_with_another_code_is_info() -> None:
+    """§5.5.1: "the endpoint typically echos the status code it received" (no keyword)."""
+    ids = [*VALID, "rfc6455/5.5.1/close-code-and-reason", "rfc6455/5.5/close-reason-123-bytes"]
+    outcomes = _outcomes(ids, "close-wrong-code")
+    assert len(outcomes) == 18
+    assert set(outcomes.values()) == {Outcome.INFO}
+
+
+def test_refusing_a_bad_close_with_another_code_is_a_warning() -> None:
+    """§7.1.7, §10.7: the Close code of a failure is a SHOULD ("appropriate")."""
+    ids = [*INVALID, "rfc6455/5.5.1/close-body-1-byte", "rfc6455/5.5.1/close-reason-invalid-utf8"]
+    outcomes = _outcomes(ids, "fail-close-with-1008")
+    assert len(outcomes) == 14
+    assert set(outcomes.values()) == {Outcome.WARN}
+
+
+def test_refusing_a_bad_close_with_1000_is_a_failure() -> None:
+    """A Close 1000 back cannot be told from an ordinary reply: the Close was taken."""
+    outcomes = _outcomes(INVALID, "fail-with-1000")
+    assert set(outcomes.values()) == {Outcome.FAIL}
+
+
+def test_invalid_utf8_reason_passes_with_1007_or_1002() -> None:
+    case_id = "rfc6455/5.5.1/close-reason-invalid-utf8"
+    assert _outcomes([case_id], "fail-bad-reason-with-1007") == {case_id: Outcome.PASS}
+    assert _outcomes([case_id], "utf8-1002") == {case_id: Outcome.PASS}  # default: 1002
+
+
+def _judge(case_id: str, observed: Observed) -> Outcome:
+    case = case_by_id(case_id)
+    assert case is not None
+    return case.judge(observed).outcome
+
+
+def _closed(
+    code: int | None = 1000,
+    messages: Sequence[tuple[int, bytes]] = (),
+    pongs: Sequence[bytes] = (),
+    violations: Sequence[Violation] = (),
+) -> Observed:
+    return Observed(
+        upgraded=True,
+        responsive=True,
+        close=CloseInfo(code, reply=True),
+        transport=TransportEnd.EOF,
+        messages=list(messages),
+        pongs=list(pongs),
+        violations=list(violations),
+    )
+
+
+def test_readings_the_text_allows_around_the_close() -> None:
+    """What the engines never do, judged on what a server could send."""
+    pong_after = "rfc6455/5.5.2/no-pong-after-close"
+    assert _judge(pong_after, _closed()) is Outcome.PASS
+    assert _judge(pong_after, _closed(pongs=[closing.AFTER_CLOSE])) is Outcome.INFO
+    after = "rfc6455/5.5.1/frames-after-close-ignored"
+    echo = [(int(Opcode.TEXT), b"sent after the Close")]
+    assert _judge(after, _closed(messages=echo)) is Outcome.WARN  # echoed before its Close
+    late = Violation(rules.NO_DATA_AFTER_CLOSE, "text after Close")
+    assert _judge(after, _closed(messages=echo, violations=[late])) is Outcome.FAIL
+    between = "rfc6455/5.4/close-between-fragments"
+    assert _judge(between, _closed(1001)) is Outcome.INFO
+    assert _judge(between, _closed(1007)) is Outcome.FAIL
+    then = "rfc6455/5.5.1/message-then-close"
+    assert _judge(then, _closed()) is Outcome.INFO  # the message was not echoed
+    assert _judge(then, _closed(messages=closing.ECHO_THEN_CLOSE)) is Outcome.PASS
+
+
+def test_closing_behaviours() -> None:
+    closed = _closed(None)
+    assert ClosingHandshake().matches(closed)
+    assert not ClosingHandshake(no_code=False).matches(closed)
+    assert not ClosingHandshake(frozenset({1000})).matches(_closed(1001))
+    assert ClosingHandshake(frozenset({1000}), no_code=False).describe() == (
+        "a Close frame with code 1000, then the TCP connection closed, nothing echoed, no Pong"
+    )
+    assert "1000-1001/1003" in ClosingHandshake(frozenset({1000, 1001, 1003})).describe()
+    still_open = _closed()
+    still_open.transport = TransportEnd.OPEN
+    assert not ClosingHandshake().matches(still_open)
+    assert not ConnectionClosed().matches(still_open)
+    bad = Violation(rules.CLOSE_CODE_1005_NOT_SENT, "1005")
+    without = ConnectionClosed("no 1005", frozenset({rules.CLOSE_CODE_1005_NOT_SENT}))
+    assert without.matches(_closed())
+    assert not without.matches(_closed(1005, violations=[bad]))
+    assert ConnectionClosed(ends=frozenset({TransportEnd.EOF})).describe() == (
+        "the TCP connection closed by the peer (FIN)"
+    )

@@ -1,0 +1,144 @@
+"""The fragmentation cases (RFC 6455 §5.4) against correct and faulty servers.
+
+Every case must PASS against the reference server (wsproto and the suite's own echo
+engine) and must FAIL against a server that breaks exactly the rule it checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from functools import cache
+
+import pytest
+
+from conformance.cases import case_by_id, fragmentation
+from conformance.cases.base import Case
+from conformance.driver import Target
+from conformance.echo_engine import WirePolicy
+from conformance.model.decoder import Message
+from conformance.model.frames import Frame
+from conformance.model.outcomes import AllOf, Echoed, Not, Observed, Outcome, Ponged
+from conformance.reference_server import EngineName, start_reference_server
+from conformance.results import CaseResult
+from conformance.runner import run_cases
+from fixtures.wire_faults import WIRE_FAULTS, wire_policy
+
+pytestmark = pytest.mark.network
+
+CASES = fragmentation.CASES
+BASIC = [c.id for c in CASES if "-fragments" in c.id and "empty" not in c.id and "64k" not in c.id]
+
+
+class DropMessagesWithEmptyFragments(WirePolicy):
+    """§5.4: "A sender MAY create fragments of any size": loses a fragmented message
+    that has a zero-length fragment."""
+
+    def echo(self, message: Message, fragment_sizes: tuple[int, ...]) -> list[Frame]:
+        if len(fragment_sizes) > 1 and 0 in fragment_sizes:
+            return []
+        return super().echo(message, fragment_sizes)
+
+
+LOCAL_FAULTS: dict[str, type[WirePolicy]] = {
+    "drop-messages-with-empty-fragments": DropMessagesWithEmptyFragments,
+}
+
+# For each case, a fault that breaks the rule the case checks.
+BREAKS: dict[str, str] = {
+    **dict.fromkeys(BASIC, "echo-fragmented-wrong"),
+    "rfc6455/5.4/text-empty-first-fragment": "drop-messages-with-empty-fragments",
+    "rfc6455/5.4/text-empty-middle-fragment": "drop-messages-with-empty-fragments",
+    "rfc6455/5.4/text-empty-last-fragment": "drop-messages-with-empty-fragments",
+    "rfc6455/5.4/text-all-fragments-empty": "drop-messages-with-empty-fragments",
+    "rfc6455/5.4/binary-all-fragments-empty": "drop-messages-with-empty-fragments",
+    "rfc6455/5.4/ping-between-fragments": "no-pong",
+    "rfc6455/5.4/ping-between-fragments-byte-writes": "pong-wrong-payload",
+    "rfc6455/5.4/pings-between-fragments": "no-pong",
+    "rfc6455/5.4/pong-between-fragments": "echo-fragmented-wrong",
+    "rfc6455/5.4/two-fragmented-messages": "echo-fragmented-wrong",
+    "rfc6455/5.4/text-64k-in-1300-byte-fragments": "echo-fragmented-wrong",
+    "rfc6455/5.4/binary-64k-in-1300-byte-fragments": "echo-fragmented-wrong",
+    "rfc6455/5.4/continuation-without-message": "accept-bad-continuation",
+    "rfc6455/5.4/continuation-without-message-fin-clear": "accept-bad-continuation",
+    "rfc6455/5.4/continuation-after-message": "accept-bad-continuation",
+    "rfc6455/5.4/text-inside-fragmented-text": "accept-bad-continuation",
+    "rfc6455/5.4/binary-inside-fragmented-text": "accept-bad-continuation",
+    "rfc6455/5.4/text-inside-fragmented-binary": "accept-bad-continuation",
+    "rfc6455/5.4/ping-fin-clear": "accept-fragmented-control",
+    "rfc6455/5.4/pong-fin-clear": "accept-fragmented-control",
+    "rfc6455/5.4/close-fin-clear": "accept-fragmented-control",
+}
+
+SLOW_FAULTS = frozenset({"no-pong", "pong-wrong-payload"})
+"""The barrier Ping is never answered either: these cases end at their deadline."""
+
+
+def _policy(fault: str) -> WirePolicy:
+    local = LOCAL_FAULTS.get(fault)
+    return local() if local is not None else wire_policy(fault)
+
+
+async def _run(
+    cases: Sequence[Case],
+    *,
+    engine: EngineName = "wsproto",
+    policy: WirePolicy | None = None,
+    timeout: float = 5,
+) -> list[CaseResult]:
+    server = await start_reference_server(engine=engine, wire_policy=policy)
+    async with server:
+        return await run_cases(cases, Target.parse(server.url), timeout=timeout, jobs=8)
+
+
+@cache
+def _results_under(fault: str) -> dict[str, CaseResult]:
+    """Every case BREAKS maps to ``fault``, run at once against one faulty server."""
+    cases = [c for c in CASES if BREAKS.get(c.id) == fault]
+    timeout = 1.0 if fault in SLOW_FAULTS else 5.0
+    results = asyncio.run(_run(cases, engine="model", policy=_policy(fault), timeout=timeout))
+    return {r.id: r for r in results}
+
+
+def test_every_case_has_a_breaking_fault() -> None:
+    assert sorted(BREAKS) == sorted(c.id for c in CASES)
+    assert set(BREAKS.values()) <= set(WIRE_FAULTS) | set(LOCAL_FAULTS)
+
+
+@pytest.mark.parametrize("engine", ["wsproto", "model"])
+def test_reference_server_passes_every_case(engine: EngineName) -> None:
+    results = asyncio.run(_run(CASES, engine=engine))
+    bad = {r.id: (r.outcome.value, r.actual) for r in results if r.outcome is not Outcome.PASS}
+    assert not bad
+
+
+@pytest.mark.parametrize("case_id", sorted(BREAKS))
+def test_case_fails_against_the_fault_that_breaks_its_rule(case_id: str) -> None:
+    case = case_by_id(case_id)
+    assert case is not None
+    result = _results_under(BREAKS[case_id])[case_id]
+    assert result.outcome is case.level.failure, (result.outcome, result.actual)
+
+
+def test_failing_with_another_code_is_a_warning() -> None:
+    """§7.1.7: the Close code is a SHOULD. A Close 1000 after a fragmented Close 1000,
+    though, is its reply: that server processed the frame, which is a FAIL."""
+    fail_ids = [c.id for c in CASES if c.expect.describe().startswith("the connection failed")]
+    cases = [c for c in CASES if c.id in fail_ids]
+    results = asyncio.run(_run(cases, engine="model", policy=wire_policy("fail-with-1000")))
+    outcomes = {r.id: r.outcome for r in results}
+    assert outcomes.pop("rfc6455/5.4/close-fin-clear") is Outcome.FAIL
+    assert len(outcomes) == 8
+    assert set(outcomes.values()) == {Outcome.WARN}
+
+
+def test_all_of_and_not_combine_behaviours() -> None:
+    seen = Observed(upgraded=True, messages=[(1, b"x")], pongs=[b"p"])
+    both = AllOf((Echoed(((1, b"x"),)), Ponged((b"p",))))
+    assert both.matches(seen)
+    assert not AllOf((Echoed(((1, b"x"),)), Ponged(()))).matches(seen)
+    assert Not(Ponged(())).matches(seen)
+    assert not Not(both).matches(seen)
+    assert both.describe().startswith("the text message (1 bytes) echoed unchanged; and ")
+    assert AllOf((both,), text="named").describe() == "named"
+    assert Not(Ponged(())).describe() == "not no Pong"

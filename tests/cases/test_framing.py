@@ -1,0 +1,227 @@
+"""The framing, masking, reserved-bit/opcode and Ping/Pong cases against real servers.
+
+Every case must PASS against the reference server (wsproto and the model engine) and
+FAIL against a server that breaks exactly the rule it checks: a case that cannot fail
+is a defect. Faults come from :mod:`fixtures.wire_faults`, or from the small
+:class:`WirePolicy` subclasses below where none breaks the rule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import pytest
+
+from conformance.cases import framing
+from conformance.cases.base import Case
+from conformance.driver import Target
+from conformance.echo_engine import WirePolicy
+from conformance.model.codec import close_payload
+from conformance.model.constants import CloseCode, Opcode
+from conformance.model.decoder import Message
+from conformance.model.frames import Frame, LengthForm
+from conformance.model.outcomes import Outcome
+from conformance.reference_server import EngineName, start_reference_server
+from conformance.results import CaseResult
+from conformance.runner import run_cases
+from fixtures.wire_faults import WIRE_FAULTS, wire_policy
+
+pytestmark = pytest.mark.network
+
+CASES = {case.id: case for case in framing.CASES}
+FAULT_TIMEOUT = 2.0  # a faulty server may leave a case waiting for its deadline
+
+
+# -- faults this module needs that fixtures.wire_faults does not have ------------------
+
+
+class DropEcho(WirePolicy):
+    """Loses messages of ``low``..``high`` bytes, as if it misread that length form (§5.2)."""
+
+    def __init__(self, low: int, high: int) -> None:
+        self.low, self.high = low, high
+
+    def echo(self, message: Message, fragment_sizes: tuple[int, ...]) -> list[Frame]:
+        if self.low <= len(message.data) <= self.high:
+            return []
+        return super().echo(message, fragment_sizes)
+
+
+class EchoAsBinary(WirePolicy):
+    """Echoes text messages as binary ones: the data type is lost (§5.6, §6.2)."""
+
+    def echo(self, message: Message, fragment_sizes: tuple[int, ...]) -> list[Frame]:
+        return [Frame(Opcode.BINARY, message.data)]
+
+
+class AlwaysLength64(WirePolicy):
+    """Writes every length in the 64-bit form, minimal or not (§5.2)."""
+
+    def echo(self, message: Message, fragment_sizes: tuple[int, ...]) -> list[Frame]:
+        return [Frame(message.opcode, message.data, length_form=LengthForm.BITS64)]
+
+
+class ServerRsv(WirePolicy):
+    """Sets RSV2 on its echoes though no extension was negotiated (§5.2)."""
+
+    def echo(self, message: Message, fragment_sizes: tuple[int, ...]) -> list[Frame]:
+        return [replace(frame, rsv2=True) for frame in super().echo(message, fragment_sizes)]
+
+
+class FailOnPong(WirePolicy):
+    """Takes an unsolicited Pong as a protocol error: sends Close 1002 (§5.5.3)."""
+
+    def on_pong(self, payload: bytes) -> Frame | None:
+        return Frame(Opcode.CLOSE, close_payload(CloseCode.PROTOCOL_ERROR))
+
+
+LOCAL_FAULTS: dict[str, Callable[[], WirePolicy]] = {
+    "drop-7bit": lambda: DropEcho(0, 125),
+    "drop-16bit": lambda: DropEcho(126, 0xFFFF),
+    "drop-64bit": lambda: DropEcho(0x10000, 2**63),
+    "echo-as-binary": EchoAsBinary,
+    "always-length-64": AlwaysLength64,
+    "server-rsv": ServerRsv,
+    "fail-on-pong": FailOnPong,
+}
+
+
+def _policy(fault: str) -> WirePolicy:
+    return LOCAL_FAULTS[fault]() if fault in LOCAL_FAULTS else wire_policy(fault)
+
+
+# -- which fault breaks which case --------------------------------------------------------
+
+
+def _size(case_id: str) -> int:
+    return int(case_id.split("/")[-1].split("-")[1])
+
+
+def _breaking_fault(case_id: str) -> str:
+    """The fault that breaks the rule ``case_id`` checks."""
+    slug = case_id.split("/")[-1]
+    if slug.startswith(("text-", "binary-")) and "-bytes" in slug:
+        size = _size(case_id)
+        return "drop-7bit" if size <= 125 else "drop-16bit" if size <= 0xFFFF else "drop-64bit"
+    if slug.startswith("server-unmasked"):
+        return "masked-server-frames"
+    if slug.startswith("server-minimal-length"):
+        return "always-length-64"
+    if slug.startswith("server-length-msb"):
+        return "length-msb"
+    if slug.startswith("server-rsv"):
+        return "server-rsv"
+    return {
+        "text-messages-one-write": "echo-as-binary",
+        "binary-messages-one-write": "drop-64bit",
+        "mixed-messages-one-write": "echo-as-binary",
+        "ping-126-bytes": "accept-long-control",
+        "ping-fragmented": "accept-fragmented-control",
+        "ping-chopped": "no-pong",
+        "ping-between-messages": "no-pong",
+        "pong-unsolicited": "fail-on-pong",
+        "pong-unsolicited-empty": "fail-on-pong",
+    }.get(slug) or _by_group(slug)
+
+
+def _by_group(slug: str) -> str:
+    if slug.startswith("unmasked-"):
+        return "accept-unmasked"
+    if slug.startswith("rsv"):
+        return "accept-rsv"
+    if slug.startswith("opcode-"):
+        return "accept-reserved-opcode"
+    if slug.startswith(("ping-", "ten-pings")):
+        return "pong-wrong-payload"
+    raise KeyError(slug)
+
+
+BREAKS: dict[str, str] = {case_id: _breaking_fault(case_id) for case_id in CASES}
+"""For each case, a fault that breaks the rule the case checks."""
+
+
+# -- running ------------------------------------------------------------------------------
+
+
+async def _run(
+    cases: Sequence[Case],
+    *,
+    engine: EngineName = "wsproto",
+    policy: WirePolicy | None = None,
+    timeout: float = 5,
+) -> list[CaseResult]:
+    async with await start_reference_server(engine=engine, wire_policy=policy) as server:
+        return await run_cases(cases, Target.parse(server.url), timeout=timeout, jobs=8)
+
+
+def _fault_results(fault: str, cases: Sequence[Case]) -> list[CaseResult]:
+    return asyncio.run(_run(cases, engine="model", policy=_policy(fault), timeout=FAULT_TIMEOUT))
+
+
+def test_case_count_and_groups() -> None:
+    assert 80 <= len(CASES) <= 110
+    assert len(CASES) == len(framing.CASES)
+    sections = {case.section for case in framing.CASES}
+    assert sections == {"5.1", "5.2", "5.5", "5.5.2", "5.5.3", "6.2"}
+
+
+def test_every_case_has_a_breaking_fault() -> None:
+    assert sorted(BREAKS) == sorted(CASES)
+    assert set(BREAKS.values()) <= set(WIRE_FAULTS) | set(LOCAL_FAULTS)
+
+
+@pytest.mark.parametrize("engine", ["wsproto", "model"])
+def test_reference_server_passes_every_case(engine: EngineName) -> None:
+    results = asyncio.run(_run(framing.CASES, engine=engine))
+    bad = {r.id: (r.outcome.value, r.actual) for r in results if r.outcome is not Outcome.PASS}
+    assert not bad
+    slow = {r.id: r.duration_s for r in results if r.duration_s > 1.0}
+    assert not slow, "a case waited for a deadline against a correct server"
+
+
+@pytest.mark.parametrize("case_id", sorted(BREAKS))
+def test_case_fails_against_the_fault_that_breaks_its_rule(case_id: str) -> None:
+    case = CASES[case_id]
+    (result,) = _fault_results(BREAKS[case_id], [case])
+    assert result.outcome is case.level.failure, (result.outcome, result.actual)
+
+
+FAIL_CASES = [
+    case
+    for case in framing.CASES
+    if BREAKS[case.id].startswith("accept-") and not case.id.endswith("-close")
+]
+
+
+def test_failing_with_another_code_is_warn() -> None:
+    """§7.1.7: the Close code is a SHOULD; closing with 1000 instead of 1002 is WARN."""
+    results = _fault_results("fail-with-1000", FAIL_CASES)
+    assert len(results) >= 30
+    bad = {r.id: r.actual for r in results if r.outcome is not Outcome.WARN}
+    assert not bad
+
+
+def test_close_1000_back_to_an_offending_close_is_fail() -> None:
+    """A Close 1000 cannot be told from a reply to the offending Close 1000: FAIL."""
+    cases = [CASES["rfc6455/5.1/unmasked-close"], CASES["rfc6455/5.2/rsv123-close"]]
+    results = _fault_results("fail-with-1000", cases)
+    assert {r.outcome for r in results} == {Outcome.FAIL}
+
+
+def test_answering_an_unsolicited_pong_is_info() -> None:
+    """§5.5.3: no response is expected, but the server may send unsolicited Pongs."""
+    cases = [case for case in framing.CASES if case.section == "5.5.3"]
+    results = _fault_results("pong-unsolicited", cases)
+    assert [r.outcome for r in results] == [Outcome.INFO] * len(cases)
+
+
+def test_rules_on_other_frames_do_not_fail_the_server_frame_cases() -> None:
+    """Each server-frame case judges its own rule only: masked frames fail just §5.1."""
+    cases = [case for case in framing.CASES if "/server-" in case.id]
+    results = _fault_results("masked-server-frames", cases)
+    outcomes = {r.id: r.outcome for r in results}
+    for case_id, outcome in outcomes.items():
+        masked = "/server-unmasked" in case_id
+        assert outcome is (Outcome.FAIL if masked else Outcome.PASS), case_id
