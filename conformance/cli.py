@@ -22,7 +22,7 @@ from pathlib import Path
 from . import __version__
 from .cases import all_cases
 from .cases.base import Case
-from .catalog import Catalog, load_catalog
+from .catalog import Catalog, Requirement, load_catalog
 from .driver import ConfigError, Target, Unreachable
 from .model.outcomes import Outcome
 from .reports import html as html_report
@@ -283,27 +283,45 @@ def _req_dict(req: object) -> dict[str, object]:
     return {name: getattr(req, name) for name in fields}
 
 
-def coverage_rows(role: str, catalog: Catalog, cases: Sequence[Case]) -> tuple[list[str], int]:
-    """Ids of ``role``-testable requirements no case cites, and how many are testable."""
-    parties = {"server": {"server", "endpoint"}, "client": {"client", "endpoint", "user-agent"}}
+COVERAGE_PARTIES = {
+    "server": frozenset({"server", "endpoint"}),
+    "client": frozenset({"client", "endpoint", "user-agent"}),
+}
+
+
+def coverage_rows(
+    role: str, catalog: Catalog, cases: Sequence[Case], *, definitions: bool = False
+) -> tuple[list[Requirement], list[Requirement], int]:
+    """For ``role``: (uncovered testable requirements, unobservable ones, testable count).
+
+    Testable: binds the role, carries MUST/SHOULD-level keywords (or, with
+    ``definitions``, is a keyword-less definition), and has no ``untestable`` reason.
+    MAY and OPTIONAL leave the behaviour open, so nothing can fail them.
+    """
     cited = {rid for case in cases if case.role == role for rid in case.requirements}
-    testable = [
+    binding = [
         req
         for req in catalog
-        if req.party in parties[role]
-        and req.untestable is None
-        and req.keyword != "MAY"
-        and req.keyword != "OPTIONAL"
+        if req.party in COVERAGE_PARTIES[role]
+        and req.keyword not in {"MAY", "OPTIONAL"}
+        and (definitions or req.keyword != "definition")
     ]
-    return [req.id for req in testable if req.id not in cited], len(testable)
+    testable = [req for req in binding if req.untestable is None]
+    unobservable = [req for req in binding if req.untestable is not None and req.id not in cited]
+    return [req for req in testable if req.id not in cited], unobservable, len(testable)
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
     catalog = load_catalog()
-    missing, total = coverage_rows(args.role, catalog, all_cases())
-    for rid in missing:
-        req = catalog[rid]
-        print(f"{rid:<48} {req.keyword:<11} §{req.section}")
+    missing, unobservable, total = coverage_rows(
+        args.role, catalog, all_cases(), definitions=args.definitions
+    )
+    for req in missing:
+        print(f"{req.id:<48} {req.keyword:<11} §{req.section}")
+    if unobservable:
+        print(f"\nnot observable by the suite ({len(unobservable)}):")
+        for req in unobservable:
+            print(f"{req.id:<48} {req.keyword:<11} {req.untestable}")
     covered = total - len(missing)
     print(
         f"{covered} of {total} {args.role}-testable requirements covered by a case; "
@@ -399,6 +417,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     cov = sub.add_parser("coverage", help="testable requirements that no case checks yet")
     cov.add_argument("--role", choices=("server", "client"), default="server")
+    cov.add_argument(
+        "--definitions", action="store_true", help="count keyword-less definitions too"
+    )
     cov.set_defaults(func=cmd_coverage)
     return parser
 

@@ -52,6 +52,7 @@ R_BODY_OPTIONAL = "rfc6455-5.5.1-close-body-optional"
 R_BODY_CODE = rules.CLOSE_BODY_CODE  # "If there is a body, the first two bytes ... MUST"
 R_REASON_UTF8 = rules.CLOSE_REASON_UTF8
 R_REPLY = "rfc6455-5.5.1-close-reply"
+R_SEND_CLOSE = "rfc6455-7.1.2-send-close-frame"
 R_ECHO_CODE = "rfc6455-5.5.1-close-echo-code"
 R_REPLY_PROMPTLY = "rfc6455-5.5.1-close-reply-promptly"
 R_AFTER_MESSAGE = "rfc6455-5.5.1-close-after-message"
@@ -268,7 +269,7 @@ def accepted_close(spec: Accepted) -> Case:
     return Case(
         id=spec.slug,
         title=spec.title,
-        requirements=(*spec.requirements, R_REPLY, R_ECHO_CODE, R_SERVER_TCP),
+        requirements=(*spec.requirements, R_REPLY, R_ECHO_CODE, R_SERVER_TCP, R_SEND_CLOSE),
         level=Level.MUST,
         expect=expectation,
         run=closing(raw_close(spec.body)),
@@ -478,7 +479,13 @@ AROUND_CLOSE_CASES: list[Case] = [
     Case(
         id="rfc6455/5.5.1/server-closes-tcp",
         title="After the closing handshake the server closes the TCP connection itself",
-        requirements=(R_SERVER_TCP, R_TCP_AFTER_BOTH, R_SERVER_TCP_FIRST),
+        requirements=(
+            R_SERVER_TCP,
+            R_TCP_AFTER_BOTH,
+            R_SERVER_TCP_FIRST,
+            "rfc6455-7.1.1-server-tcp-close-immediately",
+            "rfc6455-7.1.2-close-after-both-frames",
+        ),
         level=Level.MUST,
         expect=expect(ConnectionClosed("without waiting for the client to close it")),
         run=closing(close_frame(1000)),
@@ -506,7 +513,7 @@ AROUND_CLOSE_CASES: list[Case] = [
     Case(
         id="rfc6455/5.5.1/message-then-close",
         title="A message just before a Close is echoed before the server's Close, never after",
-        requirements=(R_NO_DATA_AFTER, R_AFTER_MESSAGE, R_REPLY),
+        requirements=(R_NO_DATA_AFTER, R_AFTER_MESSAGE, R_REPLY, "rfc6455-6.1-send-only-open"),
         level=Level.MUST,
         expect=expect(ClosingHandshake(frozenset({1000}), no_code=False, messages=ECHO_THEN_CLOSE)),
         run=closing(binary(LARGE_MESSAGE), close_frame(1000)),

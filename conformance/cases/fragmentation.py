@@ -44,10 +44,17 @@ PROTOCOL_ERROR: Final = frozenset({1002})
 """§7.4.1: "1002 indicates that an endpoint is terminating the connection due to a
 protocol error"."""
 
+R_IN_ORDER: Final = "rfc6455-5.4-fragments-in-order"
+"""Echoed whole and in order: what the server reassembled is what was sent (§5.4)."""
+
+R_SENT_AS_FRAMES: Final = ("rfc6455-6.1-first-frame-opcode", "rfc6455-6.1-last-frame-fin")
+"""The echo decodes as one message: its first frame has the type, its last FIN (§6.1)."""
+
 FAIL_CITES: Final = (
     "rfc6455-10.7-validate-input",
     "rfc6455-7.1.7-server-fail-closes",
     "rfc6455-7.1.7-close-frame-before-fail",
+    "rfc6455-7.1.7-stop-processing-after-fail",
 )
 """Every fail case: input is validated (§10.7), a failing server closes (§7.1.7) and
 SHOULD send a Close with an appropriate code first (§7.1.7)."""
@@ -174,7 +181,7 @@ def echo_case(
     return Case(
         id=case_id,
         title=title,
-        requirements=requirements,
+        requirements=(*requirements, R_IN_ORDER, *R_SENT_AS_FRAMES),
         level=Level.MUST,
         expect=expect(echoed),
         run=run,
@@ -430,7 +437,11 @@ def _sequence_fail_cases() -> list[Case]:
 
 
 def _control_fail_cases() -> list[Case]:
-    control = ("rfc6455-5.4-control-not-fragmented", "rfc6455-5.5-control-not-fragmented")
+    control = (
+        "rfc6455-5.4-control-not-fragmented",
+        "rfc6455-5.5-control-not-fragmented",
+        "rfc6455-5.4-fragment-type-data-only",
+    )
     close_code = 1000
     close_allowed = (
         Allowed(

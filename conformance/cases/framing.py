@@ -49,6 +49,20 @@ R_NETWORK_ORDER = "rfc6455-5.2-length-network-order"
 R_MINIMAL_LENGTH = rules.MINIMAL_LENGTH
 R_RSV_ZERO = rules.RSV_MUST_BE_ZERO
 R_RSV_FAIL = "rfc6455-5.2-rsv-nonzero-fail"
+R_RSV_ABNF = (
+    "rfc6455-5.2-abnf-rsv1-zero",
+    "rfc6455-5.2-abnf-rsv2-zero",
+    "rfc6455-5.2-abnf-rsv3-zero",
+)
+R_NEGOTIATE_EXTENSIONS = "rfc6455-5.8-negotiate-extensions"
+R_STOP_AFTER_FAIL = "rfc6455-7.1.7-stop-processing-after-fail"
+R_SEND_MESSAGE = (
+    "rfc6455-6.2-note-data-type",
+    "rfc6455-6.1-send-steps",
+    "rfc6455-6.1-encapsulate-frame",
+    "rfc6455-6.1-transmit-frames",
+)
+"""An echo is the server receiving a message of a type (§6.2) and sending it (§6.1)."""
 R_OPCODE_FAIL = "rfc6455-5.2-unknown-opcode-fail"
 R_OPCODE_VALUES = rules.RESERVED_OPCODE
 R_DATA_OPCODES = "rfc6455-5.6-data-opcodes"
@@ -219,7 +233,7 @@ def echo_case(
     return Case(
         id=case_id,
         title=title,
-        requirements=requirements,
+        requirements=(*requirements, *R_SEND_MESSAGE),
         level=Level.MUST,
         expect=expect(Echoed(messages)),
         run=echoing(messages, chunk),
@@ -252,7 +266,7 @@ def fail_case(
     return Case(
         id=case_id,
         title=title,
-        requirements=requirements,
+        requirements=(*requirements, R_STOP_AFTER_FAIL),
         level=Level.MUST,
         expect=expect(FailedConnection(PROTOCOL_ERROR, before)),
         run=failing(offence, before, chunk),
@@ -431,8 +445,14 @@ def _rsv_frame(
     return lambda: [client_frame(opcode, data, rsv1=rsv1, rsv2=rsv2, rsv3=rsv3)]
 
 
+def _rsv_reqs(bits: tuple[bool, bool, bool]) -> tuple[str, ...]:
+    """§5.2 and its ABNF for each bit set; §5.8: no extension was negotiated."""
+    abnf = tuple(rid for rid, on in zip(R_RSV_ABNF, bits, strict=True) if on)
+    return (R_RSV_FAIL, R_RSV_ZERO, *abnf, R_NEGOTIATE_EXTENSIONS)
+
+
 def _rsv_cases() -> list[Case]:
-    reqs = (R_RSV_FAIL, R_RSV_ZERO)
+    reqs = (R_RSV_FAIL, R_RSV_ZERO, R_NEGOTIATE_EXTENSIONS)
     cases: list[Case] = []
     combos = [
         (bool(v & 4), bool(v & 2), bool(v & 1)) for v in (4, 2, 1, 6, 5, 3, 7)
@@ -443,7 +463,7 @@ def _rsv_cases() -> list[Case]:
             fail_case(
                 f"rfc6455/5.2/{name}-text",
                 f"A text frame with {name.upper()} set fails the connection",
-                reqs,
+                _rsv_reqs(bits),
                 _rsv_frame(TEXT, b"Hello, world!", bits),
             )
         )

@@ -69,6 +69,11 @@ R_EXTENSIONS_MALFORMED = "rfc6455-9.1-malformed-extensions-fail"
 R_ACCEPT_STEPS = "rfc6455-4.2.2-accept-steps"
 R_VALIDATE_INPUT = "rfc6455-10.7-validate-input"
 R_ORIGIN_403 = "rfc6455-10.2-bad-origin-403"
+R_EXTENSIONS_FROM_CLIENT = (
+    "rfc6455-4.2.2-extensions-from-client",
+    "rfc6455-9-no-unrequested-extension",
+)
+R_HANDSHAKE_STATUS = "rfc6455-10.7-invalid-handshake-http-status"
 
 NON_UPGRADE_NOTE = (
     "RFC 6455 §4.2.1 asks for an HTTP error code; RFC 9110 §7.8 also lets a server "
@@ -369,9 +374,9 @@ def _must_refuse(
     return Case(
         id=f"rfc6455/{section}/{slug}",
         title=title,
-        requirements=(*reqs, R_REFUSE_INVALID, R_VALIDATE_INPUT)
+        requirements=(*reqs, R_REFUSE_INVALID, R_VALIDATE_INPUT, R_HANDSHAKE_STATUS)
         if section == "4.2.1"
-        else (*reqs, R_VALIDATE_INPUT),
+        else (*reqs, R_VALIDATE_INPUT, R_HANDSHAKE_STATUS),
         level=Level.MUST,
         expect=expectation,
         run=sending(make, check_101=False),
@@ -630,7 +635,7 @@ ANSWER_CASES = [
         "no-unoffered-extension",
         "Only offered extensions are listed in the 101",
         lambda ctx: valid(ctx, extensions=[b"x-wsconform-unknown"]),
-        (R_EXTENSIONS_NOT_LISTED, hs.RESPONSE_EXTENSIONS),
+        (R_EXTENSIONS_NOT_LISTED, hs.RESPONSE_EXTENSIONS, *R_EXTENSIONS_FROM_CLIENT),
         (hs.RESPONSE_EXTENSIONS,),
         "no extension the client did not offer",
     ),

@@ -37,6 +37,7 @@ INVALID_CITES: Final = (
     "rfc6455-7.4.1-code-1007-invalid-data",
     "rfc6455-7.1.7-server-fail-closes",
     "rfc6455-7.1.7-close-frame-before-fail",
+    "rfc6455-7.1.7-stop-processing-after-fail",
 )
 
 SAMPLE: Final = "Hello-µ@ßöäüàá-UTF-8!! κόσμε € 𝄞 end"
