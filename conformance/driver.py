@@ -166,6 +166,8 @@ class Connection:
         try:
             async with asyncio.timeout_at(self.deadline):
                 for start in range(0, max(len(data), 1), step):
+                    if asyncio.get_running_loop().time() >= self.deadline:
+                        raise TimeoutError
                     piece = data[start : start + step]
                     self.transcript.record_sent(piece)
                     self._writer.write(piece)
@@ -179,6 +181,11 @@ class Connection:
         """The next bytes from the peer; ``b""`` once it closed (FIN) or reset (RST)."""
         if self.end is not TransportEnd.OPEN:
             return b""
+        # A read of buffered data never suspends, so a peer that floods would keep the
+        # timeout below from ever firing: check the deadline, and yield to the loop.
+        if asyncio.get_running_loop().time() >= self.deadline:
+            raise DeadlineExceeded("the deadline passed while the peer kept sending")
+        await asyncio.sleep(0)
         try:
             async with asyncio.timeout_at(self.deadline):
                 data = await self._reader.read(max_bytes)

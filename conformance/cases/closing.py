@@ -111,8 +111,6 @@ REASON_124 = REASON_123 + b"!"
 INVALID_UTF8_REASON = b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited"
 """"κόσμε", then a UTF-16 surrogate (ED A0 80, never valid UTF-8), then ASCII."""
 
-ALIVE = b"wsconform-alive"
-"""The payload of the Ping sent ahead of each closing exchange."""
 AFTER_CLOSE = b"after the Close"
 """The payload of the Ping sent after the client's Close."""
 
@@ -124,26 +122,21 @@ its echo when the Close arrives (§5.5.1 lets it finish its current message firs
 
 
 def closing(*frames: Frame) -> RunFn:
-    """Send ``frames`` in one write, then watch until the server closes TCP.
+    """Prove the server alive (a Ping answered), send ``frames`` in one write, then watch
+    until the server closes TCP.
 
-    A Ping goes ahead of them in the same write. Its Pong, owed since it comes before
-    any Close (§5.5.2), shows the server alive: one that then says nothing is judged
-    on the closing handshake, not reported as unobservable. Nothing waits for it, and
-    it is not counted among the case's Pongs (the first Pong is taken as its answer
-    unless it carries :data:`AFTER_CLOSE`; Pong payloads are judged by the Ping
-    cases). A Close from the server is answered (§5.5.1) unless the suite already
-    sent one. Each run masks every frame with a fresh key (§5.3).
+    The Pong shows the server processing frames, so one that then says nothing is
+    judged on the closing handshake (FAIL), not reported as unobservable (ERROR), and
+    one that drops every connection cannot pass a case that accepts a TCP close. A
+    Close from the server is answered (§5.5.1) unless the suite already sent one.
+    Each run masks every frame with a fresh key (§5.3).
     """
 
     async def run(ctx: CaseContext) -> Observed:
-        session = await WireSession.open(ctx)
-        alive = client_frame(Opcode.PING, ALIVE)
-        await session.send(alive, *(_remasked(frame) for frame in frames))
+        session = await WireSession.open(ctx, prove_alive=True)
+        await session.send(*(_remasked(frame) for frame in frames))
         await session.until_closed()
-        observed = session.finish()
-        if observed.pongs and observed.pongs[0] != AFTER_CLOSE:
-            del observed.pongs[0]  # the answer to ALIVE (its payload is judged elsewhere)
-        return observed
+        return session.finish()
 
     return run
 
@@ -153,7 +146,7 @@ def failing(frame: Frame) -> RunFn:
     if it goes on instead, close normally, so the case still sees how it closes."""
 
     async def run(ctx: CaseContext) -> Observed:
-        session = await WireSession.open(ctx)
+        session = await WireSession.open(ctx, prove_alive=True)
         await session.send(_remasked(frame))
         return await watch_failure(session)
 

@@ -212,7 +212,7 @@ def fail_case(
     """A plan ending in a §5.4 breach: the server must fail the connection (§7.1.7)."""
 
     async def run(ctx: CaseContext) -> Observed:
-        session = await WireSession.open(ctx)
+        session = await WireSession.open(ctx, prove_alive=True)
         await send_raw(session, plan)
         return await watch_failure(session)
 

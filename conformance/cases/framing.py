@@ -205,7 +205,7 @@ def failing(
     """
 
     async def run(ctx: CaseContext) -> Observed:
-        session = await WireSession.open(ctx)
+        session = await WireSession.open(ctx, prove_alive=True)
         if before:
             await session.send(*_frames(before))
             await session.barrier()

@@ -53,7 +53,7 @@ def _invalid_case(case_id: str, title: str, plan: Plan, notes: str = "") -> Case
     """Invalid text: the connection fails with 1007 and nothing is echoed (§8.1)."""
 
     async def run(ctx: CaseContext) -> Observed:
-        session = await WireSession.open(ctx)
+        session = await WireSession.open(ctx, prove_alive=True)
         await send_plan(session, plan)
         return await watch_failure(session)
 
@@ -167,7 +167,7 @@ def _fail_fast_case(slug: str, what: str, first: bytes, *, chop: Chop = Chop.WHO
     rest = (Part(Opcode.CONTINUATION, b" more text", fin=False), Part(Opcode.CONTINUATION, b"."))
 
     async def run(ctx: CaseContext) -> Observed:
-        session = await WireSession.open(ctx)
+        session = await WireSession.open(ctx, prove_alive=True)
         await send_plan(session, (Part(Opcode.TEXT, first, fin=False),), chop)
         await session.send(client_frame(Opcode.PING, FAIL_FAST_PROBE))
         seen = session.observed

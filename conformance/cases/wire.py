@@ -39,6 +39,9 @@ done observing: the close itself is judged by the close cases, not by every case
 
 MAX_FRAME = 16 * 2**20
 MAX_MESSAGE = 64 * 2**20
+MAX_KEPT = 64 * 2**20
+"""Bytes of messages a case keeps: a flooding server cannot exhaust the suite's memory."""
+MAX_KEPT_MESSAGES = 10_000
 
 BARRIER_PREFIX = b"wsconform-barrier-"
 _barrier_ids = itertools.count()
@@ -91,6 +94,8 @@ class WireSession:
     closing_sent: bool = False
     _barriers_sent: set[bytes] = field(default_factory=set)
     _barriers_seen: set[bytes] = field(default_factory=set)
+    _kept: int = 0
+    _dropped: int = 0
 
     @classmethod
     async def open(
@@ -99,8 +104,14 @@ class WireSession:
         *,
         protocols: Iterable[bytes] = (),
         extensions: Iterable[bytes] = (),
+        prove_alive: bool = False,
     ) -> WireSession:
-        """Connect and complete a valid opening handshake, or raise :class:`CannotRun`."""
+        """Connect and complete a valid opening handshake, or raise :class:`CannotRun`.
+
+        ``prove_alive`` first sends a Ping and waits for its Pong, for cases that pass
+        on a closed connection: without it a server that drops every connection right
+        after the handshake would look as if it had failed the connection on purpose.
+        """
         request = hs.build_request(
             ctx.target.host_header,
             ctx.target.resource,
@@ -126,16 +137,30 @@ class WireSession:
         session = cls(conn, stream)
         if reader.trailing:
             session._feed(reader.trailing)
+        if prove_alive and not await session.barrier():
+            raise CannotRun(
+                "the server did not answer a Ping right after the handshake, so a close "
+                "could not be told apart from one caused by the case's frame"
+            )
         return session
 
     # -- sending ------------------------------------------------------------------
 
-    async def send(self, *frames: Frame | bytes, chunk: int | None = None) -> None:
-        """Write ``frames`` (encoded exactly as given) as one stream, ``chunk`` bytes a write."""
+    async def send(self, *frames: Frame | bytes, chunk: int | None = None) -> bool:
+        """Write ``frames`` (encoded exactly as given) as one stream, ``chunk`` bytes a write.
+
+        False when the deadline passed first (the server stopped reading, or the case
+        ran out of time): the case is then judged on what it saw, marked timed out.
+        """
         data = b"".join(f if isinstance(f, bytes) else encode_frame(f) for f in frames)
         if any(isinstance(f, Frame) and f.opcode == Opcode.CLOSE for f in frames):
             self.closing_sent = True
-        await self.conn.send(data, chunk=chunk)
+        try:
+            await self.conn.send(data, chunk=chunk)
+        except DeadlineExceeded:
+            self.observed.timed_out = True
+            return False
+        return True
 
     # -- observing ----------------------------------------------------------------
 
@@ -144,8 +169,8 @@ class WireSession:
         seen = self.observed
         for event in events:
             if isinstance(event, Message):
-                seen.messages.append((event.opcode, event.data))
                 seen.responsive = True
+                self._keep(event)
             elif isinstance(event, PongReceived):
                 seen.responsive = True
                 if event.payload in self._barriers_sent:
@@ -158,6 +183,15 @@ class WireSession:
                 seen.violations.append(event)
             elif isinstance(event, FrameTooLarge | MessageTooLarge):
                 seen.notes.append(f"the server sent more than the suite reads: {event}")
+
+    def _keep(self, message: Message) -> None:
+        """Record a message; past the caps (a flooding server) only count it."""
+        seen = self.observed
+        if len(seen.messages) < MAX_KEPT_MESSAGES and self._kept + len(message.data) <= MAX_KEPT:
+            seen.messages.append((message.opcode, message.data))
+            self._kept += len(message.data)
+        else:
+            self._dropped += 1
 
     async def _pump(self) -> bool:
         """Read once and decode; False once the server closed TCP or a deadline passed."""
@@ -224,6 +258,12 @@ class WireSession:
 
     def finish(self) -> Observed:
         """What was observed, with the transport state as it stands."""
+        if self._dropped:
+            self.observed.notes.append(
+                f"{self._dropped} further message(s) not kept (the suite keeps "
+                f"{MAX_KEPT_MESSAGES} messages or {MAX_KEPT // 2**20} MiB)"
+            )
+            self._dropped = 0
         self.observed.transport = self.conn.end
         self.observed.violations[:] = self.stream.violations
         return self.observed
