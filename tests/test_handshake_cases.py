@@ -69,7 +69,7 @@ BREAKS: dict[str, str] = {
     "rfc6455/4.2.1/connection-without-upgrade": "accept-bad-connection-token",
     "rfc6455/4.2.1/http-1.0": "accept-http10",
     "rfc6455/4.2.1/method-post": "accept-post",
-    "rfc6455/4.2.2/version-8": "version-no-header",
+    "rfc6455/4.2.2/version-9": "version-no-header",
     "rfc6455/4.2.2/version-14": "version-400",
     "rfc6455/4.2.2/version-not-a-number": "version-wrong-list",
     "rfc6455/4.2.2/status-101": "malformed-101",

@@ -583,12 +583,20 @@ AROUND_CLOSE_CASES: list[Case] = [
                 Outcome.INFO,
                 ANOTHER_CODE,
             ),
+            Allowed(
+                ClosingHandshake(UTF8_ERROR),
+                Outcome.INFO,
+                "answered the Close with a protocol or data error code: the closing "
+                "handshake was completed, and no sentence ties a code to the reply",
+            ),
         ),
         notes=(
             "§5.4: 'An endpoint MUST be capable of handling control frames in the middle "
             "of a fragmented message.' The unfinished message is dropped with the "
-            "connection; a Close 1002 or 1007 treats the interleaved Close as an error "
-            "(FAIL)."
+            "connection. A Close answered (any code) and TCP closed shows the Close was "
+            "handled; a reply of 1002 or 1007 misnames a legal sequence as an error, but "
+            "§5.5.1 only says the reply 'typically echos' the code: INFO, not FAIL. Not "
+            "answering the Close, or failing without a Close, is FAIL."
         ),
     ),
 ]

@@ -205,14 +205,23 @@ def fail_case(
     requirements: tuple[str, ...],
     plan: Plan,
     *,
-    echoes: tuple[tuple[int, bytes], ...] = (),
+    before: Plan = (),
     allowed: tuple[Allowed, ...] | None = None,
     notes: str = "",
 ) -> Case:
-    """A plan ending in a §5.4 breach: the server must fail the connection (§7.1.7)."""
+    """A plan ending in a §5.4 breach: the server must fail the connection (§7.1.7).
+
+    ``before`` holds valid messages sent first; the barrier after them waits for their
+    echoes, so a server that fails the connection at once is not blamed for an echo
+    its application had not written yet.
+    """
+    echoes = expected_messages(before)
 
     async def run(ctx: CaseContext) -> Observed:
         session = await WireSession.open(ctx, prove_alive=True)
+        if before:
+            await send_plan(session, before)
+            await session.barrier()
         await send_raw(session, plan)
         return await watch_failure(session)
 
@@ -407,8 +416,8 @@ def _sequence_fail_cases() -> list[Case]:
             "A continuation frame after a complete message fails the connection "
             "(the message before is echoed)",
             orphan,
-            (Part(*done), Part(Opcode.CONTINUATION, b"continuation after FIN")),
-            echoes=(done,),
+            (Part(Opcode.CONTINUATION, b"continuation after FIN"),),
+            before=(Part(*done),),
             notes=ORPHAN_NOTES,
         ),
         fail_case(

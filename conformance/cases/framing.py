@@ -655,7 +655,7 @@ def _ping_cases() -> list[Case]:
             requirements=(R_PONG, R_CONTROL_HANDLING),
             level=Level.MUST,
             expect=expect(AllOf((Echoed((first, second)), Ponged((between,))))),
-            run=closing(
+            run=interleaved(
                 lambda: [
                     *_frames((first,)),
                     client_frame(Opcode.PING, between),

@@ -505,9 +505,9 @@ REFUSE_CASES = [
         plain_http=True,
     ),
     _must_refuse(
-        "version-8",
-        "Sec-WebSocket-Version: 8 gets an error with the versions",
-        lambda ctx: valid(ctx).replacing(b"Sec-WebSocket-Version", b"8"),
+        "version-9",
+        "Sec-WebSocket-Version: 9 (never used) gets an error with the versions",
+        lambda ctx: valid(ctx).replacing(b"Sec-WebSocket-Version", b"9"),
         (R_VERSION_MISMATCH, R_VERSION_HEADER),
         section="4.2.2",
         version_header=True,

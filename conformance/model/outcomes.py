@@ -615,3 +615,30 @@ class RefusedTooBig:
         if observed.violations or len(observed.messages) >= len(self.recipes):
             return False
         return _pattern_matches(self.recipes, observed.messages)
+
+
+@dataclass(frozen=True, slots=True)
+class FailedLate:
+    """Failed with one of ``codes``, but only after processing frames sent behind the
+    offending data (it answered a Ping, or the suite's Close): the check ran late.
+
+    For invalid UTF-8 this is allowed: §8.1 binds an endpoint once it "finds" the text
+    invalid and says nothing of when it must look.
+    """
+
+    codes: frozenset[int]
+    echoes: tuple[tuple[int, bytes], ...] = ()
+
+    def describe(self) -> str:
+        return (
+            f"the connection failed with a Close frame with code {_status_text(self.codes)}, "
+            "after answering frames sent behind the invalid data"
+        )
+
+    def matches(self, observed: Observed) -> bool:
+        close = observed.close
+        return (
+            observed.messages == list(self.echoes)
+            and close is not None
+            and close.code in self.codes
+        )
