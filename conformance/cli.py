@@ -205,13 +205,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     cases = _cases_for(args)
     catalog = load_catalog()
     report = asyncio.run(_run_async(args, cases))
+    _write_reports(args, report, catalog)  # first: a closed stdout must not lose them
     color = _color(args)
     if not args.quiet:
         text = terminal.render_failures(report, catalog, color=color)
         if text:
             print(text)
     print(terminal.render_summary(report, color=color))
-    _write_reports(args, report, catalog)
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
@@ -421,6 +421,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--definitions", action="store_true", help="count keyword-less definitions too"
     )
     cov.set_defaults(func=cmd_coverage)
+
+    from .matrix import add_matrix_arguments, cmd_matrix  # here, not on top: matrix imports cli
+
+    matrix = sub.add_parser(
+        "matrix", help="run the suite against many servers: one combined JSON, one HTML page"
+    )
+    add_matrix_arguments(matrix)
+    matrix.set_defaults(func=cmd_matrix)
     return parser
 
 
