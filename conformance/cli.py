@@ -240,6 +240,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_FAILED if single.failed else EXIT_OK
 
 
+def cmd_fuzz(args: argparse.Namespace) -> int:
+    from .fuzz import cmd_fuzz as run_fuzz  # lazily: only this command needs it
+
+    return run_fuzz(args)
+
+
 def cmd_cases(args: argparse.Namespace) -> int:
     for case in select_cases(args.cases or (), (), profile="full"):
         print(f"{case.id:<52} {case.level.value:<6} {case.title}")
@@ -404,6 +410,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target_options(explain)
     explain.add_argument("--report", metavar="JSON", help="explain from a JSON report")
     explain.set_defaults(func=cmd_explain)
+
+    fuzz = sub.add_parser(
+        "fuzz", help="property tests against a live server: random echoes and invalid frames"
+    )
+    _add_target_options(fuzz)
+    fuzz.add_argument(
+        "--examples", type=int, default=100, metavar="N", help="random cases per property"
+    )
+    fuzz.add_argument("--seed", type=int, metavar="S", help="seed (default: a fresh one, printed)")
+    fuzz.add_argument("--json", metavar="PATH", help="write the JSON report")
+    fuzz.add_argument("-q", "--quiet", action="store_true", help="summary only, no progress")
+    fuzz.set_defaults(func=cmd_fuzz)
 
     cases = sub.add_parser("cases", help="list the cases")
     cases.add_argument("--cases", action="append", metavar="GLOB")

@@ -1,0 +1,561 @@
+"""``wsconform matrix``: the suite against many servers, one JSON and one HTML page.
+
+Targets come from ``--target NAME=CMD`` (a ``--server-cmd`` template with ``{port}``,
+or a ``ws://``/``wss://`` URL of a running server), from ``--targets-file`` (one
+``NAME=CMD`` per line, ``#`` comments; or a JSON object ``{"NAME": "CMD"}``), from
+``--builtin-targets [NAME ...]`` (the table in ``fixtures/servers/targets.py`` of a
+checkout; targets not installed are listed as skipped) or, without running anything,
+from existing JSON reports (``--from-reports``: per-target ``wsconform run --json``
+reports, named by file stem, or matrix JSON files).
+
+Up to ``--jobs-targets`` servers run at once, each with ``--jobs`` cases in parallel.
+A server that cannot be started or reached is recorded with its error and the others
+still run.
+
+The combined JSON::
+
+    {"tool": {"name": "ws-conformance", "version": "…"}, "profile": "default",
+     "started_at": "…", "duration_s": 0.0,
+     "targets": [<a run report in the JSON report contract (json_report.to_json)
+                  plus "name", "command", "version", and "error" when it could not run>],
+     "skipped": [{"name": "…", "reason": "…"}]}
+
+Each case keeps at most ``--json-bytes`` (1024) bytes of each direction in
+``sent_hex``/``received_hex``; ``sent_total``/``received_total`` still count them all.
+
+Exit codes: 0 every server ran with no FAIL or ERROR; 1 some server had a FAIL or
+ERROR (or WARN with ``--strict``); 2 usage error; 3 some server could not be started or
+reached (the reports still hold the others).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.util
+import json
+import re
+import ssl
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from . import __version__
+from .cases.base import Case
+from .catalog import load_catalog
+from .cli import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, TargetError, UsageError
+from .driver import ConfigError, Target, Unreachable
+from .reports import json_report
+from .reports.evidence import printable
+from .reports.matrix_html import Matrix, MatrixEntry, render_matrix_html
+from .results import OUTCOME_ORDER, RunReport
+from .runner import DEFAULT_TIMEOUT, run_suite, select_cases
+from .server_process import ServerCommand, ServerCommandFailed
+from .tls import TlsFiles, make_tls_files
+
+DEFAULT_JOBS_TARGETS = 2
+DEFAULT_JSON_BYTES = 1024
+"""Bytes of each direction per case in the combined JSON: the HTML shows 512; the
+per-case reproduce command gives the rest; 64 KiB transcripts × cases × servers would
+make the file tens of megabytes."""
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
+TARGETS_MODULE = Path("fixtures") / "servers" / "targets.py"
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSpec:
+    """One server of the matrix: a command the suite starts, or a URL."""
+
+    name: str
+    command: str = ""
+    url: str = ""
+    version: str = ""
+
+    @property
+    def shown(self) -> str:
+        return self.command or self.url
+
+
+def parse_target(text: str, where: str = "--target") -> TargetSpec:
+    """``NAME=CMD`` or ``NAME=ws://…``; UsageError if malformed."""
+    name, sep, rest = text.partition("=")
+    name, rest = name.strip(), rest.strip()
+    if not sep or not rest:
+        raise UsageError(f"{where} {text!r}: expected NAME=CMD or NAME=URL")
+    return _spec(name, rest, where)
+
+
+def _spec(name: str, value: str, where: str, version: str = "") -> TargetSpec:
+    if not NAME_PATTERN.fullmatch(name):
+        raise UsageError(
+            f"{where}: bad target name {name!r} (letters, digits, '.', '_', '+', '-'; "
+            "at most 64 characters)"
+        )
+    if re.match(r"wss?://", value, re.IGNORECASE):
+        try:
+            Target.parse(value)
+        except ConfigError as exc:
+            raise UsageError(f"{where} {name}: {exc}") from None
+        return TargetSpec(name, url=value, version=version)
+    _check_template(value, f"{where} {name}")
+    return TargetSpec(name, command=value, version=version)
+
+
+def _check_template(template: str, where: str) -> None:
+    if "{port}" not in template:
+        raise UsageError(f"{where}: the command must contain {{port}}")
+    try:
+        template.format(port="1", host="h", cert="c", key="k")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise UsageError(
+            f"{where}: bad placeholder {exc} in {template!r}; use {{port}}, {{host}}, "
+            "{cert} or {key} (double other braces)"
+        ) from None
+
+
+def read_targets_file(path: str) -> list[TargetSpec]:
+    """Targets from ``path``: ``NAME=CMD`` lines, or a JSON object ``{NAME: CMD}``."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read --targets-file {path}: {exc}") from None
+    if text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"--targets-file {path}: not JSON: {exc}") from None
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+            raise UsageError(f"--targets-file {path}: expected {{NAME: CMD}} strings")
+        return [_spec(k.strip(), v.strip(), f"{path}") for k, v in data.items()]
+    specs = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if line and not line.startswith("#"):
+            specs.append(parse_target(line, f"{path}:{number}"))
+    return specs
+
+
+def checkout_root() -> Path | None:
+    """The checkout holding ``fixtures/servers/targets.py``: this package's parent, or cwd."""
+    for root in (Path(__file__).resolve().parent.parent, Path.cwd()):
+        if (root / TARGETS_MODULE).is_file():
+            return root
+    return None
+
+
+def load_targets_module() -> ModuleType:
+    """``fixtures/servers/targets.py`` of the checkout, loaded by path."""
+    root = checkout_root()
+    if root is None:
+        raise UsageError(
+            "--builtin-targets needs a ws-conformance checkout (fixtures/servers/targets.py "
+            "next to the conformance package or in the current directory)"
+        )
+    existing = sys.modules.get("fixtures.servers.targets")
+    if existing is not None and Path(existing.__file__ or "") == root / TARGETS_MODULE:
+        return existing
+    spec = importlib.util.spec_from_file_location(
+        "wsconform_builtin_targets", root / TARGETS_MODULE
+    )
+    if spec is None or spec.loader is None:  # pragma: no cover - a .py file always has one
+        raise UsageError(f"cannot load {root / TARGETS_MODULE}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def builtin_targets(
+    names: Sequence[str], *, tls: bool
+) -> tuple[list[TargetSpec], list[tuple[str, str]]]:
+    """The checkout's target table: (runnable specs, skipped (name, reason))."""
+    module = load_targets_module()
+    try:
+        runnable, skipped = module.matrix_targets(names, tls=tls, python=sys.executable)
+    except ValueError as exc:
+        raise UsageError(f"--builtin-targets: {exc}") from None
+    specs = [TargetSpec(name, command=cmd, version=version) for name, cmd, version in runnable]
+    return specs, [(name, reason) for name, reason in skipped]
+
+
+def _entry_from_json(data: dict[str, Any], name: str) -> MatrixEntry:
+    error = data.get("error") or ""
+    report = None if error else json_report.from_json(data)
+    return MatrixEntry(
+        name=str(data.get("name") or name),
+        report=report,
+        command=str(data.get("command") or ""),
+        version=str(data.get("version") or ""),
+        error=str(error),
+    )
+
+
+def matrix_from_json(data: dict[str, Any]) -> Matrix:
+    """A :class:`Matrix` back from :func:`matrix_to_json`; ValueError if malformed."""
+    if not isinstance(data, dict) or not isinstance(data.get("targets"), list):
+        raise ValueError("matrix: expected an object with a 'targets' list")
+    entries = []
+    for index, target in enumerate(data["targets"]):
+        if not isinstance(target, dict):
+            raise ValueError(f"targets[{index}]: not an object")
+        entries.append(_entry_from_json(target, f"target-{index}"))
+    tool: dict[str, Any] = data["tool"] if isinstance(data.get("tool"), dict) else {}
+    return Matrix(
+        entries=entries,
+        skipped=[
+            (str(s.get("name", "")), str(s.get("reason", "")))
+            for s in data.get("skipped", [])
+            if isinstance(s, dict)
+        ],
+        profile=str(data.get("profile", "")),
+        started_at=str(data.get("started_at", "")),
+        duration_s=float(data.get("duration_s", 0.0)),
+        tool_name=str(tool.get("name", "ws-conformance")),
+        tool_version=str(tool.get("version", "")),
+    )
+
+
+def read_reports(paths: Sequence[str]) -> Matrix:
+    """A matrix from saved reports: per-target run reports (named by stem) or matrix JSONs."""
+    matrix = Matrix(entries=[], tool_version=__version__)
+    for path in paths:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            if isinstance(data, dict) and "targets" in data:
+                part = matrix_from_json(data)
+                matrix.entries.extend(part.entries)
+                matrix.skipped.extend(part.skipped)
+                matrix.profile = matrix.profile if matrix.profile != "default" else part.profile
+            else:
+                matrix.entries.append(_entry_from_json(data, Path(path).stem))
+        except (OSError, UnicodeDecodeError, ValueError, KeyError) as exc:
+            raise UsageError(f"cannot read report {path}: {exc}") from None
+    return matrix
+
+
+def entry_to_json(entry: MatrixEntry, json_bytes: int | None = None) -> dict[str, Any]:
+    """One server: the run report's JSON (or an empty one with ``error``) plus its name.
+
+    With ``json_bytes`` the stored bytes of each direction are cut to that many
+    (``sent_total``/``received_total`` still say how many went across).
+    """
+    report = entry.report or RunReport(target_url=entry.command)
+    data = json_report.to_json(report)
+    if json_bytes is not None:
+        for case in data["cases"]:
+            for key in ("sent_hex", "received_hex"):
+                case[key] = case[key][: 2 * json_bytes]
+    data.update(name=entry.name, command=entry.command, version=entry.version)
+    if entry.report is None:
+        data["error"] = entry.error
+    return data
+
+
+def matrix_to_json(matrix: Matrix, json_bytes: int | None = None) -> dict[str, Any]:
+    """The combined JSON (module docstring); ``json_bytes`` as in :func:`entry_to_json`."""
+    return {
+        "tool": {"name": matrix.tool_name, "version": matrix.tool_version},
+        "profile": matrix.profile,
+        "started_at": matrix.started_at,
+        "duration_s": matrix.duration_s,
+        "targets": [entry_to_json(entry, json_bytes) for entry in matrix.entries],
+        "skipped": [{"name": name, "reason": reason} for name, reason in matrix.skipped],
+    }
+
+
+Done = Callable[[MatrixEntry], None]
+
+
+async def _run_one(
+    spec: TargetSpec,
+    cases: Sequence[Case],
+    *,
+    timeout: float,
+    jobs: int,
+    startup_timeout: float,
+    strict: bool,
+    tls: TlsFiles | None,
+    ca_context: ssl.SSLContext | None,
+) -> MatrixEntry:
+    def entry(report: RunReport | None, error: str = "") -> MatrixEntry:
+        return MatrixEntry(spec.name, report, spec.shown, spec.version, printable(error))
+
+    try:
+        if spec.url:
+            target = Target.parse(spec.url, ca_context)
+            report = await run_suite(
+                target, cases, timeout=timeout, jobs=jobs, strict=strict, target_args=(spec.url,)
+            )
+            return entry(report)
+        command = ServerCommand(
+            spec.command,
+            startup_timeout=startup_timeout,
+            cert=tls.cert if tls else None,
+            key=tls.key if tls else None,
+        )
+        scheme = "wss" if tls else "ws"
+        named = ("--server-cmd", spec.command, *(("--tls",) if tls else ()))
+        async with command as server:
+            target = Target.parse(
+                f"{scheme}://{server.host}:{server.port}/", tls.client_context() if tls else None
+            )
+            report = await run_suite(
+                target, cases, timeout=timeout, jobs=jobs, strict=strict, target_args=named
+            )
+        return entry(report)
+    except (ServerCommandFailed, Unreachable, ConfigError, ValueError, OSError) as exc:
+        return entry(None, str(exc) or type(exc).__name__)
+
+
+async def run_matrix(
+    specs: Sequence[TargetSpec],
+    cases: Sequence[Case],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    jobs: int = 4,
+    jobs_targets: int = DEFAULT_JOBS_TARGETS,
+    startup_timeout: float = 30.0,
+    strict: bool = False,
+    tls: bool = False,
+    ca_context: ssl.SSLContext | None = None,
+    done: Done | None = None,
+    profile: str = "default",
+) -> Matrix:
+    """Run ``cases`` against every target, at most ``jobs_targets`` at once; entries in order."""
+    if jobs_targets < 1 or jobs < 1:
+        raise ValueError("jobs and jobs_targets must be at least 1")
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    clock = time.perf_counter()
+    gate = asyncio.Semaphore(jobs_targets)
+    with contextlib.ExitStack() as stack:
+        files = (
+            make_tls_files(Path(stack.enter_context(tempfile.TemporaryDirectory())))
+            if tls
+            else None
+        )
+
+        async def one(spec: TargetSpec) -> MatrixEntry:
+            async with gate:
+                result = await _run_one(
+                    spec,
+                    cases,
+                    timeout=timeout,
+                    jobs=jobs,
+                    startup_timeout=startup_timeout,
+                    strict=strict,
+                    tls=files,
+                    ca_context=ca_context,
+                )
+            if done is not None:
+                done(result)
+            return result
+
+        entries = list(await asyncio.gather(*(one(spec) for spec in specs)))
+    return Matrix(
+        entries=entries,
+        profile=profile,
+        started_at=started_at,
+        duration_s=round(time.perf_counter() - clock, 3),
+        tool_version=__version__,
+    )
+
+
+def _summary_line(entry: MatrixEntry) -> str:
+    label = f"{entry.name} ({entry.version})" if entry.version else entry.name
+    if entry.report is None:
+        return f"{label}: could not run: {entry.error}"
+    counts = entry.report.summary()
+    parts = ", ".join(f"{counts[o.value]} {o.value}" for o in OUTCOME_ORDER if counts[o.value])
+    return f"{label}: {len(entry.report.results)} cases: {parts} in {entry.report.duration_s:.2f}s"
+
+
+def render_table(matrix: Matrix) -> str:
+    """A plain-text table: one row per server, counts per outcome."""
+    width = max([len(e.name) for e in matrix.entries] + [6])
+    head = f"{'server':<{width}} " + " ".join(f"{o.value[:5]:>6}" for o in OUTCOME_ORDER)
+    lines = [head + "  seconds"]
+    for entry in matrix.entries:
+        if entry.report is None:
+            lines.append(f"{entry.name:<{width}} could not run: {entry.error}")
+            continue
+        counts = entry.report.summary()
+        cells = " ".join(f"{counts[o.value]:>6}" for o in OUTCOME_ORDER)
+        lines.append(f"{entry.name:<{width}} {cells}  {entry.report.duration_s:7.2f}")
+    for name, reason in matrix.skipped:
+        lines.append(f"{name:<{width}} skipped: {reason}")
+    return "\n".join(printable(line) for line in lines)
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _collect_specs(args: argparse.Namespace) -> tuple[list[TargetSpec], list[tuple[str, str]]]:
+    specs = [parse_target(text) for text in args.target or ()]
+    for path in args.targets_file or ():
+        specs.extend(read_targets_file(path))
+    skipped: list[tuple[str, str]] = []
+    if args.builtin_targets is not None:
+        more, skipped = builtin_targets(args.builtin_targets, tls=args.tls)
+        specs.extend(more)
+    names = [spec.name for spec in specs]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise UsageError(f"target names must be unique: {', '.join(duplicates)}")
+    if args.tls and any(spec.url for spec in specs):
+        raise UsageError("--tls is for servers the suite starts; for wss:// URLs use --ca-file")
+    return specs, skipped
+
+
+def _ca_context(path: str | None) -> ssl.SSLContext | None:
+    if path is None:
+        return None
+    try:
+        return ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, OSError) as exc:
+        raise UsageError(f"--ca-file {path!r} is not a PEM CA bundle: {exc}") from None
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    """The ``matrix`` subcommand (options: see :func:`conformance.cli.build_parser`)."""
+    if args.jobs < 1 or args.jobs_targets < 1:
+        raise UsageError("--jobs and --jobs-targets must be at least 1")
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    if args.from_reports:
+        if args.target or args.targets_file or args.builtin_targets is not None:
+            raise UsageError("--from-reports renders saved reports; it takes no targets")
+        matrix = read_reports(args.from_reports)
+    else:
+        specs, skipped = _collect_specs(args)
+        if not specs:
+            if skipped:
+                reasons = "; ".join(f"{name}: {why}" for name, why in skipped)
+                raise TargetError(f"no built-in target is installed here ({reasons})")
+            raise UsageError(
+                "no targets: give --target NAME=CMD, --targets-file F or --builtin-targets"
+            )
+        cases = select_cases(args.cases or (), args.exclude or (), profile=args.profile)
+        if not cases:
+            raise UsageError("no case matches the --cases/--exclude patterns")
+        total = len(specs)
+        finished = 0
+
+        def done(entry: MatrixEntry) -> None:
+            nonlocal finished
+            finished += 1
+            if not args.quiet:
+                print(f"[{finished}/{total}] {printable(_summary_line(entry))}", flush=True)
+
+        matrix = asyncio.run(
+            run_matrix(
+                specs,
+                cases,
+                timeout=args.timeout,
+                jobs=args.jobs,
+                jobs_targets=args.jobs_targets,
+                startup_timeout=args.startup_timeout,
+                strict=args.strict,
+                tls=args.tls,
+                ca_context=_ca_context(args.ca_file),
+                done=done,
+                profile=args.profile,
+            )
+        )
+        matrix.skipped = skipped
+    print(render_table(matrix))
+    if args.json:
+        cut = None if args.json_bytes < 0 else args.json_bytes
+        _write(args.json, json.dumps(matrix_to_json(matrix, cut), indent=1) + "\n")
+    if args.html:
+        html = render_matrix_html(matrix, load_catalog(), pass_evidence=args.html_pass_evidence)
+        _write(args.html, html)
+    if any(entry.report is None for entry in matrix.entries):
+        return EXIT_UNREACHABLE
+    if any(entry.report.failed for entry in matrix.entries if entry.report is not None):
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def add_matrix_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``matrix`` subcommand's options."""
+    parser.add_argument(
+        "--target",
+        action="append",
+        metavar="NAME=CMD",
+        help="a server: NAME=command with {port} (and {cert}/{key} with --tls), "
+        "or NAME=ws://… of a running one (repeatable)",
+    )
+    parser.add_argument(
+        "--targets-file",
+        action="append",
+        metavar="F",
+        help="NAME=CMD lines (# comments) or a JSON object {NAME: CMD}",
+    )
+    parser.add_argument(
+        "--builtin-targets",
+        nargs="*",
+        metavar="NAME",
+        help="the servers of fixtures/servers/targets.py in this checkout that are "
+        "installed (all, or the NAMEs given)",
+    )
+    parser.add_argument(
+        "--from-reports",
+        nargs="+",
+        metavar="JSON",
+        help="run nothing: build the matrix from saved wsconform run --json reports "
+        "(named by file stem) or matrix JSON files",
+    )
+    parser.add_argument(
+        "--jobs-targets",
+        type=int,
+        default=DEFAULT_JOBS_TARGETS,
+        metavar="N",
+        help=f"servers run at once (default {DEFAULT_JOBS_TARGETS})",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=4, metavar="N", help="cases in parallel per server"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help=f"deadline of one case in seconds (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument("--startup-timeout", type=float, default=30.0, metavar="S")
+    parser.add_argument("--profile", choices=("default", "full"), default="default")
+    parser.add_argument("--cases", action="append", metavar="GLOB", help="only matching cases")
+    parser.add_argument("--exclude", action="append", metavar="GLOB", help="skip matching cases")
+    parser.add_argument("--strict", action="store_true", help="a WARN fails a server's run")
+    parser.add_argument(
+        "--tls", action="store_true", help="run the started servers over wss:// ({cert} {key})"
+    )
+    parser.add_argument("--ca-file", metavar="PEM", help="CA to trust for wss:// URL targets")
+    parser.add_argument("--json", metavar="PATH", help="write the combined JSON")
+    parser.add_argument(
+        "--json-bytes",
+        type=int,
+        default=DEFAULT_JSON_BYTES,
+        metavar="N",
+        help="bytes of each direction kept per case in the JSON "
+        f"(default {DEFAULT_JSON_BYTES}; -1 keeps what the run recorded, up to 64 KiB)",
+    )
+    parser.add_argument("--html", metavar="PATH", help="write the one-page HTML matrix")
+    parser.add_argument(
+        "--html-pass-evidence",
+        action="store_true",
+        help="evidence blocks for passing cases too (a much larger page)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no line per finished server")
