@@ -9,9 +9,14 @@ the server once and runs the whole profile ``--repeat`` times against it. The ta
 gives the median wall time of a run (reachability check and every case, ``--jobs`` at
 a time, server start-up excluded), its ratio to the built-in reference server
 (``python -m conformance.reference_server``, the first row), the ratio full/default,
-the verdict counts of the last run, and the suite's own peak RSS in that worker (the
-server runs in its own process and is not counted). Targets run one after another,
-so they do not compete for the cores.
+the FAIL+ERROR count of the last run, and two peak RSS figures of the suite (the server
+runs in its own process and is never counted): ``MiB`` is the worker's, which runs the
+cases through :func:`~conformance.runner.run_suite` and keeps only timings; ``cli`` is
+that of one separate ``wsconform run -q`` process for the same target and profile,
+which also keeps and returns the whole report (on CPython 3.11 ``asyncio.run`` then
+builds the report's full ``repr`` while restoring the SIGINT handler, see
+docs/benchmarks.md). Targets run one after another, so they do not compete for the
+cores.
 """
 
 from __future__ import annotations
@@ -84,12 +89,39 @@ def worker(name: str, profile: str, repeat: int, jobs: int) -> dict[str, Any]:
     return result
 
 
+CLI_PEAK = """
+import contextlib, io, resource, signal, sys
+from conformance.cli import main
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even when
+# started in the background (SIG_IGN): asyncio.run's SIGINT handling is part of the cost
+with contextlib.redirect_stdout(io.StringIO()):
+    main(["run", "-q", "--server-cmd", sys.argv[1], "--profile", sys.argv[2],
+          "--timeout", sys.argv[3]])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def cli_peak(name: str, profile: str) -> float | None:
+    """Peak RSS (MiB) of one ``wsconform run -q`` process for ``name`` and ``profile``."""
+    done = subprocess.run(
+        [sys.executable, "-c", CLI_PEAK, command_for(name), profile, str(TIMEOUTS[profile])],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    try:
+        return float(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return None
+
+
 def render(results: list[dict[str, Any]], profiles: list[str]) -> str:
     by = {(r["target"], r["profile"]): r for r in results}
     base = {p: by.get((REFERENCE, p), {}).get("median") for p in profiles}
     head = f"{'target':<26}"
     for p in profiles:
-        head += f" {p + ' s':>10} {'×ref':>6} {'fail':>5} {'MiB':>6}"
+        head += f" {p + ' s':>10} {'×ref':>6} {'fail':>5} {'MiB':>5} {'cli':>5}"
     if len(profiles) == 2:
         head += f" {'full/def':>8}"
     lines = [head]
@@ -99,11 +131,14 @@ def render(results: list[dict[str, Any]], profiles: list[str]) -> str:
         for p in profiles:
             r = by.get((name, p), {})
             if "median" not in r:
-                line += f" {'error':>10} {'':>6} {'':>5} {'':>6}"
+                line += f" {'error':>10} {'':>6} {'':>5} {'':>5} {'':>5}"
                 continue
             ratio = r["median"] / base[p] if base[p] else float("nan")
             fails = r["summary"].get("fail", 0) + r["summary"].get("error", 0)
-            line += f" {r['median']:>10.2f} {ratio:>6.1f} {fails:>5} {r['peak_rss_mib']:>6.0f}"
+            cli = f"{r['cli_rss_mib']:.0f}" if r.get("cli_rss_mib") else "?"
+            line += (
+                f" {r['median']:>10.2f} {ratio:>6.1f} {fails:>5} {r['peak_rss_mib']:>5.0f} {cli:>5}"
+            )
         if len(profiles) == 2:
             d, f = by.get((name, profiles[0]), {}), by.get((name, profiles[1]), {})
             if "median" in d and "median" in f:
@@ -140,6 +175,7 @@ def main() -> None:
     for name in [REFERENCE, *runnable]:
         for profile in args.profiles:
             result = worker(name, profile, args.repeat, args.jobs)
+            result["cli_rss_mib"] = cli_peak(name, profile)
             results.append(result)
             shown = f"{result['median']:.2f}s" if "median" in result else result["error"]
             print(f"{name} {profile}: {shown}", file=sys.stderr, flush=True)

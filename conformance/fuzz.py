@@ -518,9 +518,14 @@ def judge_echo(want: Expected, seen: Observed) -> Problem | None:
     return None
 
 
-def judge_failure(scenario: Scenario, seen: Observed) -> Problem | None:
-    """_Fail the WebSocket Connection_ (§7.1.7): Close 1002/1007 or TCP close, no Pong."""
-    if seen.continued:
+def judge_failure(scenario: Scenario, seen: Observed, late_ok: bool = False) -> Problem | None:
+    """_Fail the WebSocket Connection_ (§7.1.7): Close 1002/1007 or TCP close, no Pong.
+
+    ``late_ok``: the offence may be found late (invalid UTF-8, §8.1), so a Pong for a
+    later Ping is no problem as long as the server then fails with a right code.
+    """
+    late = late_ok and seen.close is not None and seen.close.code in scenario.codes
+    if seen.continued and not late:
         return Problem(
             "continued",
             "the server answered a Ping sent after the offending frame: "
@@ -563,14 +568,16 @@ async def _send_writes(session: WireSession, data: bytes, splits: Sequence[int])
 
 async def _observe(session: WireSession, scenario: Scenario, want: Expected) -> Problem | None:
     await _send_writes(session, scenario.data, scenario.splits)
+    session.messages_sent += len(want.messages)  # sent as raw bytes: count them here
     if scenario.kind == "echo":
         return judge_echo(want, await watch_echo(session))
-    if not await session.barrier():  # the echoes themselves are the echo property's
+    if not await session.settle():  # the echoes themselves are the echo property's
         return Problem(
             "prefix", "no Pong for a Ping sent after the valid frames, before any invalid one"
         )
     await _send_writes(session, scenario.offending_data, scenario.offending_splits)
-    return judge_failure(scenario, await watch_failure(session))
+    late_ok = scenario.rule == rules.TEXT_UTF8  # §8.1: found when "finds", no time given
+    return judge_failure(scenario, await watch_failure(session, patient=late_ok), late_ok)
 
 
 async def run_scenario(target: Target, scenario: Scenario, timeout: float) -> Trial:

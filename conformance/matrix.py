@@ -131,7 +131,9 @@ def read_targets_file(path: str) -> list[TargetSpec]:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise UsageError(f"--targets-file {path}: not JSON: {exc}") from None
-        if not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        if not isinstance(data, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+        ):
             raise UsageError(f"--targets-file {path}: expected {{NAME: CMD}} strings")
         return [_spec(k.strip(), v.strip(), f"{path}") for k, v in data.items()]
     specs = []
@@ -224,7 +226,7 @@ def matrix_from_json(data: dict[str, Any]) -> Matrix:
 
 def read_reports(paths: Sequence[str]) -> Matrix:
     """A matrix from saved reports: per-target run reports (named by stem) or matrix JSONs."""
-    matrix = Matrix(entries=[], tool_version=__version__)
+    matrix = Matrix(entries=[], profile="", tool_version=__version__)
     for path in paths:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -232,7 +234,7 @@ def read_reports(paths: Sequence[str]) -> Matrix:
                 part = matrix_from_json(data)
                 matrix.entries.extend(part.entries)
                 matrix.skipped.extend(part.skipped)
-                matrix.profile = matrix.profile if matrix.profile != "default" else part.profile
+                matrix.profile = matrix.profile or part.profile
             else:
                 matrix.entries.append(_entry_from_json(data, Path(path).stem))
         except (OSError, UnicodeDecodeError, ValueError, KeyError) as exc:
@@ -458,21 +460,30 @@ def cmd_matrix(args: argparse.Namespace) -> int:
             if not args.quiet:
                 print(f"[{finished}/{total}] {printable(_summary_line(entry))}", flush=True)
 
-        matrix = asyncio.run(
-            run_matrix(
-                specs,
-                cases,
-                timeout=args.timeout,
-                jobs=args.jobs,
-                jobs_targets=args.jobs_targets,
-                startup_timeout=args.startup_timeout,
-                strict=args.strict,
-                tls=args.tls,
-                ca_context=_ca_context(args.ca_file),
-                done=done,
-                profile=args.profile,
+        finished_matrix: list[Matrix] = []
+
+        async def run_all() -> None:
+            # The result stays out of asyncio.run: on CPython 3.11 its teardown builds
+            # the repr of the main task's result (via the SIGINT handler's partial),
+            # which for every report's transcripts is hundreds of megabytes.
+            finished_matrix.append(
+                await run_matrix(
+                    specs,
+                    cases,
+                    timeout=args.timeout,
+                    jobs=args.jobs,
+                    jobs_targets=args.jobs_targets,
+                    startup_timeout=args.startup_timeout,
+                    strict=args.strict,
+                    tls=args.tls,
+                    ca_context=_ca_context(args.ca_file),
+                    done=done,
+                    profile=args.profile,
+                )
             )
-        )
+
+        asyncio.run(run_all())
+        matrix = finished_matrix[0]
         matrix.skipped = skipped
     print(render_table(matrix))
     if args.json:

@@ -29,8 +29,10 @@ class CaseResult:
     expected: str
     actual: str
     duration_s: float
-    sent: bytes = b""  # bounded prefix of what the suite sent
-    received: bytes = b""  # bounded prefix of what the peer sent
+    # Bounded prefixes of the bytes each way; kept out of repr(), which asyncio.run
+    # builds for a task's result (megabytes for a whole run).
+    sent: bytes = field(default=b"", repr=False)
+    received: bytes = field(default=b"", repr=False)
     sent_total: int = 0
     received_total: int = 0
     notes: tuple[str, ...] = ()  # how the spec's ambiguity was read, what was seen

@@ -291,6 +291,16 @@ def test_targets_file_lines_and_json(tmp_path: Path) -> None:
     assert parse_target("n=wss://localhost:1/").url == "wss://localhost:1/"
 
 
+@pytest.mark.parametrize("content", ["[1, 2]", '{"a": 1}', "{not json", "a=no-port"])
+def test_bad_targets_files_are_usage_errors(
+    tmp_path: Path, content: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "targets"
+    path.write_text(content)
+    assert main(["matrix", "--targets-file", str(path)]) == 2
+    assert str(path) in capsys.readouterr().err
+
+
 def _result(case_id: str, outcome: Outcome, actual: str = "", received: bytes = b"") -> CaseResult:
     return CaseResult(
         id=case_id,

@@ -221,7 +221,7 @@ def fail_case(
         session = await WireSession.open(ctx, prove_alive=True)
         if before:
             await send_plan(session, before)
-            await session.barrier()
+            await session.settle()
         await send_raw(session, plan)
         return await watch_failure(session)
 

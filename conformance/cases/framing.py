@@ -208,7 +208,7 @@ def failing(
         session = await WireSession.open(ctx, prove_alive=True)
         if before:
             await session.send(*_frames(before))
-            await session.barrier()
+            await session.settle()
         await session.send(b"".join(encode_frame(f) for f in offence()), chunk=chunk)
         observed = await watch_failure(session)
         if observed.pongs and not observed.continued:

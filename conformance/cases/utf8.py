@@ -64,7 +64,7 @@ def _invalid_case(case_id: str, title: str, plan: Plan, notes: str = "") -> Case
     async def run(ctx: CaseContext) -> Observed:
         session = await WireSession.open(ctx, prove_alive=True)
         await send_plan(session, plan)
-        return await watch_failure(session)
+        return await watch_failure(session, patient=True)
 
     return Case(
         id=case_id,
@@ -194,7 +194,7 @@ def _fail_fast_case(slug: str, what: str, first: bytes, *, chop: Chop = Chop.WHO
                 "had not failed yet (not fail-fast); the rest of the message followed"
             )
             await send_plan(session, rest, chop)
-        return await watch_failure(session)
+        return await watch_failure(session, patient=True)
 
     fast = AllOf(
         (FailedConnection(INVALID_DATA), Ponged(())),

@@ -44,6 +44,7 @@ MAX_KEPT = 64 * 2**20
 MAX_KEPT_MESSAGES = 10_000
 
 BARRIER_PREFIX = b"wsconform-barrier-"
+_DATA_OPCODES = frozenset({Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY})
 _barrier_ids = itertools.count()
 
 
@@ -92,6 +93,8 @@ class WireSession:
     stream: PeerStream
     observed: Observed = field(default_factory=lambda: Observed(upgraded=True))
     closing_sent: bool = False
+    messages_sent: int = 0
+    """Data messages completed by the frames sent so far (an echo server owes as many)."""
     _barriers_sent: set[bytes] = field(default_factory=set)
     _barriers_seen: set[bytes] = field(default_factory=set)
     _kept: int = 0
@@ -155,6 +158,9 @@ class WireSession:
         data = b"".join(f if isinstance(f, bytes) else encode_frame(f) for f in frames)
         if any(isinstance(f, Frame) and f.opcode == Opcode.CLOSE for f in frames):
             self.closing_sent = True
+        self.messages_sent += sum(
+            1 for f in frames if isinstance(f, Frame) and f.fin and f.opcode in _DATA_OPCODES
+        )
         try:
             await self.conn.send(data, chunk=chunk)
         except DeadlineExceeded:
@@ -205,6 +211,8 @@ class WireSession:
         if data or not self.stream.eof:
             self._feed(data)
         self.observed.transport = self.conn.end
+        if not data:
+            self.observed.closed_after_suite_close = self.closing_sent
         return bool(data)
 
     async def until(self, done: Callable[[WireSession], bool]) -> bool:
@@ -224,6 +232,19 @@ class WireSession:
         self._barriers_sent.add(payload)
         await self.send(client_frame(Opcode.PING, payload))
         return await self.until(lambda s: payload in s._barriers_seen)
+
+    async def settle(self) -> bool:
+        """Wait until the server processed everything sent and echoed every message.
+
+        The Pong of a barrier shows the frames before it were read, not that the
+        application wrote its echoes: many servers answer Pings in the protocol layer
+        while the application echoes later, so the Pong can overtake the echo (RFC
+        6455 orders nothing between them). So after the Pong the case also waits for
+        one echo per message sent, up to the deadline, or until the server closes.
+        """
+        if not await self.barrier():
+            return False
+        return await self.until(lambda s: len(s.observed.messages) >= s.messages_sent)
 
     async def until_closed(self) -> None:
         """Read until the server closes TCP, answering its Close (§5.5.1), or the deadline."""
@@ -269,16 +290,24 @@ class WireSession:
         return self.observed
 
 
-async def watch_failure(session: WireSession) -> Observed:
+async def watch_failure(session: WireSession, *, patient: bool = False) -> Observed:
     """After an offending frame: does the server fail the connection (§7.1.7)?
 
     A Ping goes out behind the offending frame. A Pong for it means the server went
-    on processing, which it MUST NOT (§7.1.7); otherwise the case waits, up to its
-    deadline, for the server's Close and TCP close, answering the Close.
+    on processing the frames after it, which for a rule broken on receipt (RSV bits,
+    an opcode, masking, a control frame) breaks §7.1.7 at once. Invalid UTF-8 may be
+    found late (§8.1 "finds"): with ``patient`` the case then gives the server the
+    rest of its deadline to fail on its own, stopping early when an echo shows it took
+    the text as valid. Otherwise the case waits for the server's Close and TCP close,
+    answering the Close.
     """
+    echoes = len(session.observed.messages)
     if await session.barrier():
-        session.observed.continued = True
-        session.observed.notes.append("the server answered a Ping sent after the offending frame")
+        seen = session.observed
+        seen.continued = True
+        seen.notes.append("the server answered a Ping sent after the offending frame")
+        if patient:
+            await session.until(lambda s: seen.close is not None or len(seen.messages) > echoes)
         await session.close()
     else:
         await session.until_closed()
@@ -286,7 +315,7 @@ async def watch_failure(session: WireSession) -> Observed:
 
 
 async def watch_echo(session: WireSession) -> Observed:
-    """After valid frames: wait for the barrier Pong (all echoes arrived), then close."""
-    await session.barrier()
+    """After valid frames: wait until every message is echoed (see settle), then close."""
+    await session.settle()
     await session.close()
     return session.finish()

@@ -110,6 +110,7 @@ class Observed:
     responsive: bool = False  # after the handshake, the peer answered the case's frames
     pongs: list[bytes] = field(default_factory=list)  # Pong payloads, barriers excluded
     continued: bool = False  # the peer went on processing after it had to fail (§7.1.7)
+    closed_after_suite_close: bool = False  # TCP ended only after the suite sent its Close
 
     @property
     def answered(self) -> bool:
@@ -631,14 +632,18 @@ class FailedLate:
 
     def describe(self) -> str:
         return (
-            f"the connection failed with a Close frame with code {_status_text(self.codes)}, "
-            "after answering frames sent behind the invalid data"
+            f"the connection failed (a Close frame with code {_status_text(self.codes)}, or "
+            "a TCP close without one), after answering frames sent behind the invalid data"
         )
 
     def matches(self, observed: Observed) -> bool:
+        if observed.messages != list(self.echoes):
+            return False
         close = observed.close
+        if close is not None:
+            return close.code in self.codes
+        # Failed without a Close frame (§7.1.7 MAY), on its own, not at the suite's Close.
         return (
-            observed.messages == list(self.echoes)
-            and close is not None
-            and close.code in self.codes
+            observed.transport in (TransportEnd.EOF, TransportEnd.RESET)
+            and not observed.closed_after_suite_close
         )

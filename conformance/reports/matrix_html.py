@@ -214,7 +214,7 @@ def _header(matrix: Matrix) -> str:
     cases = {r.id for entry in matrix.entries for r in entry.results}
     facts = [
         f"{_line(matrix.tool_name)} {_line(matrix.tool_version)}",
-        f"profile {_line(matrix.profile)}",
+        *([f"profile {_line(matrix.profile)}"] if matrix.profile else []),
         f"{len(matrix.entries)} servers",
         f"{len(cases)} cases",
     ]

@@ -95,7 +95,7 @@ async def _run(
 def _results_under(fault: str) -> dict[str, CaseResult]:
     """Every case BREAKS maps to ``fault``, run at once against one faulty server."""
     cases = [c for c in CASES if BREAKS.get(c.id) == fault]
-    timeout = 1.0 if fault in SLOW_FAULTS else 5.0
+    timeout = 1.0 if fault in SLOW_FAULTS else 2.0
     results = asyncio.run(_run(cases, engine="model", policy=_policy(fault), timeout=timeout))
     return {r.id: r for r in results}
 
