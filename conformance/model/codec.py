@@ -24,19 +24,28 @@ MAX_64BIT_FIELD = 2**64 - 1
 MAX_CLOSE_CODE = 0xFFFF
 
 
+_XOR_TABLES = tuple(bytes(b ^ k for b in range(256)) for k in range(256))
+"""For each key byte, the table that XORs every byte value with it."""
+
+
 def apply_mask(data: bytes | bytearray | memoryview, key: bytes) -> bytes:
     """XOR ``data`` with the 4-byte masking ``key`` repeated (RFC 6455 §5.3).
 
-    Masking and unmasking are the same operation. Works on the whole buffer at once.
+    Masking and unmasking are the same operation. Byte ``i`` is XORed with
+    ``key[i % 4]``: each of the four strided slices goes through one translation table
+    (C speed, no per-byte Python loop).
     """
     if len(key) != MASK_KEY_SIZE:
         raise ValueError(f"masking key must be {MASK_KEY_SIZE} bytes, got {len(key)}")
-    size = len(data)
-    if size == 0:
+    source = bytes(data)
+    if not source:
         return b""
-    stream = (key * (size // MASK_KEY_SIZE + 1))[:size]
-    value = int.from_bytes(data, "little") ^ int.from_bytes(stream, "little")
-    return value.to_bytes(size, "little")
+    out = bytearray(source)
+    for offset in range(MASK_KEY_SIZE):
+        out[offset::MASK_KEY_SIZE] = source[offset::MASK_KEY_SIZE].translate(
+            _XOR_TABLES[key[offset]]
+        )
+    return bytes(out)
 
 
 def _length_field(frame: Frame) -> bytes:
