@@ -49,6 +49,7 @@ from .model.constants import (
 from .model.decoder import Message, PeerStream, PingReceived, close_code_rule
 from .model.frames import Frame, LengthForm
 from .model.outcomes import Level, Observed, Outcome, TransportEnd
+from .model.utf8 import NOT_UTF8_SEQUENCES
 from .model.violations import Violation
 from .results import CaseResult, RunReport
 from .runner import DEFAULT_TIMEOUT, GRACE, check_reachable
@@ -84,24 +85,7 @@ FAIL_EITHER: Final = FAIL_PROTOCOL | FAIL_UTF8
 
 # --------------------------------------------------------------------------- random data
 
-BAD_UTF8: Final = (
-    b"\x80",  # a lone continuation byte
-    b"\xbf",
-    b"\xc0\xaf",  # overlong 2-byte form
-    b"\xc1\xbf",
-    b"\xe0\x80\xaf",  # overlong 3-byte form
-    b"\xf0\x80\x80\xaf",  # overlong 4-byte form
-    b"\xed\xa0\x80",  # a surrogate, U+D800
-    b"\xed\xbf\xbf",  # U+DFFF
-    b"\xf4\x90\x80\x80",  # above U+10FFFF
-    b"\xf5\x80\x80\x80",
-    b"\xfe",
-    b"\xff",
-    b"\xc3",  # a sequence cut short
-    b"\xe2\x82",
-    b"\xf0\x9f\x98",
-)
-"""Sequences that are not UTF-8 (RFC 3629 §4), each invalid wherever it stands."""
+BAD_UTF8: Final = NOT_UTF8_SEQUENCES
 
 _CODE_POINT_RANGES: Final = ((0x20, 0x7E), (0x80, 0x7FF), (0xE000, 0xFFFD), (0x10000, 0x10FFFF))
 """Code points of each UTF-8 length (RFC 3629 §3), surrogates excluded."""

@@ -53,6 +53,7 @@ from .model.constants import (
 )
 from .model.decoder import Message, Peer, close_code_rule
 from .model.frames import Frame, LengthForm
+from .model.utf8 import NOT_UTF8_SEQUENCES
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
@@ -207,23 +208,7 @@ def text_payloads(min_size: int = 0, max_size: int = DEFAULT_MAX_SIZE) -> S[byte
     return st.one_of(small, large)
 
 
-_BAD_SEQUENCES: Final = (
-    b"\x80",  # a lone continuation byte
-    b"\xbf",
-    b"\xc0\xaf",  # overlong 2-byte form
-    b"\xc1\xbf",
-    b"\xe0\x80\xaf",  # overlong 3-byte form
-    b"\xf0\x80\x80\xaf",  # overlong 4-byte form
-    b"\xed\xa0\x80",  # a surrogate, U+D800
-    b"\xed\xbf\xbf",  # U+DFFF
-    b"\xf4\x90\x80\x80",  # above U+10FFFF
-    b"\xf5\x80\x80\x80",
-    b"\xfe",
-    b"\xff",
-    b"\xc3",  # a sequence cut short
-    b"\xe2\x82",
-    b"\xf0\x9f\x98",
-)
+_BAD_SEQUENCES: Final = NOT_UTF8_SEQUENCES
 
 
 def invalid_utf8(max_size: int = SMALL) -> S[bytes]:

@@ -123,3 +123,23 @@ def first_invalid_offset(data: bytes | bytearray | memoryview) -> int | None:
     validator = Utf8Validator()
     validator.feed(data, final=True)
     return validator.error_offset
+
+
+NOT_UTF8_SEQUENCES: Final[tuple[bytes, ...]] = (
+    b"\x80",  # a lone continuation byte
+    b"\xbf",
+    b"\xc0\xaf",  # overlong 2-byte form
+    b"\xc1\xbf",
+    b"\xe0\x80\xaf",  # overlong 3-byte form
+    b"\xf0\x80\x80\xaf",  # overlong 4-byte form
+    b"\xed\xa0\x80",  # a surrogate, U+D800
+    b"\xed\xbf\xbf",  # U+DFFF
+    b"\xf4\x90\x80\x80",  # above U+10FFFF
+    b"\xf5\x80\x80\x80",
+    b"\xfe",
+    b"\xff",
+    b"\xc3",  # a sequence cut short
+    b"\xe2\x82",
+    b"\xf0\x9f\x98",
+)
+"""Sequences that are not UTF-8 (RFC 3629 §4), each invalid wherever it stands."""
