@@ -202,6 +202,16 @@ def _case(result: CaseResult, catalog: Catalog | None, target_url: str, anchor: 
         f'<article class="case o-{result.outcome.value}" id="{escape(anchor, quote=True)}">',
         f"<h3>{_badge(result.outcome)} <code>{_line(result.id)}</code> {_line(result.title)}</h3>",
     ]
+    parts.extend(evidence_parts(result, catalog, target_url))
+    parts.append("</article>")
+    return "\n".join(parts)
+
+
+def evidence_parts(result: CaseResult, catalog: Catalog | None, target_url: str) -> list[str]:
+    """The evidence of one case as HTML pieces: each Requirement (verbatim quote and
+    link), Expected, Actual, the bytes each way, the notes and the reproduce command.
+    Shared by the run report and the matrix page."""
+    parts: list[str] = []
     for line in requirement_lines(result.requirements, catalog):
         parts.append(f"<p><strong>Requirement:</strong> {_line(line.headline)}</p>")
         if line.quote:
@@ -221,8 +231,7 @@ def _case(result: CaseResult, catalog: Catalog | None, target_url: str, anchor: 
         "<p><strong>Reproduce:</strong></p>"
         f"<pre><code>{_text(reproduce_command(result, target_url))}</code></pre>"
     )
-    parts.append("</article>")
-    return "\n".join(parts)
+    return parts
 
 
 def render_html(report: RunReport, catalog: Catalog | None) -> str:

@@ -34,9 +34,8 @@ from .evidence import (
     hexdump,
     one_line,
     printable,
-    reproduce_command,
-    requirement_lines,
 )
+from .html import evidence_parts
 
 EVIDENCE_LIMIT = 512
 """Bytes of each direction shown per evidence block."""
@@ -432,26 +431,8 @@ def _evidence_block(
         f"<h4>{_badge(result.outcome)} <code>{_line(result.id)}</code> · {_line(entry.name)}</h4>",
         f"<p>{_line(result.title)}</p>",
     ]
-    for line in requirement_lines(result.requirements, catalog):
-        parts.append(f"<p><strong>Requirement:</strong> {_line(line.headline)}</p>")
-        if line.quote:
-            parts.append(f"<blockquote>{_line(line.quote)}</blockquote>")
-        if line.link:
-            parts.append(f"<p>{_link(line.link, _line(line.link))}</p>")
-    parts.append(
-        f"<dl><dt>Expected</dt><dd>{_line(result.expected)}</dd>"
-        f"<dt>Actual</dt><dd>{_line(result.actual)}</dd></dl>"
-    )
-    parts.append(_dump("Sent", result.sent, result.sent_total))
-    parts.append(_dump("Received", result.received, result.received_total))
-    if result.notes:
-        notes = "".join(f"<li>{_line(note)}</li>" for note in result.notes)
-        parts.append(f"<p><strong>Notes:</strong></p><ul>{notes}</ul>")
-    parts.append(
-        "<p><strong>Reproduce:</strong></p>"
-        f"<pre><code>{_text(reproduce_command(result, target_url))}</code></pre>"
-        f'<p><a href="#{_id("row", result.id)}">back to the grid</a></p></article>'
-    )
+    parts.extend(evidence_parts(result, catalog, target_url))
+    parts.append(f'<p><a href="#{_id("row", result.id)}">back to the grid</a></p></article>')
     return "\n".join(parts)
 
 
