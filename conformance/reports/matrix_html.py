@@ -30,8 +30,6 @@ from ..results import OUTCOME_ORDER, CaseResult, RunReport
 from .evidence import (
     NON_PASS_ORDER,
     OUTCOME_LABELS,
-    byte_count,
-    hexdump,
     one_line,
     printable,
 )
@@ -412,14 +410,6 @@ def _grid(matrix: Matrix, anchors: _Anchors, pass_evidence: bool) -> str:
         )
     parts.append("</section>")
     return "\n".join(parts)
-
-
-def _dump(label: str, data: bytes, total: int) -> str:
-    count = byte_count(data, total)
-    return (
-        f"<details><summary>{label} ({count} bytes)</summary>"
-        f"<pre>{_text(hexdump(data, EVIDENCE_LIMIT, total=total))}</pre></details>"
-    )
 
 
 def _evidence_block(
