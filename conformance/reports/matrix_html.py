@@ -35,7 +35,6 @@ from .evidence import (
 )
 from .html import evidence_parts
 
-EVIDENCE_LIMIT = 512
 """Bytes of each direction shown per evidence block."""
 
 WORST_FIRST = (*NON_PASS_ORDER, Outcome.PASS)
