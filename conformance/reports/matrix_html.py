@@ -35,8 +35,6 @@ from .evidence import (
 )
 from .html import evidence_parts
 
-"""Bytes of each direction shown per evidence block."""
-
 WORST_FIRST = (*NON_PASS_ORDER, Outcome.PASS)
 """Heat-map precedence: a cell takes the colour of the first outcome present."""
 
