@@ -30,22 +30,12 @@ from ..results import OUTCOME_ORDER, CaseResult, RunReport
 from .evidence import (
     NON_PASS_ORDER,
     OUTCOME_LABELS,
-    one_line,
-    printable,
 )
-from .html import evidence_parts
+from .html import COLOURS, _badge, _line, _text, evidence_parts
 
 WORST_FIRST = (*NON_PASS_ORDER, Outcome.PASS)
 """Heat-map precedence: a cell takes the colour of the first outcome present."""
 
-COLOURS = {
-    Outcome.PASS: "#2e7d32",
-    Outcome.FAIL: "#c62828",
-    Outcome.WARN: "#e65100",
-    Outcome.INFO: "#0277bd",
-    Outcome.UNSUPPORTED: "#757575",
-    Outcome.ERROR: "#6a1b9a",
-}
 SYMBOLS = {
     Outcome.PASS: "✓",
     Outcome.FAIL: "✗",
@@ -137,29 +127,9 @@ class Matrix:
     tool_version: str = ""
 
 
-def _text(text: str) -> str:
-    return escape(printable(text), quote=True)
-
-
-def _line(text: str) -> str:
-    return escape(one_line(text), quote=True)
-
-
 def _id(*parts: str) -> str:
     """An element id from ``parts``: letters, digits, ``.``, ``_`` and ``-`` only."""
     return "-".join(re.sub(r"[^A-Za-z0-9._]+", "_", part) for part in parts)
-
-
-def _link(url: str, label_html: str) -> str:
-    """An ``<a>`` for http(s) URLs (the catalog's spec links); anything else stays text."""
-    url = one_line(url)
-    if re.match(r"https?://[^\s\"'<>]+$", url, re.IGNORECASE):
-        return f'<a href="{escape(url, quote=True)}">{label_html}</a>'
-    return label_html
-
-
-def _badge(outcome: Outcome) -> str:
-    return f'<span class="badge o-{outcome.value}">{outcome.name}</span>'
 
 
 def _natural(section: str) -> tuple[tuple[int, int | str], ...]:
