@@ -30,7 +30,6 @@ from ..model.decoder import (
 )
 from ..model.frames import Frame, LengthForm
 from ..model.outcomes import CloseInfo, Observed, TransportEnd
-from ..model.violations import Violation
 from .base import CannotRun, CaseContext
 
 CLOSING_GRACE = 1.0
@@ -185,8 +184,6 @@ class WireSession:
                     seen.pongs.append(event.payload)
             elif isinstance(event, CloseReceived) and seen.close is None:
                 seen.close = CloseInfo(event.code, event.reason, reply=self.closing_sent)
-            elif isinstance(event, Violation):
-                seen.violations.append(event)
             elif isinstance(event, FrameTooLarge | MessageTooLarge):
                 seen.notes.append(f"the server sent more than the suite reads: {event}")
 
@@ -286,7 +283,7 @@ class WireSession:
             )
             self._dropped = 0
         self.observed.transport = self.conn.end
-        self.observed.violations[:] = self.stream.violations
+        self.observed.violations[:] = self.stream.violations  # the decoder's, in order
         return self.observed
 
 
