@@ -447,12 +447,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_matrix_arguments(matrix)
     matrix.set_defaults(func=cmd_matrix)
+
+    from .clients.commands import add_client_parser
+
+    add_client_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.raw_argv = list(sys.argv[1:] if argv is None else argv)
     try:
         code: int = args.func(args)
     except UsageError as exc:

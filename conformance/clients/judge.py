@@ -1,0 +1,451 @@
+"""Verdicts for client scenarios, per profile, from what the adapter and the wire showed.
+
+Two sources of evidence are judged separately and the worse finding wins:
+
+* **script-visible events** (the adapter's report). Under ``whatwg`` they must equal the
+  model's sequence (:mod:`.expected`) or an allowed alternative. Under
+  ``rfc6455-client`` only what RFC 6455 binds is checked: whether the connection was
+  *established* (an ``open``) where the RFC requires failing it, and the close code and
+  reason where the library exposes them (a misreport is WARN: §7.1.5/§7.1.6 are
+  definitions, not requirements on an API).
+* **the wire** (the scenario server's records), for both profiles: every client frame
+  masked and well formed (the strict decoder's violations), a Close answered, a Ping
+  answered with the same data, the Close the script asked for, no request to a redirect
+  target a browser must not follow.
+
+A contract breach by the adapter, or a scenario that could not be observed (the control
+TLS connection failed, nothing was reported before the deadline where the verdict needs
+it), is ERROR, never PASS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..model.outcomes import Level, Outcome
+from ..model.user_agent import ScriptEvent
+from ..results import CaseResult
+from .expected import alternatives, expected_events
+from .harness import ClientObservation
+from .protocol import AdapterEvent
+from .scenarios import SITUATIONS, Profile, Scenario
+
+SEVERITY = {
+    Outcome.PASS: 0,
+    Outcome.INFO: 1,
+    Outcome.UNSUPPORTED: 1,
+    Outcome.WARN: 2,
+    Outcome.FAIL: 3,
+    Outcome.ERROR: 4,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One judged fact: its outcome, the requirements behind it, what was seen."""
+
+    outcome: Outcome
+    requirements: tuple[str, ...]
+    text: str
+
+
+def _f(outcome: Outcome, text: str, *requirements: str) -> Finding:
+    return Finding(outcome, requirements, text)
+
+
+# -- script events -----------------------------------------------------------------------
+
+
+def _matches(expected: ScriptEvent, seen: AdapterEvent) -> bool:
+    if expected.type != seen.type:
+        return False
+    f = seen.fields
+    state = f.get("readyState")
+    if state is not None and expected.ready_state is not None and state != expected.ready_state:
+        return False
+    if expected.type == "open":
+        return expected.protocol is None or f.get("protocol", "") == expected.protocol
+    if expected.type == "message":
+        return f.get("text") == expected.data
+    if expected.type == "close":
+        return (
+            f.get("code") == expected.code
+            and (expected.reason is None or f.get("reason") == expected.reason)
+            and f.get("wasClean") == expected.was_clean
+        )
+    if expected.type == "exception":
+        return f.get("name") == expected.name
+    return True
+
+
+def _sequence_matches(expected: Sequence[ScriptEvent], seen: Sequence[AdapterEvent]) -> int | None:
+    """None if ``seen`` equals ``expected``; else the index of the first difference."""
+    for index, want in enumerate(expected):
+        if index >= len(seen) or not _matches(want, seen[index]):
+            return index
+    return None if len(seen) == len(expected) else len(expected)
+
+
+def describe_expected(events: Sequence[ScriptEvent]) -> str:
+    return ", ".join(e.describe() for e in events) or "no event"
+
+
+def describe_seen(events: Sequence[AdapterEvent]) -> str:
+    return ", ".join(e.describe() for e in events) or "no event"
+
+
+def whatwg_events(seen: ClientObservation) -> Finding:
+    """The script-visible sequence against the model (and the text's alternatives)."""
+    expected = expected_events(seen.scenario)
+    observed = seen.script_events
+    where = _sequence_matches(expected, observed)
+    if where is None:
+        return _f(Outcome.PASS, f"events: {describe_seen(observed)}", *_ids(expected))
+    for alternative in alternatives(seen.scenario):
+        if _sequence_matches(alternative.events, observed) is None:
+            return _f(Outcome.PASS, f"events: {describe_seen(observed)} ({alternative.why})")
+    if seen.timed_out and where >= len(observed):
+        return _f(
+            Outcome.ERROR,
+            f"events: {describe_seen(observed)}, then nothing before the deadline",
+            *_ids(expected),
+        )
+    blame = expected[where].requirements if where < len(expected) else _ids(expected)
+    return _f(
+        Outcome.FAIL,
+        f"events: {describe_seen(observed)}; event {where + 1} differs from the model",
+        *blame,
+    )
+
+
+def _ids(events: Sequence[ScriptEvent]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(r for e in events for r in e.requirements))
+
+
+# -- RFC 6455 client rules (events) ----------------------------------------------------
+
+NON_101 = {"status-403", "status-500", "status-200", "status-401"}
+REDIRECTS = {"redirect-301", "redirect-302", "redirect-307", "redirect-308"}
+REJECT_101 = {
+    "wrong-accept": "rfc6455-4.1-response-accept-check",
+    "missing-upgrade": "rfc6455-4.1-response-upgrade-websocket",
+    "missing-connection": "rfc6455-4.1-response-connection-upgrade",
+    "protocol-unoffered": "rfc6455-4.1-response-unrequested-subprotocol",
+    "protocol-none-offered": "rfc6455-4.1-response-unrequested-subprotocol",
+    "extension-unoffered": "rfc6455-4.1-response-unrequested-extension",
+}
+NO_CONNECTION = {
+    "no-response": "rfc6455-4.1-response-nonconforming-fail",
+    "refused": "rfc6455-4.1-connect-failure-fail",
+    "unresolvable": "rfc6455-4.1-connect-failure-fail",
+    "unroutable": "rfc6455-4.1-connect-failure-fail",
+    "tls-untrusted": "rfc6455-4.1-tls-failure-fail",
+}
+ABRUPT = {"fin-after-101", "rst-after-101"}
+
+
+def _no_open(seen: ClientObservation, requirement: str, what: str) -> Finding:
+    if seen.opened or any(e.type == "message" for e in seen.events):
+        return _f(Outcome.FAIL, f"the client reported the connection open after {what}", requirement)
+    if seen.terminal is None:
+        return _f(Outcome.ERROR, "the client reported no end of the attempt before the deadline")
+    return _f(Outcome.PASS, f"the client did not open the connection ({seen.terminal.describe()})", requirement)
+
+
+def _exposed_status(seen: ClientObservation) -> str:
+    exc = seen.first("exception")
+    status = exc.fields.get("status") if exc else None
+    if status is None:
+        return "the library did not expose the HTTP status"
+    return f"the library exposed the HTTP status {status} (allowed: RFC 6455 §4.1 hands the response to HTTP)"
+
+
+def _reported_close(seen: ClientObservation, code: int | None, reason: str | None, why: tuple[str, ...]) -> Finding | None:
+    """A close code or reason the library reports that differs from the RFC's: WARN."""
+    close = seen.first("close")
+    if close is None:
+        return None
+    got_code, got_reason = close.fields.get("code"), close.fields.get("reason")
+    wrong = []
+    if got_code is not None and code is not None and got_code != code:
+        wrong.append(f"code {got_code} (the connection close code is {code})")
+    if got_reason not in (None, "") or reason:
+        if reason is not None and got_reason is not None and got_reason != reason:
+            wrong.append(f"reason {got_reason!r} (the close reason is {reason!r})")
+    if wrong:
+        return _f(Outcome.WARN, "the library reports " + " and ".join(wrong), *why)
+    return None
+
+
+def rfc6455_events(seen: ClientObservation) -> list[Finding]:
+    """The RFC 6455 client rules that the adapter's events show."""
+    name = seen.scenario.name
+    out: list[Finding] = []
+    if name in NON_101:
+        out.append(_no_open(seen, "rfc6455-4.1-non-101-http-procedures", "a non-101 answer"))
+        out.append(_f(Outcome.PASS, _exposed_status(seen)))
+    elif name in REDIRECTS:
+        out.extend(_redirect(seen))
+    elif name in REJECT_101:
+        out.append(_no_open(seen, REJECT_101[name], "a 101 it must reject"))
+    elif name in NO_CONNECTION:
+        out.append(_no_open(seen, NO_CONNECTION[name], "a failed connection"))
+    elif name == "protocol-not-acked":
+        if seen.opened:
+            out.append(_f(Outcome.PASS, "the client accepted a 101 that selects no subprotocol", "rfc6455-4.2.2-subprotocol-null-only"))
+        elif seen.terminal is not None:
+            out.append(_f(Outcome.INFO, "the client refused a 101 that selects no subprotocol; RFC 6455 §4.1 does not require that (WHATWG does)", "rfc6455-4.1-response-unrequested-subprotocol"))
+        else:
+            out.append(_f(Outcome.ERROR, "no event before the deadline"))
+    elif name in ABRUPT:
+        out.extend(_abrupt(seen))
+    elif name == "server-close-1000":
+        out.extend(_needs_open(seen))
+        bad = _reported_close(seen, 1000, "bye", ("rfc6455-7.1.5-close-code-first-frame", "rfc6455-7.1.6-close-reason-first-frame"))
+        if bad:
+            out.append(bad)
+    elif name == "invalid-utf8":
+        out.extend(_needs_open(seen))
+        for event in seen.events:
+            if event.type == "message":
+                out.append(_f(Outcome.FAIL, f"the invalid text was delivered as {event.describe()}", "rfc6455-8.1-invalid-utf8-fail"))
+    elif name in ("echo", "tls-trusted"):
+        out.extend(_needs_open(seen))
+        if not any(e.type == "message" and e.fields.get("text") == "hello" for e in seen.events):
+            out.append(_f(Outcome.FAIL, "the echo of 'hello' was not delivered", "rfc6455-5.6-data-frames"))
+    elif name == "ping":
+        out.extend(_needs_open(seen))
+    else:
+        out.extend(_needs_open(seen))
+    return out
+
+
+def _needs_open(seen: ClientObservation) -> list[Finding]:
+    if seen.opened:
+        return []
+    return [_f(Outcome.ERROR, f"the client did not open a valid connection ({describe_seen(seen.script_events)}); the scenario needs one")]
+
+
+def _redirect(seen: ClientObservation) -> list[Finding]:
+    targets = seen.records_for("redirect-target")
+    first = next((r for r in seen.records if r.scenario == seen.scenario.name), None)
+    if not targets:
+        if seen.opened:
+            return [_f(Outcome.FAIL, "the client reported open on a 3xx without requesting the new location", "rfc6455-4.1-non-101-http-procedures")]
+        if seen.terminal is None:
+            return [_f(Outcome.ERROR, "no event before the deadline")]
+        return [_f(Outcome.PASS, "the client did not follow the redirect (allowed)", "rfc6455-4.1-redirect-follow-optional")]
+    target = targets[0]
+    out = [_f(Outcome.PASS, "the client followed the redirect with a new opening handshake", "rfc6455-4.1-redirect-follow-optional")]
+    if target.upgrade_request_problems:
+        out.append(_f(Outcome.FAIL, "the request to the new location is not a valid opening handshake: " + "; ".join(target.upgrade_request_problems), "rfc6455-4.1-send-opening-handshake"))
+    if first is not None and target.key is not None and target.key == first.key:
+        out.append(_f(Outcome.FAIL, "the redirected handshake reused the Sec-WebSocket-Key", "rfc6455-4.1-key-random-per-connection"))
+    if not seen.opened:
+        out.append(_f(Outcome.INFO, "the client followed the redirect but did not open the connection"))
+    return out
+
+
+def _abrupt(seen: ClientObservation) -> list[Finding]:
+    out = _needs_open(seen)
+    if out:
+        return out
+    if seen.terminal is None:
+        return [_f(Outcome.FAIL, "the connection was lost but the client reported nothing before the deadline", "rfc6455-7.2.1-connection-lost-fail")]
+    close = seen.first("close")
+    if close is not None and close.fields.get("wasClean") is True:
+        out.append(_f(Outcome.WARN, "the library reports the lost connection as closed cleanly", "rfc6455-7.1.4-closed-cleanly"))
+    bad = _reported_close(seen, 1006, None, ("rfc6455-7.1.5-no-close-frame-1006",))
+    if bad:
+        out.append(bad)
+    return out
+
+
+# -- the wire ------------------------------------------------------------------------
+
+
+def wire_findings(seen: ClientObservation, profile: Profile) -> list[Finding]:
+    """What the client sent, from the scenario server's records."""
+    out: list[Finding] = []
+    name = seen.scenario.name
+    records = [r for r in seen.records if r.scenario == name]
+    for record in seen.records:
+        for violation in record.violations:
+            out.append(_f(Outcome.FAIL, f"the client sent: {violation}", violation.requirement))
+    closes = [r.client_close for r in records if r.client_close is not None]
+    if name in ("server-close-1000", "ping") and not closes:
+        out.append(_f(Outcome.FAIL, "the client did not answer the server's Close with a Close", "rfc6455-5.5.1-close-reply"))
+    if name == "ping":
+        pongs = [p for r in records for p in r.pongs]
+        if not pongs:
+            out.append(_f(Outcome.FAIL, "the client did not answer the Ping with a Pong", "rfc6455-5.5.2-pong-reply"))
+        elif b"are you there" not in pongs:
+            out.append(_f(Outcome.FAIL, f"the Pong carried {pongs[0]!r}, not the Ping's data", "rfc6455-5.5.3-pong-echo-data"))
+    wanted = {"script-close-code": (3000, b"custom"), "echo": (1000, b"done"), "tls-trusted": (1000, b"done")}
+    if name in wanted and seen.opened:
+        code, reason = wanted[name]
+        if not closes:
+            out.append(_f(Outcome.FAIL, "the client sent no Close frame for close()", "rfc6455-7.1.2-send-close-frame"))
+        elif (closes[0].code, closes[0].reason) != (code, reason):
+            ids = ("rfc6455-7.1.2-send-close-frame",) + (("whatwg-ws-close-code-in-frame", "whatwg-ws-close-reason-in-frame") if profile == "whatwg" else ())
+            out.append(_f(Outcome.FAIL, f"the Close frame carried {closes[0].code} {closes[0].reason!r}, not {code} {reason!r}", *ids))
+    if name == "script-close-no-args" and closes and closes[0].raw_payload:
+        out.append(_f(Outcome.FAIL, f"close() with no arguments sent a Close body {closes[0].raw_payload!r}", "whatwg-ws-close-no-args-no-body"))
+    if name in ("masked-server-frame", "invalid-utf8") and seen.harness_closed:
+        rule = "rfc6455-5.1-client-close-masked" if name == "masked-server-frame" else "rfc6455-8.1-invalid-utf8-fail"
+        out.append(_f(Outcome.FAIL, "the client kept the connection open until the harness closed it", rule))
+    if profile == "whatwg" and seen.scenario.name in REDIRECTS and seen.records_for("redirect-target"):
+        out.append(_f(Outcome.FAIL, "the redirect target was requested", "whatwg-ws-request-redirect-error", "fetch-redirect-mode-error"))
+    return out
+
+
+# -- one scenario, whole runs ------------------------------------------------------------
+
+
+def findings(seen: ClientObservation, profile: Profile) -> list[Finding]:
+    if seen.problems:
+        return [_f(Outcome.ERROR, "the adapter broke the contract: " + "; ".join(seen.problems))]
+    events = [whatwg_events(seen)] if profile == "whatwg" else rfc6455_events(seen)
+    return [*events, *wire_findings(seen, profile)]
+
+
+def worst(found: Sequence[Finding]) -> Outcome:
+    return max((f.outcome for f in found), key=SEVERITY.__getitem__, default=Outcome.ERROR)
+
+
+def expected_text(scenario: Scenario, profile: Profile) -> str:
+    if profile == "whatwg":
+        text = describe_expected(expected_events(scenario))
+        for alternative in alternatives(scenario):
+            text += f" (or {describe_expected(alternative.events)}: {alternative.why})"
+        return text
+    return RFC_EXPECTED.get(scenario.name, "") or _rfc_expected_group(scenario.name)
+
+
+RFC_EXPECTED = {
+    "protocol-not-acked": "the connection opens (a server may select no subprotocol); refusing it is reported as INFO",
+    "server-close-1000": "a masked Close in reply; the close code 1000 and reason 'bye' where the library reports them",
+    "server-close-1006": "a masked Close in reply or a TCP close; never a Close carrying 1006",
+    "script-close-code": "a masked Close frame carrying 3000 'custom'",
+    "masked-server-frame": "the client closes the connection (Close, 1002 allowed, or TCP close)",
+    "invalid-utf8": "the client fails the connection (Close 1007 or TCP close) and delivers no message",
+    "echo": "every frame masked; the echo delivered; a Close frame carrying 1000 'done'",
+    "tls-trusted": "with the CA given: every frame masked; the echo delivered; a Close frame carrying 1000 'done'",
+    "ping": "a masked Pong with the Ping's data, then a Close in reply to the server's",
+}
+
+
+def _rfc_expected_group(name: str) -> str:
+    if name in NON_101:
+        return "no open connection; the HTTP status may be exposed"
+    if name in REDIRECTS:
+        return "no open connection, or a new valid handshake to the new location that then opens"
+    if name in REJECT_101 or name in NO_CONNECTION:
+        return "the client fails the connection: no open, no message"
+    if name in ABRUPT:
+        return "open, then the client reports the connection lost (code 1006 where it reports one)"
+    return ""
+
+
+def case_result(seen: ClientObservation, profile: Profile, reproduce: str = "") -> CaseResult:
+    found = findings(seen, profile)
+    outcome = worst(found)
+    shown = [f for f in found if f.outcome is outcome] or found
+    requirements = tuple(dict.fromkeys(r for f in shown for r in f.requirements))
+    notes = [f.text for f in found if f.outcome is not outcome]
+    if seen.scenario.note:
+        notes.append(seen.scenario.note)
+    if seen.stderr_tail and outcome is Outcome.ERROR:
+        notes.append("adapter stderr: " + seen.stderr_tail[-300:])
+    return CaseResult(
+        id=seen.scenario.id,
+        title=seen.scenario.title,
+        outcome=outcome,
+        level=Level.MUST,
+        requirements=requirements,
+        expected=expected_text(seen.scenario, profile),
+        actual="; ".join(f.text for f in shown) + f" [events: {describe_seen(seen.script_events)}]",
+        duration_s=seen.duration_s,
+        sent=b"".join(r.response_head for r in seen.records)[:4096],
+        received=b"".join(r.request_head for r in seen.records)[:4096],
+        sent_total=sum(len(r.response_head) for r in seen.records),
+        received_total=sum(len(r.request_head) for r in seen.records),
+        notes=tuple(notes),
+        reproduce=reproduce,
+    )
+
+
+def _signature(seen: ClientObservation) -> tuple[tuple[object, ...], ...]:
+    """What the script saw of the failure: the events after ``open``, without timing."""
+    events = seen.script_events
+    last_open = max((i for i, e in enumerate(events) if e.type == "open"), default=-1)
+    return tuple(
+        (e.type, e.fields.get("code"), e.fields.get("reason"), e.fields.get("wasClean"), e.fields.get("name"))
+        for e in events[last_open + 1 :]
+    )
+
+
+def indistinguishable(observations: Sequence[ClientObservation]) -> list[CaseResult]:
+    """WHATWG: the seven failure situations look the same to a script; timing as INFO."""
+    by_situation = [(o.scenario.situation, o) for o in observations if o.scenario.situation]
+    if not by_situation:
+        return []
+    groups: dict[tuple[tuple[object, ...], ...], list[str]] = {}
+    for situation, seen in by_situation:
+        groups.setdefault(_signature(seen), []).append(f"{seen.scenario.name} ({situation})")
+    seen_situations = sorted({s for s, _ in by_situation if s})
+    ids = ("whatwg-ws-no-failure-information", *(SITUATIONS[s] for s in seen_situations))
+    if len(seen_situations) < 2:
+        outcome, actual = Outcome.ERROR, "fewer than two situations were observed"
+    elif len(groups) == 1:
+        outcome, actual = Outcome.PASS, f"{len(by_situation)} scenarios in {len(seen_situations)} situations all ended in the same events"
+    else:
+        outcome = Outcome.FAIL
+        actual = " | ".join(
+            f"{', '.join(names)}: {', '.join(str(e[0]) + ('' if e[1] is None else f'({e[1]}, {e[2]!r}, wasClean={e[3]})') for e in sig) or 'nothing'}"
+            for sig, names in groups.items()
+        )
+    timing = []
+    for situation, seen in by_situation:
+        first = next((e for e in seen.script_events if e.type in ("error", "close", "exception")), None)
+        timing.append(f"{seen.scenario.name} ({situation}): " + (f"{first.at * 1000:.0f} ms" if first else "no failure event"))
+    return [
+        CaseResult(
+            id="client/whatwg/indistinguishable",
+            title="the seven failure situations are indistinguishable to a script",
+            outcome=outcome,
+            level=Level.MUST,
+            requirements=ids,
+            expected="the same events (type, code, reason, wasClean) after any open, in every situation",
+            actual=actual,
+            duration_s=0.0,
+        ),
+        CaseResult(
+            id="client/whatwg/failure-timing",
+            title="time from connect to the first failure event, per situation (timing can leak the reason)",
+            outcome=Outcome.INFO,
+            level=Level.MAY,
+            requirements=("whatwg-ws-no-failure-information",),
+            expected="reported for information",
+            actual="; ".join(timing),
+            duration_s=0.0,
+        ),
+    ]
+
+
+def tls_control(results: list[CaseResult], observations: Sequence[ClientObservation]) -> list[CaseResult]:
+    """Without a working trusted TLS connection, the untrusted-TLS verdict means nothing."""
+    control = next((o for o in observations if o.scenario.name == "tls-trusted"), None)
+    if control is None or control.opened:
+        return results
+    out = []
+    for result in results:
+        if result.id.endswith("/tls-untrusted") and result.outcome is Outcome.PASS:
+            result = CaseResult(**{**_fields(result), "outcome": Outcome.ERROR, "actual": result.actual + " (inconclusive: the control connection with the trusted CA did not open either)"})
+        out.append(result)
+    return out
+
+
+def _fields(result: CaseResult) -> dict[str, object]:
+    return {name: getattr(result, name) for name in CaseResult.__dataclass_fields__}

@@ -1,0 +1,140 @@
+"""Run the client scenarios against one adapter and build the run report.
+
+Name lookups and unroutable addresses must never leave the machine, so the two
+scenarios that need them run only inside a loopback-only network namespace
+(:func:`isolated`); elsewhere they are reported as ERROR with the reason.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+
+from ..model.outcomes import Level, Outcome
+from ..results import CaseResult, RunReport
+from .harness import AdapterArgv, ClientObservation, run_scenarios
+from .judge import case_result, indistinguishable, tls_control
+from .scenarios import SCENARIOS, Profile, Scenario
+
+NETNS_ENV = "WSCONFORM_NETNS"
+"""Set (to "1") in the environment of a run re-executed in its own network namespace."""
+
+NEEDS_NAMESPACE = ("unresolvable", "unroutable")
+
+
+def isolated() -> bool:
+    """True inside the loopback-only namespace this module made."""
+    return os.environ.get(NETNS_ENV) == "1"
+
+
+def namespace_prefix() -> list[str] | None:
+    """argv prefix that runs a command in a new network namespace with ``lo`` up, or None.
+
+    ``unshare -n`` as root; ``unshare -rn`` (a user namespace) otherwise. The prefix is
+    tried once with ``true`` so that a kernel or container that forbids it is detected.
+    """
+    unshare, ip = shutil.which("unshare"), shutil.which("ip") or "/usr/sbin/ip"
+    if unshare is None or not os.path.exists(ip):
+        return None
+    flags = "-n" if os.geteuid() == 0 else "-rn"
+    prefix = [unshare, flags, "--", "sh", "-c", f'{ip} link set lo up && exec "$@"', "wsconform-netns"]
+    try:
+        probe = subprocess.run([*prefix, "true"], capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return prefix if probe.returncode == 0 else None
+
+
+def reexec_isolated(argv: Sequence[str]) -> int | None:
+    """Run ``wsconform argv`` again inside a loopback-only namespace; its exit code, or None."""
+    prefix = namespace_prefix()
+    if prefix is None:
+        return None
+    env = {**os.environ, NETNS_ENV: "1"}
+    command = [*prefix, sys.executable, "-m", "conformance.cli", *argv]
+    return subprocess.run(command, env=env, check=False).returncode
+
+
+def select_scenarios(
+    profile: Profile, include: Iterable[str] = (), exclude: Iterable[str] = ()
+) -> list[Scenario]:
+    """The scenarios of ``profile`` whose id matches an ``include`` glob (all if none)."""
+    include, exclude = list(include), list(exclude)
+
+    def hit(scenario: Scenario, pattern: str) -> bool:
+        return fnmatch.fnmatchcase(scenario.id, pattern) or scenario.id.startswith(pattern.rstrip("/") + "/")
+
+    return [
+        s
+        for s in SCENARIOS
+        if profile in s.profiles
+        and (not include or any(hit(s, p) for p in include))
+        and not any(hit(s, p) for p in exclude)
+    ]
+
+
+def not_isolated_result(scenario: Scenario) -> CaseResult:
+    return CaseResult(
+        id=scenario.id,
+        title=scenario.title,
+        outcome=Outcome.ERROR,
+        level=Level.MUST,
+        requirements=(),
+        expected="run only in a loopback-only network namespace",
+        actual="not run: this lookup or route could leave the machine; run as root or where "
+        "'unshare -rn' works (wsconform does it by itself), or exclude the scenario",
+        duration_s=0.0,
+    )
+
+
+Reproduce = Callable[[str], str]
+ObservationProgress = Callable[[ClientObservation], None]
+
+
+async def run_client_suite(
+    argv: AdapterArgv,
+    scenarios: Sequence[Scenario],
+    profile: Profile,
+    *,
+    label: str,
+    timeout: float = 5.0,
+    reproduce: Reproduce | None = None,
+    progress: ObservationProgress | None = None,
+    strict: bool = False,
+) -> RunReport:
+    """Play ``scenarios`` through the adapter and judge them under ``profile``."""
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    clock = time.perf_counter()
+    runnable = [s for s in scenarios if isolated() or s.name not in NEEDS_NAMESPACE]
+    client, observations = await run_scenarios(argv, runnable, timeout=timeout, progress=progress)
+    by_id = {o.scenario.id: o for o in observations}
+    results: list[CaseResult] = []
+    for scenario in scenarios:
+        seen = by_id.get(scenario.id)
+        if seen is None:
+            results.append(not_isolated_result(scenario))
+        else:
+            results.append(case_result(seen, profile, reproduce(scenario.id) if reproduce else ""))
+    results = tls_control(results, observations)
+    if profile == "whatwg":
+        results.extend(indistinguishable(observations))
+    return RunReport(
+        target_url=f"{label} ({client})" if client else label,
+        role=f"client ({profile})",
+        results=results,
+        duration_s=round(time.perf_counter() - clock, 3),
+        started_at=started_at,
+        strict=strict,
+    )
+
+
+def reproduce_for(base: Sequence[str]) -> Reproduce:
+    """``wsconform client --adapter CMD --profile P --scenarios ID`` for each id."""
+    return lambda scenario_id: shlex.join([*base, "--scenarios", scenario_id])
