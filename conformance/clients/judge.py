@@ -213,7 +213,7 @@ def rfc6455_events(seen: ClientObservation) -> list[Finding]:
     elif name in ("echo", "tls-trusted"):
         out.extend(_needs_open(seen))
         if not any(e.type == "message" and e.fields.get("text") == "hello" for e in seen.events):
-            out.append(_f(Outcome.FAIL, "the echo of 'hello' was not delivered", "rfc6455-5.6-data-frames"))
+            out.append(_f(Outcome.FAIL, "the echo of 'hello' was not delivered", "rfc6455-6.2-unfragmented-received"))
     elif name == "ping":
         out.extend(_needs_open(seen))
     else:
