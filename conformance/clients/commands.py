@@ -47,9 +47,17 @@ def builtin_adapter(name: str) -> list[str]:
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scenarios", action="append", metavar="GLOB", help="only these (repeatable)")
+    parser.add_argument(
+        "--scenarios", action="append", metavar="GLOB", help="only these (repeatable)"
+    )
     parser.add_argument("--exclude", action="append", metavar="GLOB", help="skip these")
-    parser.add_argument("--timeout", type=float, default=5.0, metavar="S", help="deadline of one scenario (default 5)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="deadline of one scenario (default 5)",
+    )
     parser.add_argument(
         "--isolate",
         choices=("auto", "always", "never"),
@@ -69,13 +77,26 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 def add_client_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     client = sub.add_parser("client", help="run the client scenarios through an adapter")
     which = client.add_mutually_exclusive_group(required=True)
-    which.add_argument("--adapter", metavar="CMD", help="command of a JSON-lines adapter (docs/client-adapters.md)")
-    which.add_argument("--builtin", metavar="NAME", choices=sorted(BUILTIN_ADAPTERS), help="a built-in adapter: " + ", ".join(BUILTIN_ADAPTERS))
-    client.add_argument("--profile", choices=PROFILES, help="whatwg (browsers) or rfc6455-client (default; a built-in adapter brings its own)")
+    which.add_argument(
+        "--adapter", metavar="CMD", help="command of a JSON-lines adapter (docs/client-adapters.md)"
+    )
+    which.add_argument(
+        "--builtin",
+        metavar="NAME",
+        choices=sorted(BUILTIN_ADAPTERS),
+        help="a built-in adapter: " + ", ".join(BUILTIN_ADAPTERS),
+    )
+    client.add_argument(
+        "--profile",
+        choices=PROFILES,
+        help="whatwg (browsers) or rfc6455-client (default; a built-in adapter brings its own)",
+    )
     add_common(client)
     client.set_defaults(func=cmd_client)
 
-    browser = sub.add_parser("browser", help="run the WHATWG scenarios in headless Chromium or Firefox")
+    browser = sub.add_parser(
+        "browser", help="run the WHATWG scenarios in headless Chromium or Firefox"
+    )
     browser.add_argument("browser", choices=BROWSERS)
     browser.add_argument("--binary", metavar="PATH", help="the browser executable")
     add_common(browser)
@@ -89,7 +110,9 @@ class _Progress:
     def __call__(self, seen: ClientObservation) -> None:
         self.done += 1
         if self.enabled:
-            sys.stderr.write(f"[{self.done}/{self.total}] {seen.scenario.id} ({seen.duration_s:.2f}s)\n")
+            sys.stderr.write(
+                f"[{self.done}/{self.total}] {seen.scenario.id} ({seen.duration_s:.2f}s)\n"
+            )
             sys.stderr.flush()
 
 
@@ -120,7 +143,9 @@ def _finish(args: argparse.Namespace, report: RunReport) -> int:
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
-def _run(args: argparse.Namespace, argv: AdapterArgv, profile: Profile, label: str, base: list[str]) -> int:
+def _run(
+    args: argparse.Namespace, argv: AdapterArgv, profile: Profile, label: str, base: list[str]
+) -> int:
     from ..cli import TargetError, UsageError
 
     if args.timeout <= 0:
@@ -171,7 +196,9 @@ def cmd_browser(args: argparse.Namespace) -> int:
     binary = args.binary
 
     def command(server: ScenarioServer) -> list[str]:
-        argv = browser_adapter_command(args.browser, ca_file=server.ca_file, spki=server.trusted_spki)
+        argv = browser_adapter_command(
+            args.browser, ca_file=server.ca_file, spki=server.trusted_spki
+        )
         return [*argv, "--browser-binary", binary] if binary else argv
 
     base = ["wsconform", "browser", args.browser] + (["--binary", binary] if binary else [])

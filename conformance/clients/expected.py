@@ -142,14 +142,20 @@ def alternatives(scenario: Scenario) -> list[Alternative]:
     if scenario.name == "masked-server-frame":
         return [
             Alternative(
-                (_open(), ScriptEvent("close", ready_state=3, code=1002, reason=None, was_clean=True)),
+                (
+                    _open(),
+                    ScriptEvent("close", ready_state=3, code=1002, reason=None, was_clean=True),
+                ),
                 "RFC 6455 §5.1 says the client MUST *close* the connection (and MAY use 1002), "
                 "not that it must *fail* it: a closing handshake with 1002 also conforms",
             ),
             Alternative(
-                (_open(), ScriptEvent("close", ready_state=3, code=1006, reason="", was_clean=False)),
+                (
+                    _open(),
+                    ScriptEvent("close", ready_state=3, code=1006, reason="", was_clean=False),
+                ),
                 "closing the connection without failing it (no error event) also reads as "
-                "\"close a connection\" (RFC 6455 §5.1)",
+                '"close a connection" (RFC 6455 §5.1)',
             ),
         ]
     return []

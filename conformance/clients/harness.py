@@ -53,7 +53,9 @@ class ClientObservation:
     @property
     def script_events(self) -> list[AdapterEvent]:
         """The events a script would see (logs and malformed lines left out)."""
-        return [e for e in self.events if e.type in ("open", "message", "error", "close", "exception")]
+        return [
+            e for e in self.events if e.type in ("open", "message", "error", "close", "exception")
+        ]
 
     def first(self, kind: str) -> AdapterEvent | None:
         return next((e for e in self.events if e.type == kind), None)

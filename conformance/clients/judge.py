@@ -21,7 +21,7 @@ it), is ERROR, never PASS.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..model.outcomes import Level, Outcome
 from ..model.user_agent import ScriptEvent
@@ -147,10 +147,16 @@ ABRUPT = {"fin-after-101", "rst-after-101"}
 
 def _no_open(seen: ClientObservation, requirement: str, what: str) -> Finding:
     if seen.opened or any(e.type == "message" for e in seen.events):
-        return _f(Outcome.FAIL, f"the client reported the connection open after {what}", requirement)
+        return _f(
+            Outcome.FAIL, f"the client reported the connection open after {what}", requirement
+        )
     if seen.terminal is None:
         return _f(Outcome.ERROR, "the client reported no end of the attempt before the deadline")
-    return _f(Outcome.PASS, f"the client did not open the connection ({seen.terminal.describe()})", requirement)
+    return _f(
+        Outcome.PASS,
+        f"the client did not open the connection ({seen.terminal.describe()})",
+        requirement,
+    )
 
 
 def _exposed_status(seen: ClientObservation) -> str:
@@ -158,10 +164,15 @@ def _exposed_status(seen: ClientObservation) -> str:
     status = exc.fields.get("status") if exc else None
     if status is None:
         return "the library did not expose the HTTP status"
-    return f"the library exposed the HTTP status {status} (allowed: RFC 6455 §4.1 hands the response to HTTP)"
+    return (
+        f"the library exposed the HTTP status {status} "
+        "(allowed: RFC 6455 §4.1 hands the response to HTTP)"
+    )
 
 
-def _reported_close(seen: ClientObservation, code: int | None, reason: str | None, why: tuple[str, ...]) -> Finding | None:
+def _reported_close(
+    seen: ClientObservation, code: int | None, reason: str | None, why: tuple[str, ...]
+) -> Finding | None:
     """A close code or reason the library reports that differs from the RFC's: WARN."""
     close = seen.first("close")
     if close is None:
@@ -170,9 +181,8 @@ def _reported_close(seen: ClientObservation, code: int | None, reason: str | Non
     wrong = []
     if got_code is not None and code is not None and got_code != code:
         wrong.append(f"code {got_code} (the connection close code is {code})")
-    if got_reason not in (None, "") or reason:
-        if reason is not None and got_reason is not None and got_reason != reason:
-            wrong.append(f"reason {got_reason!r} (the close reason is {reason!r})")
+    if reason is not None and got_reason is not None and got_reason != reason:
+        wrong.append(f"reason {got_reason!r} (the close reason is {reason!r})")
     if wrong:
         return _f(Outcome.WARN, "the library reports " + " and ".join(wrong), *why)
     return None
@@ -193,27 +203,57 @@ def rfc6455_events(seen: ClientObservation) -> list[Finding]:
         out.append(_no_open(seen, NO_CONNECTION[name], "a failed connection"))
     elif name == "protocol-not-acked":
         if seen.opened:
-            out.append(_f(Outcome.PASS, "the client accepted a 101 that selects no subprotocol", "rfc6455-4.2.2-subprotocol-null-only"))
+            out.append(
+                _f(
+                    Outcome.PASS,
+                    "the client accepted a 101 that selects no subprotocol",
+                    "rfc6455-4.2.2-subprotocol-null-only",
+                )
+            )
         elif seen.terminal is not None:
-            out.append(_f(Outcome.INFO, "the client refused a 101 that selects no subprotocol; RFC 6455 §4.1 does not require that (WHATWG does)", "rfc6455-4.1-response-unrequested-subprotocol"))
+            out.append(
+                _f(
+                    Outcome.INFO,
+                    "the client refused a 101 that selects no subprotocol; "
+                    "RFC 6455 §4.1 does not require that (WHATWG does)",
+                    "rfc6455-4.1-response-unrequested-subprotocol",
+                )
+            )
         else:
             out.append(_f(Outcome.ERROR, "no event before the deadline"))
     elif name in ABRUPT:
         out.extend(_abrupt(seen))
     elif name == "server-close-1000":
         out.extend(_needs_open(seen))
-        bad = _reported_close(seen, 1000, "bye", ("rfc6455-7.1.5-close-code-first-frame", "rfc6455-7.1.6-close-reason-first-frame"))
+        bad = _reported_close(
+            seen,
+            1000,
+            "bye",
+            ("rfc6455-7.1.5-close-code-first-frame", "rfc6455-7.1.6-close-reason-first-frame"),
+        )
         if bad:
             out.append(bad)
     elif name == "invalid-utf8":
         out.extend(_needs_open(seen))
         for event in seen.events:
             if event.type == "message":
-                out.append(_f(Outcome.FAIL, f"the invalid text was delivered as {event.describe()}", "rfc6455-8.1-invalid-utf8-fail"))
+                out.append(
+                    _f(
+                        Outcome.FAIL,
+                        f"the invalid text was delivered as {event.describe()}",
+                        "rfc6455-8.1-invalid-utf8-fail",
+                    )
+                )
     elif name in ("echo", "tls-trusted"):
         out.extend(_needs_open(seen))
         if not any(e.type == "message" and e.fields.get("text") == "hello" for e in seen.events):
-            out.append(_f(Outcome.FAIL, "the echo of 'hello' was not delivered", "rfc6455-6.2-unfragmented-received"))
+            out.append(
+                _f(
+                    Outcome.FAIL,
+                    "the echo of 'hello' was not delivered",
+                    "rfc6455-6.2-unfragmented-received",
+                )
+            )
     elif name == "ping":
         out.extend(_needs_open(seen))
     else:
@@ -224,7 +264,13 @@ def rfc6455_events(seen: ClientObservation) -> list[Finding]:
 def _needs_open(seen: ClientObservation) -> list[Finding]:
     if seen.opened:
         return []
-    return [_f(Outcome.ERROR, f"the client did not open a valid connection ({describe_seen(seen.script_events)}); the scenario needs one")]
+    return [
+        _f(
+            Outcome.ERROR,
+            f"the client did not open a valid connection "
+            f"({describe_seen(seen.script_events)}); the scenario needs one",
+        )
+    ]
 
 
 def _redirect(seen: ClientObservation) -> list[Finding]:
@@ -232,18 +278,51 @@ def _redirect(seen: ClientObservation) -> list[Finding]:
     first = next((r for r in seen.records if r.scenario == seen.scenario.name), None)
     if not targets:
         if seen.opened:
-            return [_f(Outcome.FAIL, "the client reported open on a 3xx without requesting the new location", "rfc6455-4.1-non-101-http-procedures")]
+            return [
+                _f(
+                    Outcome.FAIL,
+                    "the client reported open on a 3xx without requesting the new location",
+                    "rfc6455-4.1-non-101-http-procedures",
+                )
+            ]
         if seen.terminal is None:
             return [_f(Outcome.ERROR, "no event before the deadline")]
-        return [_f(Outcome.PASS, "the client did not follow the redirect (allowed)", "rfc6455-4.1-redirect-follow-optional")]
+        return [
+            _f(
+                Outcome.PASS,
+                "the client did not follow the redirect (allowed)",
+                "rfc6455-4.1-redirect-follow-optional",
+            )
+        ]
     target = targets[0]
-    out = [_f(Outcome.PASS, "the client followed the redirect with a new opening handshake", "rfc6455-4.1-redirect-follow-optional")]
+    out = [
+        _f(
+            Outcome.PASS,
+            "the client followed the redirect with a new opening handshake",
+            "rfc6455-4.1-redirect-follow-optional",
+        )
+    ]
     if target.upgrade_request_problems:
-        out.append(_f(Outcome.FAIL, "the request to the new location is not a valid opening handshake: " + "; ".join(target.upgrade_request_problems), "rfc6455-4.1-send-opening-handshake"))
+        out.append(
+            _f(
+                Outcome.FAIL,
+                "the request to the new location is not a valid opening handshake: "
+                + "; ".join(target.upgrade_request_problems),
+                "rfc6455-4.1-send-opening-handshake",
+            )
+        )
     if first is not None and target.key is not None and target.key == first.key:
-        out.append(_f(Outcome.FAIL, "the redirected handshake reused the Sec-WebSocket-Key", "rfc6455-4.1-key-random-per-connection"))
+        out.append(
+            _f(
+                Outcome.FAIL,
+                "the redirected handshake reused the Sec-WebSocket-Key",
+                "rfc6455-4.1-key-random-per-connection",
+            )
+        )
     if not seen.opened:
-        out.append(_f(Outcome.INFO, "the client followed the redirect but did not open the connection"))
+        out.append(
+            _f(Outcome.INFO, "the client followed the redirect but did not open the connection")
+        )
     return out
 
 
@@ -252,10 +331,22 @@ def _abrupt(seen: ClientObservation) -> list[Finding]:
     if out:
         return out
     if seen.terminal is None:
-        return [_f(Outcome.FAIL, "the connection was lost but the client reported nothing before the deadline", "rfc6455-7.2.1-connection-lost-fail")]
+        return [
+            _f(
+                Outcome.FAIL,
+                "the connection was lost but the client reported nothing before the deadline",
+                "rfc6455-7.2.1-connection-lost-fail",
+            )
+        ]
     close = seen.first("close")
     if close is not None and close.fields.get("wasClean") is True:
-        out.append(_f(Outcome.WARN, "the library reports the lost connection as closed cleanly", "rfc6455-7.1.4-closed-cleanly"))
+        out.append(
+            _f(
+                Outcome.WARN,
+                "the library reports the lost connection as closed cleanly",
+                "rfc6455-7.1.4-closed-cleanly",
+            )
+        )
     bad = _reported_close(seen, 1006, None, ("rfc6455-7.1.5-no-close-frame-1006",))
     if bad:
         out.append(bad)
@@ -275,28 +366,94 @@ def wire_findings(seen: ClientObservation, profile: Profile) -> list[Finding]:
             out.append(_f(Outcome.FAIL, f"the client sent: {violation}", violation.requirement))
     closes = [r.client_close for r in records if r.client_close is not None]
     if name in ("server-close-1000", "ping") and not closes:
-        out.append(_f(Outcome.FAIL, "the client did not answer the server's Close with a Close", "rfc6455-5.5.1-close-reply"))
+        out.append(
+            _f(
+                Outcome.FAIL,
+                "the client did not answer the server's Close with a Close",
+                "rfc6455-5.5.1-close-reply",
+            )
+        )
     if name == "ping":
         pongs = [p for r in records for p in r.pongs]
         if not pongs:
-            out.append(_f(Outcome.FAIL, "the client did not answer the Ping with a Pong", "rfc6455-5.5.2-pong-reply"))
+            out.append(
+                _f(
+                    Outcome.FAIL,
+                    "the client did not answer the Ping with a Pong",
+                    "rfc6455-5.5.2-pong-reply",
+                )
+            )
         elif b"are you there" not in pongs:
-            out.append(_f(Outcome.FAIL, f"the Pong carried {pongs[0]!r}, not the Ping's data", "rfc6455-5.5.3-pong-echo-data"))
-    wanted = {"script-close-code": (3000, b"custom"), "echo": (1000, b"done"), "tls-trusted": (1000, b"done")}
+            out.append(
+                _f(
+                    Outcome.FAIL,
+                    f"the Pong carried {pongs[0]!r}, not the Ping's data",
+                    "rfc6455-5.5.3-pong-echo-data",
+                )
+            )
+    wanted = {
+        "script-close-code": (3000, b"custom"),
+        "echo": (1000, b"done"),
+        "tls-trusted": (1000, b"done"),
+    }
     if name in wanted and seen.opened:
         code, reason = wanted[name]
         if not closes:
-            out.append(_f(Outcome.FAIL, "the client sent no Close frame for close()", "rfc6455-7.1.2-send-close-frame"))
+            out.append(
+                _f(
+                    Outcome.FAIL,
+                    "the client sent no Close frame for close()",
+                    "rfc6455-7.1.2-send-close-frame",
+                )
+            )
         elif (closes[0].code, closes[0].reason) != (code, reason):
-            ids = ("rfc6455-7.1.2-send-close-frame",) + (("whatwg-ws-close-code-in-frame", "whatwg-ws-close-reason-in-frame") if profile == "whatwg" else ())
-            out.append(_f(Outcome.FAIL, f"the Close frame carried {closes[0].code} {closes[0].reason!r}, not {code} {reason!r}", *ids))
+            ids = ("rfc6455-7.1.2-send-close-frame",) + (
+                ("whatwg-ws-close-code-in-frame", "whatwg-ws-close-reason-in-frame")
+                if profile == "whatwg"
+                else ()
+            )
+            out.append(
+                _f(
+                    Outcome.FAIL,
+                    f"the Close frame carried {closes[0].code} {closes[0].reason!r}, "
+                    f"not {code} {reason!r}",
+                    *ids,
+                )
+            )
     if name == "script-close-no-args" and closes and closes[0].raw_payload:
-        out.append(_f(Outcome.FAIL, f"close() with no arguments sent a Close body {closes[0].raw_payload!r}", "whatwg-ws-close-no-args-no-body"))
+        out.append(
+            _f(
+                Outcome.FAIL,
+                f"close() with no arguments sent a Close body {closes[0].raw_payload!r}",
+                "whatwg-ws-close-no-args-no-body",
+            )
+        )
     if name in ("masked-server-frame", "invalid-utf8") and seen.harness_closed:
-        rule = "rfc6455-5.1-client-close-masked" if name == "masked-server-frame" else "rfc6455-8.1-invalid-utf8-fail"
-        out.append(_f(Outcome.FAIL, "the client kept the connection open until the harness closed it", rule))
-    if profile == "whatwg" and seen.scenario.name in REDIRECTS and seen.records_for("redirect-target"):
-        out.append(_f(Outcome.FAIL, "the redirect target was requested", "whatwg-ws-request-redirect-error", "fetch-redirect-mode-error"))
+        rule = (
+            "rfc6455-5.1-client-close-masked"
+            if name == "masked-server-frame"
+            else "rfc6455-8.1-invalid-utf8-fail"
+        )
+        out.append(
+            _f(
+                Outcome.FAIL,
+                "the client kept the connection open until the harness closed it",
+                rule,
+            )
+        )
+    if (
+        profile == "whatwg"
+        and seen.scenario.name in REDIRECTS
+        and seen.records_for("redirect-target")
+    ):
+        out.append(
+            _f(
+                Outcome.FAIL,
+                "the redirect target was requested",
+                "whatwg-ws-request-redirect-error",
+                "fetch-redirect-mode-error",
+            )
+        )
     return out
 
 
@@ -307,7 +464,10 @@ def findings(seen: ClientObservation, profile: Profile) -> list[Finding]:
     if seen.problems:
         return [_f(Outcome.ERROR, "the adapter broke the contract: " + "; ".join(seen.problems))]
     events = [whatwg_events(seen)] if profile == "whatwg" else rfc6455_events(seen)
-    return [*events, *wire_findings(seen, profile)]
+    found = [*events, *wire_findings(seen, profile)]
+    if not found:  # every check of the scenario ran and none found a fault
+        found.append(_f(Outcome.PASS, "as required"))
+    return found
 
 
 def worst(found: Sequence[Finding]) -> Outcome:
@@ -324,14 +484,18 @@ def expected_text(scenario: Scenario, profile: Profile) -> str:
 
 
 RFC_EXPECTED = {
-    "protocol-not-acked": "the connection opens (a server may select no subprotocol); refusing it is reported as INFO",
-    "server-close-1000": "a masked Close in reply; the close code 1000 and reason 'bye' where the library reports them",
+    "protocol-not-acked": "the connection opens (a server may select no subprotocol); "
+    "refusing it is reported as INFO",
+    "server-close-1000": "a masked Close in reply; the close code 1000 and reason 'bye' "
+    "where the library reports them",
     "server-close-1006": "a masked Close in reply or a TCP close; never a Close carrying 1006",
     "script-close-code": "a masked Close frame carrying 3000 'custom'",
     "masked-server-frame": "the client closes the connection (Close, 1002 allowed, or TCP close)",
-    "invalid-utf8": "the client fails the connection (Close 1007 or TCP close) and delivers no message",
+    "invalid-utf8": "the client fails the connection (Close 1007 or TCP close) "
+    "and delivers no message",
     "echo": "every frame masked; the echo delivered; a Close frame carrying 1000 'done'",
-    "tls-trusted": "with the CA given: every frame masked; the echo delivered; a Close frame carrying 1000 'done'",
+    "tls-trusted": "with the CA given: every frame masked; the echo delivered; "
+    "a Close frame carrying 1000 'done'",
     "ping": "a masked Pong with the Ping's data, then a Close in reply to the server's",
 }
 
@@ -381,9 +545,27 @@ def _signature(seen: ClientObservation) -> tuple[tuple[object, ...], ...]:
     events = seen.script_events
     last_open = max((i for i, e in enumerate(events) if e.type == "open"), default=-1)
     return tuple(
-        (e.type, e.fields.get("code"), e.fields.get("reason"), e.fields.get("wasClean"), e.fields.get("name"))
+        (
+            e.type,
+            e.fields.get("code"),
+            e.fields.get("reason"),
+            e.fields.get("wasClean"),
+            e.fields.get("name"),
+        )
         for e in events[last_open + 1 :]
     )
+
+
+def _show_signature(signature: tuple[tuple[object, ...], ...]) -> str:
+    parts = []
+    for kind, code, reason, clean, name in signature:
+        if kind == "close":
+            parts.append(f"close({code}, {reason!r}, wasClean={clean})")
+        elif kind == "exception":
+            parts.append(f"exception {name}")
+        else:
+            parts.append(str(kind))
+    return ", ".join(parts) or "nothing"
 
 
 def indistinguishable(observations: Sequence[ClientObservation]) -> list[CaseResult]:
@@ -399,17 +581,25 @@ def indistinguishable(observations: Sequence[ClientObservation]) -> list[CaseRes
     if len(seen_situations) < 2:
         outcome, actual = Outcome.ERROR, "fewer than two situations were observed"
     elif len(groups) == 1:
-        outcome, actual = Outcome.PASS, f"{len(by_situation)} scenarios in {len(seen_situations)} situations all ended in the same events"
+        outcome, actual = (
+            Outcome.PASS,
+            f"{len(by_situation)} scenarios in {len(seen_situations)} situations "
+            "all ended in the same events",
+        )
     else:
         outcome = Outcome.FAIL
         actual = " | ".join(
-            f"{', '.join(names)}: {', '.join(str(e[0]) + ('' if e[1] is None else f'({e[1]}, {e[2]!r}, wasClean={e[3]})') for e in sig) or 'nothing'}"
-            for sig, names in groups.items()
+            f"{', '.join(names)}: {_show_signature(sig)}" for sig, names in groups.items()
         )
     timing = []
     for situation, seen in by_situation:
-        first = next((e for e in seen.script_events if e.type in ("error", "close", "exception")), None)
-        timing.append(f"{seen.scenario.name} ({situation}): " + (f"{first.at * 1000:.0f} ms" if first else "no failure event"))
+        first = next(
+            (e for e in seen.script_events if e.type in ("error", "close", "exception")), None
+        )
+        timing.append(
+            f"{seen.scenario.name} ({situation}): "
+            + (f"{first.at * 1000:.0f} ms" if first else "no failure event")
+        )
     return [
         CaseResult(
             id="client/whatwg/indistinguishable",
@@ -417,13 +607,15 @@ def indistinguishable(observations: Sequence[ClientObservation]) -> list[CaseRes
             outcome=outcome,
             level=Level.MUST,
             requirements=ids,
-            expected="the same events (type, code, reason, wasClean) after any open, in every situation",
+            expected="the same events (type, code, reason, wasClean) after any open, "
+            "in every situation",
             actual=actual,
             duration_s=0.0,
         ),
         CaseResult(
             id="client/whatwg/failure-timing",
-            title="time from connect to the first failure event, per situation (timing can leak the reason)",
+            title="time from connect to the first failure event, per situation "
+            "(timing can leak the reason)",
             outcome=Outcome.INFO,
             level=Level.MAY,
             requirements=("whatwg-ws-no-failure-information",),
@@ -434,7 +626,9 @@ def indistinguishable(observations: Sequence[ClientObservation]) -> list[CaseRes
     ]
 
 
-def tls_control(results: list[CaseResult], observations: Sequence[ClientObservation]) -> list[CaseResult]:
+def tls_control(
+    results: list[CaseResult], observations: Sequence[ClientObservation]
+) -> list[CaseResult]:
     """Without a working trusted TLS connection, the untrusted-TLS verdict means nothing."""
     control = next((o for o in observations if o.scenario.name == "tls-trusted"), None)
     if control is None or control.opened:
@@ -442,10 +636,11 @@ def tls_control(results: list[CaseResult], observations: Sequence[ClientObservat
     out = []
     for result in results:
         if result.id.endswith("/tls-untrusted") and result.outcome is Outcome.PASS:
-            result = CaseResult(**{**_fields(result), "outcome": Outcome.ERROR, "actual": result.actual + " (inconclusive: the control connection with the trusted CA did not open either)"})
+            result = replace(
+                result,
+                outcome=Outcome.ERROR,
+                actual=result.actual + " (inconclusive: the control connection "
+                "with the trusted CA did not open either)",
+            )
         out.append(result)
     return out
-
-
-def _fields(result: CaseResult) -> dict[str, object]:
-    return {name: getattr(result, name) for name in CaseResult.__dataclass_fields__}

@@ -53,7 +53,11 @@ class AdapterEvent:
         if self.type == "open":
             return f"open(protocol={f.get('protocol', '')!r})"
         if self.type == "message":
-            return f"message({f['text']!r})" if "text" in f else f"message(<binary {f.get('binary', '')!r}>)"
+            return (
+                f"message({f['text']!r})"
+                if "text" in f
+                else f"message(<binary {f.get('binary', '')!r}>)"
+            )
         if self.type == "close":
             return f"close({f.get('code')}, {f.get('reason')!r}, wasClean={f.get('wasClean')})"
         if self.type == "exception":
@@ -69,7 +73,9 @@ def parse_event(line: bytes, at: float) -> AdapterEvent:
     try:
         data = json.loads(line)
     except ValueError:
-        return AdapterEvent("invalid", {"line": line[:200].decode("utf-8", "replace")}, at, "not JSON")
+        return AdapterEvent(
+            "invalid", {"line": line[:200].decode("utf-8", "replace")}, at, "not JSON"
+        )
     if not isinstance(data, dict) or not isinstance(data.get("event"), str):
         return AdapterEvent("invalid", {"line": repr(data)[:200]}, at, "no 'event' field")
     kind = data.pop("event")

@@ -44,7 +44,15 @@ def namespace_prefix() -> list[str] | None:
     if unshare is None or not os.path.exists(ip):
         return None
     flags = "-n" if os.geteuid() == 0 else "-rn"
-    prefix = [unshare, flags, "--", "sh", "-c", f'{ip} link set lo up && exec "$@"', "wsconform-netns"]
+    prefix = [
+        unshare,
+        flags,
+        "--",
+        "sh",
+        "-c",
+        f'{ip} link set lo up && exec "$@"',
+        "wsconform-netns",
+    ]
     try:
         probe = subprocess.run([*prefix, "true"], capture_output=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired):
@@ -69,7 +77,9 @@ def select_scenarios(
     include, exclude = list(include), list(exclude)
 
     def hit(scenario: Scenario, pattern: str) -> bool:
-        return fnmatch.fnmatchcase(scenario.id, pattern) or scenario.id.startswith(pattern.rstrip("/") + "/")
+        return fnmatch.fnmatchcase(scenario.id, pattern) or scenario.id.startswith(
+            pattern.rstrip("/") + "/"
+        )
 
     return [
         s

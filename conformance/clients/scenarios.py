@@ -215,6 +215,7 @@ SITUATIONS: dict[str, str] = {
 }
 
 _ECHO_AND_CLOSE = Script(on_open=(Send("hello"), AwaitMessage(), CloseCall(1000, "done")))
+_CLOSE_ON_OPEN = Script(on_open=(CloseCall(1000),))  # a client that follows a redirect
 _INVALID_UTF8 = b"caf\xc3(\xa9 invalid"
 
 
@@ -230,7 +231,12 @@ SCENARIOS: tuple[Scenario, ...] = (
         _http(403, "Forbidden", ("Content-Type", "text/plain"), body=b"forbidden by policy\n"),
         situation="no-handshake",
     ),
-    Scenario("client/handshake/status-500", "500 Internal Server Error", _http(500, "Internal Server Error", body=b"boom\n"), situation="no-handshake"),
+    Scenario(
+        "client/handshake/status-500",
+        "500 Internal Server Error",
+        _http(500, "Internal Server Error", body=b"boom\n"),
+        situation="no-handshake",
+    ),
     Scenario(
         "client/handshake/status-200",
         "200 OK with an HTML page (not a WebSocket server)",
@@ -243,14 +249,53 @@ SCENARIOS: tuple[Scenario, ...] = (
         _http(401, "Unauthorized", ("WWW-Authenticate", 'Basic realm="ws"'), body=b"login\n"),
         situation="no-handshake",
     ),
-    Scenario("client/handshake/redirect-301", "301 to a working endpoint", RedirectTo(301, "Moved Permanently"), situation="no-handshake"),
-    Scenario("client/handshake/redirect-302", "302 to a working endpoint", RedirectTo(302, "Found"), situation="no-handshake"),
-    Scenario("client/handshake/redirect-307", "307 to a working endpoint", RedirectTo(307, "Temporary Redirect"), situation="no-handshake"),
-    Scenario("client/handshake/redirect-308", "308 to a working endpoint", RedirectTo(308, "Permanent Redirect"), situation="no-handshake"),
+    Scenario(
+        "client/handshake/redirect-301",
+        "301 to a working endpoint",
+        RedirectTo(301, "Moved Permanently"),
+        script=_CLOSE_ON_OPEN,
+        situation="no-handshake",
+    ),
+    Scenario(
+        "client/handshake/redirect-302",
+        "302 to a working endpoint",
+        RedirectTo(302, "Found"),
+        script=_CLOSE_ON_OPEN,
+        situation="no-handshake",
+    ),
+    Scenario(
+        "client/handshake/redirect-307",
+        "307 to a working endpoint",
+        RedirectTo(307, "Temporary Redirect"),
+        script=_CLOSE_ON_OPEN,
+        situation="no-handshake",
+    ),
+    Scenario(
+        "client/handshake/redirect-308",
+        "308 to a working endpoint",
+        RedirectTo(308, "Permanent Redirect"),
+        script=_CLOSE_ON_OPEN,
+        situation="no-handshake",
+    ),
     # -- the opening handshake: a 101 the client must reject (RFC 6455 §4.1 steps 2-6) ----
-    Scenario("client/handshake/wrong-accept", "101 with a wrong Sec-WebSocket-Accept", Upgrade(accept="wrong", then=(text("must not arrive"),)), situation="no-handshake"),
-    Scenario("client/handshake/missing-upgrade", "101 without Upgrade", Upgrade(upgrade_header=False, then=(text("must not arrive"),)), situation="no-handshake"),
-    Scenario("client/handshake/missing-connection", "101 without Connection", Upgrade(connection_header=False, then=(text("must not arrive"),)), situation="no-handshake"),
+    Scenario(
+        "client/handshake/wrong-accept",
+        "101 with a wrong Sec-WebSocket-Accept",
+        Upgrade(accept="wrong", then=(text("must not arrive"),)),
+        situation="no-handshake",
+    ),
+    Scenario(
+        "client/handshake/missing-upgrade",
+        "101 without Upgrade",
+        Upgrade(upgrade_header=False, then=(text("must not arrive"),)),
+        situation="no-handshake",
+    ),
+    Scenario(
+        "client/handshake/missing-connection",
+        "101 without Connection",
+        Upgrade(connection_header=False, then=(text("must not arrive"),)),
+        situation="no-handshake",
+    ),
     Scenario(
         "client/handshake/protocol-unoffered",
         "101 selecting a subprotocol the client did not offer",
@@ -279,15 +324,60 @@ SCENARIOS: tuple[Scenario, ...] = (
         situation="bad-options",
     ),
     # -- failures before any HTTP response ----------------------------------------------
-    Scenario("client/network/no-response", "TCP closed after the request, no response", NoAnswer(), situation="no-handshake"),
-    Scenario("client/network/refused", "connection refused", None, endpoint="refused", situation="refused"),
-    Scenario("client/network/unresolvable", "host name that cannot be resolved", None, endpoint="unresolvable", situation="dns"),
-    Scenario("client/network/unroutable", "address with no route", None, endpoint="unroutable", situation="unroutable"),
-    Scenario("client/network/tls-untrusted", "TLS certificate from a CA the client does not trust", Upgrade(), endpoint="wss-untrusted", situation="tls"),
-    Scenario("client/network/tls-trusted", "TLS with the trusted CA: echo and close (control)", Upgrade(), endpoint="wss", script=_ECHO_AND_CLOSE),
+    Scenario(
+        "client/network/no-response",
+        "TCP closed after the request, no response",
+        NoAnswer(),
+        situation="no-handshake",
+    ),
+    Scenario(
+        "client/network/refused",
+        "connection refused",
+        None,
+        endpoint="refused",
+        situation="refused",
+    ),
+    Scenario(
+        "client/network/unresolvable",
+        "host name that cannot be resolved",
+        None,
+        endpoint="unresolvable",
+        situation="dns",
+    ),
+    Scenario(
+        "client/network/unroutable",
+        "address with no route",
+        None,
+        endpoint="unroutable",
+        situation="unroutable",
+    ),
+    Scenario(
+        "client/network/tls-untrusted",
+        "TLS certificate from a CA the client does not trust",
+        Upgrade(),
+        endpoint="wss-untrusted",
+        situation="tls",
+    ),
+    Scenario(
+        "client/network/tls-trusted",
+        "TLS with the trusted CA: echo and close (control)",
+        Upgrade(),
+        endpoint="wss",
+        script=_ECHO_AND_CLOSE,
+    ),
     # -- after the 101 -------------------------------------------------------------------
-    Scenario("client/close/fin-after-101", "TCP FIN right after a valid 101", Upgrade(then=(CloseTcp(),)), situation="abrupt-close"),
-    Scenario("client/close/rst-after-101", "TCP RST right after a valid 101", Upgrade(then=(CloseTcp(reset=True),)), situation="abrupt-close"),
+    Scenario(
+        "client/close/fin-after-101",
+        "TCP FIN right after a valid 101",
+        Upgrade(then=(CloseTcp(),)),
+        situation="abrupt-close",
+    ),
+    Scenario(
+        "client/close/rst-after-101",
+        "TCP RST right after a valid 101",
+        Upgrade(then=(CloseTcp(reset=True),)),
+        situation="abrupt-close",
+    ),
     Scenario(
         "client/close/server-close-1000",
         "server sends Close 1000 with a reason, then closes TCP after the reply",
@@ -324,16 +414,48 @@ SCENARIOS: tuple[Scenario, ...] = (
         "server sends a text frame that is not UTF-8",
         Upgrade(then=(text(_INVALID_UTF8),)),
     ),
-    Scenario("client/frames/echo", "echo a message, then close (client masking, Close reply)", Upgrade(), script=_ECHO_AND_CLOSE),
+    Scenario(
+        "client/frames/echo",
+        "echo a message, then close (client masking, Close reply)",
+        Upgrade(),
+        script=_ECHO_AND_CLOSE,
+    ),
     Scenario(
         "client/frames/ping",
         "server sends a Ping: the client must answer with a Pong",
-        Upgrade(then=(ping(b"are you there"), AwaitClient("pong"), text("after ping"), close(1000), AwaitClient("close"), CloseTcp())),
+        Upgrade(
+            then=(
+                ping(b"are you there"),
+                AwaitClient("pong"),
+                text("after ping"),
+                close(1000),
+                AwaitClient("close"),
+                CloseTcp(),
+            )
+        ),
     ),
     # -- the WebSocket interface (WHATWG only) -----------------------------------------
-    Scenario("client/api/ctor-bad-scheme", "constructor with an ftp: URL", Upgrade(), script=Script(url="ftp{rest}"), profiles=("whatwg",)),
-    Scenario("client/api/ctor-fragment", "constructor with a URL fragment", Upgrade(), script=Script(url="{url}#fragment"), profiles=("whatwg",)),
-    Scenario("client/api/ctor-duplicate-protocols", "constructor with a protocol listed twice", Upgrade(), script=Script(protocols=("chat", "chat")), profiles=("whatwg",)),
+    Scenario(
+        "client/api/ctor-bad-scheme",
+        "constructor with an ftp: URL",
+        Upgrade(),
+        script=Script(url="ftp{rest}"),
+        profiles=("whatwg",),
+    ),
+    Scenario(
+        "client/api/ctor-fragment",
+        "constructor with a URL fragment",
+        Upgrade(),
+        script=Script(url="{url}#fragment"),
+        profiles=("whatwg",),
+    ),
+    Scenario(
+        "client/api/ctor-duplicate-protocols",
+        "constructor with a protocol listed twice",
+        Upgrade(),
+        script=Script(protocols=("chat", "chat")),
+        profiles=("whatwg",),
+    ),
     Scenario(
         "client/api/close-invalid-code",
         "close(1001) throws, then close(1000) closes",
