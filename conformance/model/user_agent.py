@@ -202,7 +202,10 @@ class WebSocketModel:
                 ready_state=ReadyState.OPEN,
                 protocol=protocol,
                 extensions=extensions,
-                requirements=("whatwg-ws-established-ready-state-open", "whatwg-ws-established-fire-open"),
+                requirements=(
+                    "whatwg-ws-established-ready-state-open",
+                    "whatwg-ws-established-fire-open",
+                ),
             )
         ]
 
@@ -277,9 +280,7 @@ class WebSocketModel:
     def send(self, text: str) -> list[ScriptEvent]:
         """``ws.send(text)``."""
         if self.ready_state is ReadyState.CONNECTING:
-            return [
-                _throw("send", "InvalidStateError", "whatwg-ws-send-connecting-throws", 0)
-            ]
+            return [_throw("send", "InvalidStateError", "whatwg-ws-send-connecting-throws", 0)]
         if self.ready_state is ReadyState.OPEN:
             self.sent_messages.append(text)
         return []
@@ -296,8 +297,10 @@ class WebSocketModel:
             return []
         if not self.established:
             return self._fail("whatwg-ws-close-before-established")
-        self.sent_close = b"" if code is None and reason is None else close_payload(
-            1000 if code is None else code, reason_bytes
+        self.sent_close = (
+            b""
+            if code is None and reason is None
+            else close_payload(1000 if code is None else code, reason_bytes)
         )
         self.ready_state = ReadyState.CLOSING
         return []

@@ -28,7 +28,9 @@ def kinds(events: list[ScriptEvent]) -> list[str]:
     return [e.describe() for e in events]
 
 
-def opened(protocols: tuple[str, ...] = (), extra: list[tuple[str, str]] | None = None) -> WebSocketModel:
+def opened(
+    protocols: tuple[str, ...] = (), extra: list[tuple[str, str]] | None = None
+) -> WebSocketModel:
     ws = construct("ws://example.test/", protocols)
     assert isinstance(ws, WebSocketModel)
     events = ws.response(101, GOOD + (extra or []), key=KEY)
@@ -40,7 +42,7 @@ FAILED = ["error", "close(1006, '', wasClean=false)"]
 
 
 class TestConstructor:
-    """"The WebSocket interface": constructor steps."""
+    """The constructor steps of "The WebSocket interface"."""
 
     @pytest.mark.parametrize(
         ("url", "requirement"),
@@ -113,7 +115,11 @@ class TestEstablishing:
         assert isinstance(ws, WebSocketModel)
         events = ws.response(
             101,
-            [*GOOD, ("Sec-WebSocket-Protocol", "chat"), ("Sec-WebSocket-Extensions", "permessage-deflate")],
+            [
+                *GOOD,
+                ("Sec-WebSocket-Protocol", "chat"),
+                ("Sec-WebSocket-Extensions", "permessage-deflate"),
+            ],
             key=KEY,
         )
         assert [(e.type, e.protocol, e.extensions, e.ready_state) for e in events] == [
@@ -132,9 +138,18 @@ class TestEstablishing:
         [
             ([("Connection", "Upgrade"), GOOD[2]], "rfc6455-4.1-response-upgrade-websocket"),
             ([GOOD[0], GOOD[2]], "rfc6455-4.1-response-connection-upgrade"),
-            ([GOOD[0], GOOD[1], ("Sec-WebSocket-Accept", "x")], "rfc6455-4.1-response-accept-check"),
-            ([*GOOD, ("Sec-WebSocket-Extensions", "x-other")], "rfc6455-4.1-response-unrequested-extension"),
-            ([*GOOD, ("Sec-WebSocket-Protocol", "chat")], "rfc6455-4.1-response-unrequested-subprotocol"),
+            (
+                [GOOD[0], GOOD[1], ("Sec-WebSocket-Accept", "x")],
+                "rfc6455-4.1-response-accept-check",
+            ),
+            (
+                [*GOOD, ("Sec-WebSocket-Extensions", "x-other")],
+                "rfc6455-4.1-response-unrequested-extension",
+            ),
+            (
+                [*GOOD, ("Sec-WebSocket-Protocol", "chat")],
+                "rfc6455-4.1-response-unrequested-subprotocol",
+            ),
         ],
     )
     def test_rfc6455_steps_2_to_6_fail(self, headers: list[tuple[str, str]], rule: str) -> None:
@@ -150,7 +165,7 @@ class TestEstablishing:
 
 
 class TestFeedback:
-    """"Feedback from the protocol": messages, closing, failing."""
+    """Messages, closing and failing: "Feedback from the protocol"."""
 
     def test_text_and_binary_messages(self) -> None:
         ws = opened()
