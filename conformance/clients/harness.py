@@ -28,7 +28,7 @@ READY_TIMEOUT = 30.0
 """Seconds an adapter may take to print ``ready`` (a browser starts within it)."""
 
 STDERR_TAIL = 4096
-WIRE_GRACE = 2.0
+WIRE_GRACE = 3.0
 """Seconds the server may still need, after the terminal event, to finish the connection."""
 
 

@@ -27,7 +27,7 @@ from ..model.outcomes import Level, Outcome
 from ..model.user_agent import ScriptEvent
 from ..results import CaseResult
 from .expected import alternatives, expected_events
-from .harness import ClientObservation
+from .harness import WIRE_GRACE, ClientObservation
 from .protocol import AdapterEvent
 from .scenarios import SITUATIONS, Profile, Scenario
 
@@ -441,6 +441,18 @@ def wire_findings(seen: ClientObservation, profile: Profile) -> list[Finding]:
                 rule,
             )
         )
+    must_close = name in REJECT_101 or name in ("invalid-utf8", "masked-server-frame")
+    if must_close and seen.terminal is not None and not seen.harness_closed:
+        lingering = [r for r in records if r.status == 101 and r.closed_by is None]
+        if lingering:
+            out.append(
+                _f(
+                    Outcome.FAIL,
+                    "the client reported the failure but kept the TCP connection open "
+                    f"({WIRE_GRACE:g}s after its last event)",
+                    "rfc6455-7.1.7-client-fail-closes",
+                )
+            )
     if (
         profile == "whatwg"
         and seen.scenario.name in REDIRECTS

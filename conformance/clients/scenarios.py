@@ -215,7 +215,8 @@ SITUATIONS: dict[str, str] = {
 }
 
 _ECHO_AND_CLOSE = Script(on_open=(Send("hello"), AwaitMessage(), CloseCall(1000, "done")))
-_CLOSE_ON_OPEN = Script(on_open=(CloseCall(1000),))  # a client that follows a redirect
+_CLOSE_ON_OPEN = Script(on_open=(CloseCall(1000),))
+"""A client that opens where it must not (or follows a redirect) closes at once."""
 _INVALID_UTF8 = b"caf\xc3(\xa9 invalid"
 
 
@@ -282,31 +283,35 @@ SCENARIOS: tuple[Scenario, ...] = (
         "client/handshake/wrong-accept",
         "101 with a wrong Sec-WebSocket-Accept",
         Upgrade(accept="wrong", then=(text("must not arrive"),)),
+        script=_CLOSE_ON_OPEN,
         situation="no-handshake",
     ),
     Scenario(
         "client/handshake/missing-upgrade",
         "101 without Upgrade",
         Upgrade(upgrade_header=False, then=(text("must not arrive"),)),
+        script=_CLOSE_ON_OPEN,
         situation="no-handshake",
     ),
     Scenario(
         "client/handshake/missing-connection",
         "101 without Connection",
         Upgrade(connection_header=False, then=(text("must not arrive"),)),
+        script=_CLOSE_ON_OPEN,
         situation="no-handshake",
     ),
     Scenario(
         "client/handshake/protocol-unoffered",
         "101 selecting a subprotocol the client did not offer",
         Upgrade(protocol="superchat", then=(text("must not arrive"),)),
-        script=Script(protocols=("chat",)),
+        script=Script(protocols=("chat",), on_open=(CloseCall(1000),)),
         situation="bad-options",
     ),
     Scenario(
         "client/handshake/protocol-none-offered",
         "101 selecting a subprotocol when none was offered",
         Upgrade(protocol="chat", then=(text("must not arrive"),)),
+        script=_CLOSE_ON_OPEN,
         situation="bad-options",
     ),
     Scenario(
@@ -321,6 +326,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "client/handshake/extension-unoffered",
         "101 selecting an extension the client did not offer",
         Upgrade(extensions="x-unoffered-extension", then=(text("must not arrive"),)),
+        script=_CLOSE_ON_OPEN,
         situation="bad-options",
     ),
     # -- failures before any HTTP response ----------------------------------------------
@@ -356,6 +362,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "TLS certificate from a CA the client does not trust",
         Upgrade(),
         endpoint="wss-untrusted",
+        script=_CLOSE_ON_OPEN,
         situation="tls",
     ),
     Scenario(

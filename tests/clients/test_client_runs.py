@@ -1,0 +1,57 @@
+"""Whole client runs through the built-in adapters: a complete, well-formed result each.
+
+Which verdicts a library gets is reported (``wsconform client``), not asserted here: a
+library's bug must not break the suite's tests. What is asserted is the harness: one
+result per scenario, each judged from evidence, no adapter contract breach.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import shutil
+
+import pytest
+
+from conformance.clients.commands import BUILTIN_ADAPTERS, FIXTURES, builtin_adapter
+from conformance.clients.runner import NEEDS_NAMESPACE, isolated, run_client_suite, select_scenarios
+from conformance.model.outcomes import Outcome
+
+pytestmark = pytest.mark.network
+
+PYTHON_LIBRARY = {
+    "python-websockets": "websockets",
+    "websocket-client": "websocket",
+    "aiohttp": "aiohttp",
+}
+
+
+def available(name: str) -> bool:
+    if name in PYTHON_LIBRARY:
+        return importlib.util.find_spec(PYTHON_LIBRARY[name]) is not None
+    return shutil.which("node") is not None and (FIXTURES / "node_modules").exists()
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN_ADAPTERS))
+def test_builtin_adapter_run_is_complete(name: str) -> None:
+    if not available(name):
+        pytest.skip(f"{name} is not installed")
+    profile = BUILTIN_ADAPTERS[name][1]
+    scenarios = select_scenarios(profile)
+    report = asyncio.run(
+        run_client_suite(builtin_adapter(name), scenarios, profile, label=name, timeout=5.0)
+    )
+    ids = [r.id for r in report.results]
+    expected_ids = [s.id for s in scenarios]
+    if profile == "whatwg":
+        expected_ids += ["client/whatwg/indistinguishable", "client/whatwg/failure-timing"]
+    assert ids == expected_ids
+    assert report.target_url.startswith(name)
+    for result in report.results:
+        assert result.expected and result.actual, result.id
+        assert "adapter broke the contract" not in result.actual, (result.id, result.actual)
+        if result.id.rsplit("/", 1)[-1] in NEEDS_NAMESPACE and not isolated():
+            assert result.outcome is Outcome.ERROR
+        elif result.outcome is Outcome.ERROR:
+            # An ERROR is allowed only where the client gave the harness nothing to judge.
+            assert "deadline" in result.actual or "inconclusive" in result.actual, result.actual
