@@ -243,6 +243,56 @@ def ws_check() -> Callable[..., RunReport]:
     return check_server
 
 
+def check_client(
+    adapter: str | Sequence[str],
+    profile: str = "rfc6455-client",
+    scenarios: str | Sequence[str] = (),
+    exclude: str | Sequence[str] = (),
+    strict: bool = False,
+    *,
+    timeout: float = 5.0,
+) -> RunReport:
+    """Play the client scenarios through a JSON-lines ``adapter`` (docs/client-adapters.md);
+    ``AssertionError`` with the failure blocks if the run failed. The scenarios that need a
+    loopback-only network namespace (unresolvable, unroutable) are left out outside one."""
+    __tracebackhide__ = True
+    from .clients.harness import AdapterFailed
+    from .clients.runner import NEEDS_NAMESPACE, isolated, run_client_suite, select_scenarios
+
+    if profile not in ("whatwg", "rfc6455-client"):
+        raise ValueError(f"profile must be 'whatwg' or 'rfc6455-client', not {profile!r}")
+    chosen = [
+        s
+        for s in select_scenarios(profile, _patterns(scenarios), _patterns(exclude))  # type: ignore[arg-type]
+        if isolated() or s.name not in NEEDS_NAMESPACE
+    ]
+    label = adapter if isinstance(adapter, str) else " ".join(adapter)
+    try:
+        report = asyncio.run(
+            run_client_suite(
+                adapter,
+                chosen,
+                profile,  # type: ignore[arg-type]
+                label=f"adapter {label}",
+                timeout=timeout,
+                strict=strict,
+            )
+        )
+    except AdapterFailed as exc:
+        raise AssertionError(f"ws-conformance: the adapter did not start: {exc}") from None
+    if report.failed:
+        text = render_failures(report, load_catalog(), color=False)
+        raise AssertionError(f"{text}\n{summary_line(report)}")
+    return report
+
+
+@pytest.fixture
+def ws_client_check() -> Callable[..., RunReport]:
+    """``ws_client_check(adapter, profile="rfc6455-client", scenarios=(), ...) -> RunReport``:
+    see :func:`check_client`."""
+    return check_client
+
+
 @pytest.fixture(scope="session")
 def ws_reference_server() -> Iterator[str]:
     """The URL of the built-in reference server, running in a background thread."""
