@@ -305,6 +305,10 @@ def coverage_rows(
     MAY and OPTIONAL leave the behaviour open, so nothing can fail them.
     """
     cited = {rid for case in cases if case.role == role for rid in case.requirements}
+    if role == "client":
+        from .clients.judge import cited_requirements
+
+        cited |= cited_requirements()
     binding = [
         req
         for req in catalog

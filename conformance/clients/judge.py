@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from ..model import rules
 from ..model.outcomes import Level, Outcome
 from ..model.user_agent import ScriptEvent
 from ..results import CaseResult
@@ -656,3 +657,69 @@ def tls_control(
             )
         out.append(result)
     return out
+
+
+# -- what the client scenarios check, for ``wsconform coverage --role client`` -------------
+
+FRAME_RULES = (
+    rules.CLIENT_MUST_MASK,
+    rules.RSV_MUST_BE_ZERO,
+    rules.RESERVED_OPCODE,
+    rules.MINIMAL_LENGTH,
+    rules.LENGTH_MSB_ZERO,
+    rules.FRAGMENT_SEQUENCE,
+    rules.NO_INTERLEAVE,
+    rules.CONTROL_PAYLOAD_MAX,
+    rules.CONTROL_NOT_FRAGMENTED,
+    rules.CLOSE_BODY_CODE,
+    rules.CLOSE_REASON_UTF8,
+    rules.NO_DATA_AFTER_CLOSE,
+    rules.TEXT_UTF8,
+    rules.CLOSE_CODE_1004_RESERVED,
+    rules.CLOSE_CODE_1005_NOT_SENT,
+    rules.CLOSE_CODE_1006_NOT_SENT,
+    rules.CLOSE_CODE_1015_NOT_SENT,
+    rules.CLOSE_CODE_UNUSED_RANGE,
+    rules.CLOSE_CODE_PROTOCOL_RANGE,
+)
+"""Checked on every frame a client sends: the scenario server decodes them strictly."""
+
+CHECKED_RULES = (
+    "rfc6455-4.1-non-101-http-procedures",
+    "rfc6455-4.1-redirect-follow-optional",
+    "rfc6455-4.1-send-opening-handshake",
+    "rfc6455-4.1-key-random-per-connection",
+    "rfc6455-4.2.2-subprotocol-null-only",
+    "rfc6455-5.5.1-close-reply",
+    "rfc6455-5.5.2-pong-reply",
+    "rfc6455-5.5.3-pong-echo-data",
+    "rfc6455-5.1-client-close-masked",
+    "rfc6455-6.2-unfragmented-received",
+    "rfc6455-7.1.2-send-close-frame",
+    "rfc6455-7.1.4-closed-cleanly",
+    "rfc6455-7.1.5-close-code-first-frame",
+    "rfc6455-7.1.5-no-close-frame-1006",
+    "rfc6455-7.1.6-close-reason-first-frame",
+    "rfc6455-7.1.7-client-fail-closes",
+    "rfc6455-7.2.1-connection-lost-fail",
+    "rfc6455-8.1-invalid-utf8-fail",
+    "whatwg-ws-close-code-in-frame",
+    "whatwg-ws-close-reason-in-frame",
+    "whatwg-ws-close-no-args-no-body",
+    "whatwg-ws-request-redirect-error",
+    "fetch-redirect-mode-error",
+    "whatwg-ws-no-failure-information",
+    *SITUATIONS.values(),
+)
+"""The ids the RFC checks and wire checks above cite (a test keeps this list complete)."""
+
+
+def cited_requirements() -> set[str]:
+    """Every requirement some client scenario can report on, under either profile."""
+    from .scenarios import SCENARIOS
+
+    cited = {*FRAME_RULES, *CHECKED_RULES, *REJECT_101.values(), *NO_CONNECTION.values()}
+    for scenario in SCENARIOS:
+        for event in expected_events(scenario):
+            cited.update(event.requirements)
+    return cited
