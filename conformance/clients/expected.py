@@ -140,22 +140,28 @@ def alternatives(scenario: Scenario) -> list[Alternative]:
             )
         ]
     if scenario.name == "masked-server-frame":
-        return [
-            Alternative(
-                (
-                    _open(),
-                    ScriptEvent("close", ready_state=3, code=1002, reason=None, was_clean=True),
-                ),
+        closings = [
+            (
+                _failed(),
+                "the client failed the connection after delivering the message: §5.1 does "
+                "not say whether a masked frame's payload may reach the application first",
+            ),
+            (
+                (ScriptEvent("close", ready_state=3, code=1002, reason=None, was_clean=True),),
                 "RFC 6455 §5.1 says the client MUST *close* the connection (and MAY use 1002), "
                 "not that it must *fail* it: a closing handshake with 1002 also conforms",
             ),
-            Alternative(
-                (
-                    _open(),
-                    ScriptEvent("close", ready_state=3, code=1006, reason="", was_clean=False),
-                ),
+            (
+                (ScriptEvent("close", ready_state=3, code=1006, reason="", was_clean=False),),
                 "closing the connection without failing it (no error event) also reads as "
                 '"close a connection" (RFC 6455 §5.1)',
             ),
         ]
+        delivered = ScriptEvent("message", ready_state=1, data="masked")
+        out = [Alternative((_open(), *events), why) for events, why in closings[1:]]
+        out += [
+            Alternative((_open(), delivered, *events), why + "; the message came first")
+            for events, why in closings
+        ]
+        return out
     return []

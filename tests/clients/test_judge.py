@@ -214,3 +214,13 @@ def test_untrusted_tls_pass_is_inconclusive_without_the_control() -> None:
     assert results[0].outcome is Outcome.PASS
     fixed = tls_control(results, [untrusted, control])
     assert fixed[0].outcome is Outcome.ERROR
+
+
+def test_masked_frame_message_before_closing_passes_under_whatwg() -> None:
+    events = [ev("open", protocol=""), ev("message", text="masked"), *FAILED]
+    assert outcome(observe("masked-server-frame", events), "whatwg") is Outcome.PASS
+
+
+def test_invalid_utf8_message_before_failing_fails_under_whatwg() -> None:
+    events = [ev("open", protocol=""), ev("message", text="caf\ufffd("), *FAILED]
+    assert outcome(observe("invalid-utf8", events), "whatwg") is Outcome.FAIL
