@@ -158,3 +158,20 @@ class TestCaseSelection:
 
         ids = [c.id for c in select_cases(["*/missing-*"], ["*/missing-host"])]
         assert "rfc6455/4.2.1/missing-key" in ids and "rfc6455/4.2.1/missing-host" not in ids
+
+
+def test_client_adapter_that_exits_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["client", "--adapter", "echo oops >&2; exit 4", "--isolate", "never", "-q"])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert err.strip() == (
+        "wsconform: error: the adapter exited with status 4 before printing 'ready'; "
+        "its stderr ends: oops"
+    )
+
+
+def test_client_list_prints_the_scenarios(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["browser", "chromium", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("client/handshake/status-403")
+    assert any(line.startswith("client/api/") for line in lines)

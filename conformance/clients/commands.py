@@ -72,6 +72,7 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--html", metavar="PATH", help="write a self-contained HTML report")
     parser.add_argument("-q", "--quiet", action="store_true", help="summary only, no progress")
     parser.add_argument("--no-color", action="store_true", help="no ANSI colours")
+    parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
 
 
 def add_client_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -119,7 +120,7 @@ class _Progress:
 def _maybe_isolate(args: argparse.Namespace, argv: Sequence[str]) -> int | None:
     from ..cli import UsageError
 
-    if args.isolate == "never" or isolated():
+    if args.isolate == "never" or args.list or isolated():
         return None
     code = reexec_isolated(argv)
     if code is None and args.isolate == "always":
@@ -153,6 +154,10 @@ def _run(
     scenarios = select_scenarios(profile, args.scenarios or (), args.exclude or ())
     if not scenarios:
         raise UsageError(f"no {profile} scenario matches --scenarios/--exclude")
+    if args.list:
+        for scenario in scenarios:
+            print(f"{scenario.id:<42} {scenario.title}")
+        return 0
     progress = _Progress(len(scenarios), enabled=not args.quiet)
     try:
         report = asyncio.run(

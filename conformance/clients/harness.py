@@ -104,11 +104,19 @@ class Adapter:
         while True:
             event = await self.read(deadline)
             if event is None:
+                assert self._proc is not None and self._proc.stdout is not None
+                if self._proc.stdout.at_eof():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._proc.wait(), 2)
+                exited = self._proc.returncode
                 await self.stop()
-                raise AdapterFailed(
-                    f"the adapter did not print 'ready' within {timeout:g}s"
-                    + (f"; its stderr ends: {self.stderr_tail()[-300:]}" if self._stderr else "")
+                why = (
+                    f"the adapter exited with status {exited} before printing 'ready'"
+                    if exited is not None
+                    else f"the adapter did not print 'ready' within {timeout:g}s"
                 )
+                tail = self.stderr_tail().strip()[-300:]
+                raise AdapterFailed(why + (f"; its stderr ends: {tail}" if tail else ""))
             if event.type == "ready":
                 self.client = str(event.fields.get("client", ""))
                 return

@@ -66,7 +66,8 @@ def reexec_isolated(argv: Sequence[str]) -> int | None:
     if prefix is None:
         return None
     env = {**os.environ, NETNS_ENV: "1"}
-    command = [*prefix, sys.executable, "-m", "conformance.cli", *argv]
+    entry = "import sys; from conformance.cli import main; sys.exit(main(sys.argv[1:]))"
+    command = [*prefix, sys.executable, "-c", entry, *argv]
     return subprocess.run(command, env=env, check=False).returncode
 
 
