@@ -166,14 +166,15 @@ class Adapter:
             return None
         return parse_event(line.rstrip(b"\r\n"), round(loop.time() - started, 4))
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 3.0) -> None:
+        """``quit``, then SIGKILL to the process group after ``grace`` seconds."""
         proc = self._proc
         if proc is None:
             return
         if proc.returncode is None:
             await self.send("quit")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(proc.wait(), 3)
+                await asyncio.wait_for(proc.wait(), grace)
         if proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -183,6 +184,9 @@ class Adapter:
             self._stderr_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._stderr_task
+        transport = getattr(proc, "_transport", None)  # close the pipes now, not at GC
+        if transport is not None:
+            transport.close()
 
 
 async def run_scenario(
@@ -267,7 +271,7 @@ async def run_scenario(
 
 async def _recover(adapter: Adapter) -> None:
     """An adapter that ended no connection by the deadline is restarted."""
-    await adapter.stop()
+    await adapter.stop(grace=1.0)
     with contextlib.suppress(AdapterFailed):
         await adapter.start()
 
