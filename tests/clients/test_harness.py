@@ -68,7 +68,8 @@ def test_a_flood_of_events_is_bounded_by_the_deadline() -> None:
         "    if c['op']=='connect':\n"
         "        t=time.time()\n"
         "        while time.time()-t<3:\n"
-        "            print(json.dumps({'event':'log','conn':c['conn'],'message':'x'*1000}),flush=True)\n"
+        "            e={'event':'log','conn':c['conn'],'message':'x'*1000}\n"
+        "            print(json.dumps(e),flush=True)\n"
     )
     started = time.monotonic()
     assert run(body, "refused", timeout=0.5) == [Outcome.ERROR]
