@@ -14,6 +14,15 @@ Inside a project's own test suite, with no option::
     def test_whole_suite(ws_check, ws_server_url):
         ws_check(ws_server_url, exclude=["rfc6455/4.2.2/foreign-origin"])
 
+A project's own WebSocket *client*, through a JSON-lines adapter (docs/client-adapters.md)::
+
+    from conformance.pytest_plugin import client_conformance_tests
+
+    test_client = client_conformance_tests(profile="rfc6455-client")  # fixture ws_client_adapter
+
+    def test_client_whole(ws_client_check):
+        ws_client_check(["node", "adapter.js"], profile="whatwg")
+
 FAIL and ERROR fail with the Requirement/Expected/Actual block, WARN passes with a
 :class:`WsConformanceWarning` (fails with ``strict``), INFO passes, UNSUPPORTED skips.
 The plugin does nothing unless ``--ws-url``/``--ws-server-cmd`` (or ``ws_url``/
@@ -284,6 +293,50 @@ def check_client(
         text = render_failures(report, load_catalog(), color=False)
         raise AssertionError(f"{text}\n{summary_line(report)}")
     return report
+
+
+def client_conformance_tests(
+    scenarios: str | Sequence[str] = (),
+    *,
+    exclude: str | Sequence[str] = (),
+    profile: str = "rfc6455-client",
+    fixture: str = "ws_client_adapter",
+    strict: bool = False,
+    timeout: float = 5.0,
+) -> Callable[..., None]:
+    """A test function parametrized over the client scenarios of ``profile``.
+
+    Each test requests ``fixture``: the adapter command (a shell string or an argv list,
+    docs/client-adapters.md) of the project's client, and plays its one scenario.
+    Assign it to a ``test_*`` name in a test module.
+    """
+    from .clients.runner import NEEDS_NAMESPACE, isolated, select_scenarios
+
+    chosen = [
+        s
+        for s in select_scenarios(profile, _patterns(scenarios), _patterns(exclude))  # type: ignore[arg-type]
+        if isolated() or s.name not in NEEDS_NAMESPACE
+    ]
+
+    @pytest.mark.parametrize("ws_scenario_id", [pytest.param(s.id, id=s.id) for s in chosen])
+    def test_ws_client_conformance(ws_scenario_id: str, request: pytest.FixtureRequest) -> None:
+        __tracebackhide__ = True
+        from .clients.harness import AdapterFailed
+        from .clients.runner import run_client_suite
+
+        adapter = request.getfixturevalue(fixture)
+        one = [s for s in chosen if s.id == ws_scenario_id]
+        try:
+            report = asyncio.run(
+                run_client_suite(adapter, one, profile, label="adapter", timeout=timeout)  # type: ignore[arg-type]
+            )
+        except AdapterFailed as exc:
+            pytest.fail(f"ws-conformance: the adapter did not start: {exc}", pytrace=False)
+        result = report.results[0]
+        request.node.user_properties.extend(_properties(result))
+        enforce(result, report.target_url, strict=strict)
+
+    return test_ws_client_conformance
 
 
 @pytest.fixture

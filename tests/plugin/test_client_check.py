@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from conformance.clients.commands import FIXTURES
-from conformance.pytest_plugin import check_client
+from conformance.pytest_plugin import check_client, client_conformance_tests
 from conformance.results import RunReport
 
 pytestmark = pytest.mark.network
@@ -50,3 +50,13 @@ def test_a_failing_client_fails_the_test_with_the_clause() -> None:
 def test_profile_is_checked() -> None:
     with pytest.raises(ValueError, match="profile"):
         check_client(ADAPTER, profile="browser")
+
+
+@pytest.fixture
+def ws_client_adapter() -> list[str]:
+    if importlib.util.find_spec("websockets") is None:
+        pytest.skip("needs websockets")
+    return ADAPTER
+
+
+test_each_scenario_is_an_item = client_conformance_tests("client/handshake/status-40*")
