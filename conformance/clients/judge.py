@@ -30,6 +30,7 @@ from ..results import CaseResult
 from .expected import alternatives, expected_events
 from .harness import WIRE_GRACE, ClientObservation
 from .protocol import AdapterEvent
+from .request_checks import CHECKED_REQUEST_RULES, carries_request, keys_reused, request_violations
 from .scenarios import SITUATIONS, Profile, Scenario
 
 SEVERITY = {
@@ -365,6 +366,11 @@ def wire_findings(seen: ClientObservation, profile: Profile) -> list[Finding]:
     for record in seen.records:
         for violation in record.violations:
             out.append(_f(Outcome.FAIL, f"the client sent: {violation}", violation.requirement))
+        if carries_request(record):
+            for violation in request_violations(record, profile):
+                out.append(
+                    _f(Outcome.FAIL, f"the request: {violation.detail}", violation.requirement)
+                )
     closes = [r.client_close for r in records if r.client_close is not None]
     if name in ("server-close-1000", "ping") and not closes:
         out.append(
@@ -718,8 +724,36 @@ def cited_requirements() -> set[str]:
     """Every requirement some client scenario can report on, under either profile."""
     from .scenarios import SCENARIOS
 
-    cited = {*FRAME_RULES, *CHECKED_RULES, *REJECT_101.values(), *NO_CONNECTION.values()}
+    cited = {*FRAME_RULES, *CHECKED_RULES, *CHECKED_REQUEST_RULES}
+    cited |= {*REJECT_101.values(), *NO_CONNECTION.values()}
     for scenario in SCENARIOS:
         for event in expected_events(scenario):
             cited.update(event.requirements)
     return cited
+
+
+def key_per_connection(
+    observations: Sequence[ClientObservation], profile: Profile
+) -> list[CaseResult]:
+    """RFC 6455 §4.1: a fresh Sec-WebSocket-Key on every connection of the whole run."""
+    records = [r for o in observations for r in o.records if carries_request(r)]
+    keys = {r.key for r in records if r.key}
+    if len(keys) < 2:
+        return []
+    reused = keys_reused(records, profile)
+    ids = tuple(dict.fromkeys(v.requirement for v in reused)) or (
+        "rfc6455-4.1-key-random-per-connection",
+    )
+    return [
+        CaseResult(
+            id="client/handshake/key-per-connection",
+            title="a new Sec-WebSocket-Key for every connection of the run",
+            outcome=Outcome.FAIL if reused else Outcome.PASS,
+            level=Level.MUST,
+            requirements=ids,
+            expected="no key value on two connections",
+            actual="; ".join(v.detail for v in reused)
+            or f"{len(records)} requests, {len(keys)} distinct keys",
+            duration_s=0.0,
+        )
+    ]

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from ..model.outcomes import Level, Outcome
 from ..results import CaseResult, RunReport
 from .harness import AdapterArgv, ClientObservation, run_scenarios
-from .judge import case_result, indistinguishable, tls_control
+from .judge import case_result, indistinguishable, key_per_connection, tls_control
 from .scenarios import SCENARIOS, Profile, Scenario
 
 NETNS_ENV = "WSCONFORM_NETNS"
@@ -134,6 +134,7 @@ async def run_client_suite(
         else:
             results.append(case_result(seen, profile, reproduce(scenario.id) if reproduce else ""))
     results = tls_control(results, observations)
+    results.extend(key_per_connection(observations, profile))
     if profile == "whatwg":
         results.extend(indistinguishable(observations))
     return RunReport(

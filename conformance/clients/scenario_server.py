@@ -134,6 +134,8 @@ class ConnectionRecord:
     ``closed_by`` is who ended TCP first (``"lifetime"``: ``max_lifetime`` aborted it);
     ``timeline`` holds (seconds since the accept, label). Lists are capped at
     :data:`MAX_RECORDED` entries; ``ended`` is set once the connection is gone.
+    ``url_host`` and ``url_port`` are the /host/ and /port/ of the URLs that lead to this
+    listener (§3), which the request's |Host| and Request-URI must name (§4.1).
     """
 
     listener: Listener
@@ -161,6 +163,8 @@ class ConnectionRecord:
     notes: list[str] = field(default_factory=list)
     timeline: list[tuple[float, str]] = field(default_factory=list)
     ended: bool = False
+    url_host: str = ""  # as in the URL: "127.0.0.1", "[::1]"; "" if unknown
+    url_port: int = 0  # 0 if unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,7 +297,9 @@ class _Connection:
         self._writer = writer
         self.listener: Listener = listener
         self.expected = server._expected.get(listener)
-        self.record = ConnectionRecord(listener)
+        sockname = writer.get_extra_info("sockname")
+        port = sockname[1] if isinstance(sockname, tuple) and len(sockname) >= 2 else 0
+        self.record = ConnectionRecord(listener, url_host=server.url_host, url_port=port)
         self._stream = PeerStream(
             peer="client", max_payload=MAX_CLIENT_PAYLOAD, max_message=MAX_CLIENT_PAYLOAD
         )
