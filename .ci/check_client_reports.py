@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
-from conformance.clients.runner import select_scenarios
+from conformance.clients.runner import RUN_WIDE, select_scenarios
 
 OUTCOMES = {"pass", "fail", "warn", "info", "unsupported", "error"}
 WHATWG_EXTRA = ["client/whatwg/indistinguishable", "client/whatwg/failure-timing"]
@@ -25,7 +25,7 @@ def check(path: str, profile: str) -> list[str]:
     wanted = [s.id for s in select_scenarios(profile)]  # type: ignore[arg-type]
     if profile == "whatwg":
         wanted += WHATWG_EXTRA
-    got = [c["id"] for c in report["cases"] if c["id"] != "client/handshake/key-per-connection"]
+    got = [c["id"] for c in report["cases"] if c["id"] not in RUN_WIDE]
     problems = [] if got == wanted else [f"{path}: cases {got} != scenarios {wanted}"]
     for case in report["cases"]:
         if case["outcome"] not in OUTCOMES or not case["expected"] or not case["actual"]:

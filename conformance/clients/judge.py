@@ -366,11 +366,7 @@ def wire_findings(seen: ClientObservation, profile: Profile) -> list[Finding]:
     for record in seen.records:
         for violation in record.violations:
             out.append(_f(Outcome.FAIL, f"the client sent: {violation}", violation.requirement))
-        if carries_request(record):
-            for violation in request_violations(record, profile):
-                out.append(
-                    _f(Outcome.FAIL, f"the request: {violation.detail}", violation.requirement)
-                )
+
     closes = [r.client_close for r in records if r.client_close is not None]
     if name in ("server-close-1000", "ping") and not closes:
         out.append(
@@ -732,19 +728,46 @@ def cited_requirements() -> set[str]:
     return cited
 
 
-def key_per_connection(
+def opening_requests(
     observations: Sequence[ClientObservation], profile: Profile
 ) -> list[CaseResult]:
-    """RFC 6455 §4.1: a fresh Sec-WebSocket-Key on every connection of the whole run."""
+    """Every opening-handshake request of the run (RFC 6455 §4.1; WHATWG and Fetch for
+    ``whatwg``), judged once for the run so that one header fault is one FAIL, and a fresh
+    Sec-WebSocket-Key on every connection."""
     records = [r for o in observations for r in o.records if carries_request(r)]
+    if not records:
+        return []
+    seen: dict[tuple[str, str], list[str]] = {}
+    for record in records:
+        for violation in request_violations(record, profile):
+            seen.setdefault((violation.requirement, violation.detail), []).append(record.scenario)
+    faults = [
+        f"{detail} ({len(names)} of {len(records)} requests, e.g. {names[0]})"
+        for (_, detail), names in seen.items()
+    ]
+    results = [
+        CaseResult(
+            id="client/handshake/opening-request",
+            title="every opening-handshake request is valid for the profile",
+            outcome=Outcome.FAIL if seen else Outcome.PASS,
+            level=Level.MUST,
+            requirements=tuple(dict.fromkeys(rule for rule, _ in seen))
+            or ("rfc6455-4.1-send-opening-handshake",),
+            expected="requests as RFC 6455 §4.1 items 1-12 require"
+            + (" and the WHATWG/Fetch request steps" if profile == "whatwg" else ""),
+            actual="; ".join(faults) or f"{len(records)} requests, none broke a rule",
+            duration_s=0.0,
+        )
+    ]
     keys = {r.key for r in records if r.key}
     if len(keys) < 2:
-        return []
+        return results
     reused = keys_reused(records, profile)
     ids = tuple(dict.fromkeys(v.requirement for v in reused)) or (
         "rfc6455-4.1-key-random-per-connection",
     )
     return [
+        *results,
         CaseResult(
             id="client/handshake/key-per-connection",
             title="a new Sec-WebSocket-Key for every connection of the run",
@@ -755,5 +778,5 @@ def key_per_connection(
             actual="; ".join(v.detail for v in reused)
             or f"{len(records)} requests, {len(keys)} distinct keys",
             duration_s=0.0,
-        )
+        ),
     ]

@@ -20,13 +20,16 @@ from datetime import UTC, datetime
 from ..model.outcomes import Level, Outcome
 from ..results import CaseResult, RunReport
 from .harness import AdapterArgv, ClientObservation, run_scenarios
-from .judge import case_result, indistinguishable, key_per_connection, tls_control
+from .judge import case_result, indistinguishable, opening_requests, tls_control
 from .scenarios import SCENARIOS, Profile, Scenario
 
 NETNS_ENV = "WSCONFORM_NETNS"
 """Set (to "1") in the environment of a run re-executed in its own network namespace."""
 
 NEEDS_NAMESPACE = ("unresolvable", "unroutable")
+
+RUN_WIDE = ("client/handshake/opening-request", "client/handshake/key-per-connection")
+"""Results judged over the whole run rather than one scenario (after the scenarios)."""
 
 
 def isolated() -> bool:
@@ -134,7 +137,7 @@ async def run_client_suite(
         else:
             results.append(case_result(seen, profile, reproduce(scenario.id) if reproduce else ""))
     results = tls_control(results, observations)
-    results.extend(key_per_connection(observations, profile))
+    results.extend(opening_requests(observations, profile))
     if profile == "whatwg":
         results.extend(indistinguishable(observations))
     return RunReport(

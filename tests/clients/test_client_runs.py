@@ -14,7 +14,13 @@ import shutil
 import pytest
 
 from conformance.clients.commands import BUILTIN_ADAPTERS, FIXTURES, builtin_adapter
-from conformance.clients.runner import NEEDS_NAMESPACE, isolated, run_client_suite, select_scenarios
+from conformance.clients.runner import (
+    NEEDS_NAMESPACE,
+    RUN_WIDE,
+    isolated,
+    run_client_suite,
+    select_scenarios,
+)
 from conformance.model.outcomes import Outcome
 
 pytestmark = pytest.mark.network
@@ -41,7 +47,7 @@ def test_builtin_adapter_run_is_complete(name: str) -> None:
     report = asyncio.run(
         run_client_suite(builtin_adapter(name), scenarios, profile, label=name, timeout=5.0)
     )
-    ids = [r.id for r in report.results if r.id != "client/handshake/key-per-connection"]
+    ids = [r.id for r in report.results if r.id not in RUN_WIDE]
     expected_ids = [s.id for s in scenarios]
     if profile == "whatwg":
         expected_ids += ["client/whatwg/indistinguishable", "client/whatwg/failure-timing"]

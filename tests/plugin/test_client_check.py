@@ -23,6 +23,7 @@ def test_a_conforming_client_passes(ws_client_check: Callable[..., RunReport]) -
     assert [r.id for r in report.results] == [
         "client/handshake/status-403",
         "client/handshake/status-401",
+        "client/handshake/opening-request",
         "client/handshake/key-per-connection",
     ]
 
