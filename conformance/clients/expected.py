@@ -78,7 +78,13 @@ def expected_events(scenario: Scenario) -> list[ScriptEvent]:
     for step in answer.then:
         if isinstance(step, SendFrame):
             frame = step.frame
-            events += ws.frame(frame.opcode, frame.payload, masked=frame.mask is not None)
+            events += ws.frame(
+                frame.opcode,
+                frame.payload,
+                masked=frame.mask is not None,
+                fin=frame.fin,
+                rsv=frame.rsv1 or frame.rsv2 or frame.rsv3,
+            )
             if ws.failed:
                 server_closed = True  # the client closed; the rest of the script is moot
                 break

@@ -20,6 +20,7 @@ it), is ERROR, never PASS.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -31,7 +32,7 @@ from .expected import alternatives, expected_events
 from .harness import WIRE_GRACE, ClientObservation
 from .protocol import AdapterEvent
 from .request_checks import CHECKED_REQUEST_RULES, carries_request, keys_reused, request_violations
-from .scenarios import SITUATIONS, Profile, Scenario
+from .scenarios import BINARY_PAYLOAD, SITUATIONS, Profile, Scenario
 
 SEVERITY = {
     Outcome.PASS: 0,
@@ -69,7 +70,7 @@ def _matches(expected: ScriptEvent, seen: AdapterEvent) -> bool:
     if expected.type == "open":
         return expected.protocol is None or f.get("protocol", "") == expected.protocol
     if expected.type == "message":
-        return f.get("text") == expected.data
+        return _message_data(seen) == expected.data
     if expected.type == "close":
         return (
             f.get("code") == expected.code
@@ -79,6 +80,35 @@ def _matches(expected: ScriptEvent, seen: AdapterEvent) -> bool:
     if expected.type == "exception":
         return f.get("name") == expected.name
     return True
+
+
+def _message_data(seen: AdapterEvent) -> str | bytes | None:
+    """A message event's data: its text, or its base64 ``binary`` decoded."""
+    if "text" in seen.fields:
+        return seen.fields["text"]  # type: ignore[no-any-return]
+    try:
+        return base64.b64decode(str(seen.fields.get("binary")), validate=True)
+    except ValueError:
+        return None
+
+
+PINGED = {"ping": b"are you there", "ping-mid-message": b"mid-message"}
+"""Scenarios whose Ping must be answered, with the Ping's application data."""
+
+DELIVERED = {
+    "fragmented-text": ("hello", "rfc6455-5.4-receive-fragmented"),
+    "ping-mid-message": ("hello", "rfc6455-5.4-control-mid-message"),
+    "binary": (BINARY_PAYLOAD, "rfc6455-6.2-unfragmented-received"),
+    "unsolicited-pong": ("after pong", "rfc6455-5.5.3-unsolicited-pong"),
+}
+"""Scenarios whose message must reach the application intact, and the rule that says so."""
+
+MUST_FAIL_ON_FRAME = {
+    "invalid-utf8": "rfc6455-8.1-invalid-utf8-fail",
+    "reserved-opcode": "rfc6455-5.2-unknown-opcode-fail",
+    "rsv1-set": "rfc6455-5.2-rsv-nonzero-fail",
+}
+"""Scenarios where the frame must fail the connection and reach no application."""
 
 
 def _sequence_matches(expected: Sequence[ScriptEvent], seen: Sequence[AdapterEvent]) -> int | None:
@@ -235,17 +265,29 @@ def rfc6455_events(seen: ClientObservation) -> list[Finding]:
         )
         if bad:
             out.append(bad)
-    elif name == "invalid-utf8":
+    elif name in MUST_FAIL_ON_FRAME:
         out.extend(_needs_open(seen))
         for event in seen.events:
             if event.type == "message":
                 out.append(
                     _f(
                         Outcome.FAIL,
-                        f"the invalid text was delivered as {event.describe()}",
-                        "rfc6455-8.1-invalid-utf8-fail",
+                        f"the frame was delivered as {event.describe()}",
+                        MUST_FAIL_ON_FRAME[name],
                     )
                 )
+    elif name in DELIVERED:
+        out.extend(_needs_open(seen))
+        data, rule = DELIVERED[name]
+        got = [_message_data(e) for e in seen.events if e.type == "message"]
+        if seen.opened and data not in got:
+            shown = ", ".join(repr(g) for g in got) or "no message"
+            out.append(_f(Outcome.FAIL, f"expected the message {data!r}, got {shown}", rule))
+    elif name == "server-close-no-body":
+        out.extend(_needs_open(seen))
+        bad = _reported_close(seen, 1005, "", ("rfc6455-7.1.5-no-status-code-1005",))
+        if bad:
+            out.append(bad)
     elif name in ("echo", "tls-trusted"):
         out.extend(_needs_open(seen))
         if not any(e.type == "message" and e.fields.get("text") == "hello" for e in seen.events):
@@ -368,7 +410,7 @@ def wire_findings(seen: ClientObservation, profile: Profile) -> list[Finding]:
             out.append(_f(Outcome.FAIL, f"the client sent: {violation}", violation.requirement))
 
     closes = [r.client_close for r in records if r.client_close is not None]
-    if name in ("server-close-1000", "ping") and not closes:
+    if name in ("server-close-1000", "server-close-no-body", "ping") and not closes:
         out.append(
             _f(
                 Outcome.FAIL,
@@ -376,7 +418,7 @@ def wire_findings(seen: ClientObservation, profile: Profile) -> list[Finding]:
                 "rfc6455-5.5.1-close-reply",
             )
         )
-    if name == "ping":
+    if name in PINGED:
         pongs = [p for r in records for p in r.pongs]
         if not pongs:
             out.append(
@@ -386,7 +428,7 @@ def wire_findings(seen: ClientObservation, profile: Profile) -> list[Finding]:
                     "rfc6455-5.5.2-pong-reply",
                 )
             )
-        elif b"are you there" not in pongs:
+        elif PINGED[name] not in pongs:
             out.append(
                 _f(
                     Outcome.FAIL,
@@ -431,12 +473,8 @@ def wire_findings(seen: ClientObservation, profile: Profile) -> list[Finding]:
                 "whatwg-ws-close-no-args-no-body",
             )
         )
-    if name in ("masked-server-frame", "invalid-utf8") and seen.harness_closed:
-        rule = (
-            "rfc6455-5.1-client-close-masked"
-            if name == "masked-server-frame"
-            else "rfc6455-8.1-invalid-utf8-fail"
-        )
+    if (name == "masked-server-frame" or name in MUST_FAIL_ON_FRAME) and seen.harness_closed:
+        rule = MUST_FAIL_ON_FRAME.get(name, "rfc6455-5.1-client-close-masked")
         out.append(
             _f(
                 Outcome.FAIL,
@@ -444,7 +482,7 @@ def wire_findings(seen: ClientObservation, profile: Profile) -> list[Finding]:
                 rule,
             )
         )
-    must_close = name in REJECT_101 or name in ("invalid-utf8", "masked-server-frame")
+    must_close = name in REJECT_101 or name in MUST_FAIL_ON_FRAME or name == "masked-server-frame"
     if must_close and seen.terminal is not None and not seen.harness_closed:
         lingering = [r for r in records if r.status == 101 and r.closed_by is None]
         if lingering:
@@ -509,6 +547,14 @@ RFC_EXPECTED = {
     "invalid-utf8": "the client fails the connection (Close 1007 or TCP close) "
     "and delivers no message",
     "echo": "every frame masked; the echo delivered; a Close frame carrying 1000 'done'",
+    "fragmented-text": "the two fragments delivered as one message 'hello'",
+    "ping-mid-message": "a Pong with the Ping's data, and the message 'hello' delivered whole",
+    "binary": "the binary message delivered byte for byte",
+    "unsolicited-pong": "the Pong ignored and the next message delivered",
+    "reserved-opcode": "the client fails the connection (Close 1002 or TCP close), no message",
+    "rsv1-set": "the client fails the connection (Close 1002 or TCP close), no message",
+    "server-close-no-body": "a masked Close in reply; the close code 1005 where the library "
+    "reports one",
     "tls-trusted": "with the CA given: every frame masked; the echo delivered; "
     "a Close frame carrying 1000 'done'",
     "ping": "a masked Pong with the Ping's data, then a Close in reply to the server's",
@@ -705,6 +751,9 @@ CHECKED_RULES = (
     "rfc6455-7.1.7-client-fail-closes",
     "rfc6455-7.2.1-connection-lost-fail",
     "rfc6455-8.1-invalid-utf8-fail",
+    "rfc6455-7.1.5-no-status-code-1005",
+    *MUST_FAIL_ON_FRAME.values(),
+    *(rule for _, rule in DELIVERED.values()),
     "whatwg-ws-close-code-in-frame",
     "whatwg-ws-close-reason-in-frame",
     "whatwg-ws-close-no-args-no-body",

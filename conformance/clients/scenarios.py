@@ -82,6 +82,10 @@ def close(code: int | None, reason: str = "") -> SendFrame:
     return SendFrame(Frame(Opcode.CLOSE, close_payload(code, reason.encode())))
 
 
+def fragment(opcode: int, payload: bytes, *, fin: bool = False) -> SendFrame:
+    return SendFrame(Frame(opcode, payload, fin=fin))
+
+
 def ping(payload: bytes) -> SendFrame:
     return SendFrame(Frame(Opcode.PING, payload))
 
@@ -216,6 +220,8 @@ SITUATIONS: dict[str, str] = {
 
 _ECHO_AND_CLOSE = Script(on_open=(Send("hello"), AwaitMessage(), CloseCall(1000, "done")))
 _CLOSE_ON_OPEN = Script(on_open=(CloseCall(1000),))
+_AWAIT_THEN_CLOSE = Script(on_open=(AwaitMessage(), CloseCall(1000)))
+BINARY_PAYLOAD = b"\x00\xffbinary\x80"
 """A client that opens where it must not (or follows a redirect) closes at once."""
 _INVALID_UTF8 = b"caf\xc3(\xa9 invalid"
 
@@ -440,6 +446,54 @@ SCENARIOS: tuple[Scenario, ...] = (
                 CloseTcp(),
             )
         ),
+    ),
+    Scenario(
+        "client/frames/fragmented-text",
+        "a text message in two fragments",
+        Upgrade(
+            then=(fragment(Opcode.TEXT, b"hel"), fragment(Opcode.CONTINUATION, b"lo", fin=True))
+        ),
+        script=_AWAIT_THEN_CLOSE,
+    ),
+    Scenario(
+        "client/frames/ping-mid-message",
+        "a Ping between the fragments of a text message",
+        Upgrade(
+            then=(
+                fragment(Opcode.TEXT, b"hel"),
+                ping(b"mid-message"),
+                fragment(Opcode.CONTINUATION, b"lo", fin=True),
+                AwaitClient("pong"),
+            )
+        ),
+        script=_AWAIT_THEN_CLOSE,
+    ),
+    Scenario(
+        "client/frames/binary",
+        "a binary message",
+        Upgrade(then=(SendFrame(Frame(Opcode.BINARY, BINARY_PAYLOAD)),)),
+        script=_AWAIT_THEN_CLOSE,
+    ),
+    Scenario(
+        "client/frames/unsolicited-pong",
+        "an unsolicited Pong, then a text message",
+        Upgrade(then=(SendFrame(Frame(Opcode.PONG, b"unasked")), text("after pong"))),
+        script=_AWAIT_THEN_CLOSE,
+    ),
+    Scenario(
+        "client/frames/reserved-opcode",
+        "a frame with the reserved opcode 0x3",
+        Upgrade(then=(SendFrame(Frame(0x3, b"reserved")),)),
+    ),
+    Scenario(
+        "client/frames/rsv1-set",
+        "a text frame with RSV1 set, no extension negotiated",
+        Upgrade(then=(SendFrame(Frame(Opcode.TEXT, b"rsv1", rsv1=True)),)),
+    ),
+    Scenario(
+        "client/close/server-close-no-body",
+        "server sends a Close frame without a body",
+        Upgrade(then=(close(None), AwaitClient("close"), CloseTcp())),
     ),
     # -- the WebSocket interface (WHATWG only) -----------------------------------------
     Scenario(

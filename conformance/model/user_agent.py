@@ -45,7 +45,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from .codec import close_payload
-from .constants import CloseCode, Opcode
+from .constants import CloseCode, Opcode, is_control_opcode, is_reserved_opcode
 from .handshake import HandshakeRequest, check_accept
 from .outcomes import HttpResponse
 from .utf8 import first_invalid_offset
@@ -155,6 +155,7 @@ class WebSocketModel:
     sent_close: bytes | None = None  # payload of the Close the user agent sent
     sent_messages: list[str] = field(default_factory=list)
     why_failed: tuple[str, ...] = ()
+    partial: tuple[int, bytes] | None = None  # opcode and data of a fragmented message
 
     # -- the opening handshake --------------------------------------------------------
 
@@ -211,8 +212,16 @@ class WebSocketModel:
 
     # -- after the handshake ----------------------------------------------------------
 
-    def frame(self, opcode: int, payload: bytes, *, masked: bool = False) -> list[ScriptEvent]:
-        """A complete, unfragmented frame from the server."""
+    def frame(
+        self,
+        opcode: int,
+        payload: bytes,
+        *,
+        masked: bool = False,
+        fin: bool = True,
+        rsv: bool = False,
+    ) -> list[ScriptEvent]:
+        """One frame from the server (RFC 6455 §5.2), fragments reassembled (§5.4)."""
         if not self.established or self.failed or self.ready_state is ReadyState.CLOSED:
             return []
         if masked:
@@ -221,15 +230,29 @@ class WebSocketModel:
             return self._fail("rfc6455-5.1-client-close-masked")
         if self.received_close is not None:
             return []  # §5.5.1: nothing is processed after the peer's Close
+        if rsv:  # the model negotiates no extension
+            return self._fail("rfc6455-5.2-rsv-nonzero-fail")
+        if is_reserved_opcode(opcode):
+            return self._fail("rfc6455-5.2-unknown-opcode-fail")
+        if opcode == Opcode.CLOSE:
+            return self._close_frame(payload)
+        if is_control_opcode(opcode):
+            return []  # Ping and Pong are not exposed (WHATWG "Ping and Pong frames")
+        if opcode == Opcode.CONTINUATION:
+            if self.partial is None:
+                return self._fail("rfc6455-5.4-fragmented-message")
+            opcode, payload = self.partial[0], self.partial[1] + payload
+        elif self.partial is not None:
+            return self._fail("rfc6455-5.4-no-interleaved-messages")
+        if not fin:
+            self.partial = (opcode, payload)
+            return []
+        self.partial = None
         if opcode == Opcode.TEXT:
             if first_invalid_offset(payload) is not None:
                 return self._fail("rfc6455-8.1-invalid-utf8-fail")
             return self._message(payload.decode("utf-8"))
-        if opcode == Opcode.BINARY:
-            return self._message(payload)
-        if opcode == Opcode.CLOSE:
-            return self._close_frame(payload)
-        return []  # Ping and Pong are not exposed (WHATWG "Ping and Pong frames")
+        return self._message(payload)
 
     def _message(self, data: str | bytes) -> list[ScriptEvent]:
         if self.ready_state is not ReadyState.OPEN:

@@ -224,3 +224,29 @@ def test_masked_frame_message_before_closing_passes_under_whatwg() -> None:
 def test_invalid_utf8_message_before_failing_fails_under_whatwg() -> None:
     events = [ev("open", protocol=""), ev("message", text="caf\ufffd("), *FAILED]
     assert outcome(observe("invalid-utf8", events), "whatwg") is Outcome.FAIL
+
+
+def test_binary_message_is_compared_byte_for_byte() -> None:
+    from base64 import b64encode
+
+    from conformance.clients.scenarios import BINARY_PAYLOAD
+
+    good = b64encode(BINARY_PAYLOAD).decode()
+    wrong = b64encode(b"other").decode()
+    for data, want in ((good, Outcome.PASS), (wrong, Outcome.FAIL)):
+        events = [ev("open", protocol=""), ev("message", binary=data), close(1000, "", True)]
+        reply = record("binary", client_close=CloseReceived(1000, b"", b"\x03\xe8"))
+        assert outcome(observe("binary", events, records=[reply]), "whatwg") is want
+        assert outcome(observe("binary", events, records=[reply]), "rfc6455-client") is want
+
+
+def test_fragmented_message_lost_fails_under_rfc6455() -> None:
+    events = [ev("open", protocol=""), ev("message", text="hel"), close(1000)]
+    result = case_result(observe("fragmented-text", events), "rfc6455-client")
+    assert result.outcome is Outcome.FAIL
+    assert "rfc6455-5.4-receive-fragmented" in result.requirements
+
+
+def test_reserved_opcode_delivered_fails() -> None:
+    events = [ev("open", protocol=""), ev("message", text="reserved"), close(1000)]
+    assert outcome(observe("reserved-opcode", events), "rfc6455-client") is Outcome.FAIL

@@ -305,3 +305,33 @@ def test_every_cited_requirement_exists() -> None:
         cited += [r for e in fresh.network_error(kind) for r in e.requirements]
     for requirement in cited:
         assert catalog.get(requirement) is not None, requirement
+
+
+class TestFragmentsAndReservedBits:
+    """RFC 6455 §5.2 (RSV, opcodes) and §5.4 (fragmentation) as a client receives them."""
+
+    def test_fragments_are_reassembled_with_control_frames_between(self) -> None:
+        ws = opened()
+        assert ws.frame(Opcode.TEXT, b"h\xc3", fin=False) == []
+        assert ws.frame(Opcode.PING, b"p") == []
+        assert kinds(ws.frame(Opcode.CONTINUATION, b"\xa9llo")) == ["message('héllo')"]
+
+    def test_continuation_without_a_start_fails(self) -> None:
+        assert kinds(opened().frame(Opcode.CONTINUATION, b"x")) == FAILED
+
+    def test_new_message_inside_a_fragmented_one_fails(self) -> None:
+        ws = opened()
+        ws.frame(Opcode.BINARY, b"a", fin=False)
+        events = ws.frame(Opcode.TEXT, b"b")
+        assert kinds(events) == FAILED
+        assert "rfc6455-5.4-no-interleaved-messages" in events[0].requirements
+
+    def test_rsv_bit_without_extension_fails(self) -> None:
+        events = opened().frame(Opcode.TEXT, b"x", rsv=True)
+        assert "rfc6455-5.2-rsv-nonzero-fail" in events[0].requirements
+
+    @pytest.mark.parametrize("opcode", [0x3, 0x7, 0xB, 0xF])
+    def test_reserved_opcode_fails(self, opcode: int) -> None:
+        events = opened().frame(opcode, b"x")
+        assert kinds(events) == FAILED
+        assert "rfc6455-5.2-unknown-opcode-fail" in events[0].requirements
