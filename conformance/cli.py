@@ -306,7 +306,7 @@ def coverage_rows(
     """
     cited = {rid for case in cases if case.role == role for rid in case.requirements}
     if role == "client":
-        from .clients.judge import cited_requirements
+        from .clients.run_checks import cited_requirements
 
         cited |= cited_requirements()
     binding = [

@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from ..model.outcomes import Level, Outcome
 from ..results import CaseResult, RunReport
 from .harness import AdapterArgv, ClientObservation, run_scenarios
-from .judge import case_result, indistinguishable, opening_requests, tls_control
+from .judge import case_result
+from .run_checks import indistinguishable, opening_requests, tls_control
 from .scenarios import SCENARIOS, Profile, Scenario
 
 NETNS_ENV = "WSCONFORM_NETNS"

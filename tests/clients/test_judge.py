@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from conformance.clients.harness import ClientObservation
-from conformance.clients.judge import case_result, indistinguishable, tls_control
+from conformance.clients.judge import case_result
 from conformance.clients.protocol import AdapterEvent
+from conformance.clients.run_checks import indistinguishable, tls_control
 from conformance.clients.scenario_server import ConnectionRecord
 from conformance.clients.scenarios import Scenario, scenario_by_name
 from conformance.model.decoder import CloseReceived
