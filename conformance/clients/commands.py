@@ -207,4 +207,4 @@ def cmd_browser(args: argparse.Namespace) -> int:
         return [*argv, "--browser-binary", binary] if binary else argv
 
     base = ["wsconform", "browser", args.browser] + (["--binary", binary] if binary else [])
-    return _run(args, command, "whatwg", f"{args.browser} (headless)", base)
+    return _run(args, command, "whatwg", args.browser, base)

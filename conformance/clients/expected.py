@@ -122,6 +122,7 @@ class Alternative:
 
     events: tuple[ScriptEvent, ...]
     why: str
+    requirements: tuple[str, ...] = ()
 
 
 def _open() -> ScriptEvent:
@@ -143,6 +144,7 @@ def alternatives(scenario: Scenario) -> list[Alternative]:
                 (_open(), *_failed()),
                 "the client failed the connection on a Close carrying 1006, which no endpoint "
                 "may send (RFC 6455 §7.4.1); §7.4.1 names no reaction of the receiver",
+                ("rfc6455-7.4.1-code-1006-not-sent", "rfc6455-7.1.5-close-code-first-frame"),
             )
         ]
     if scenario.name == "masked-server-frame":
@@ -164,9 +166,10 @@ def alternatives(scenario: Scenario) -> list[Alternative]:
             ),
         ]
         delivered = ScriptEvent("message", ready_state=1, data="masked")
-        out = [Alternative((_open(), *events), why) for events, why in closings[1:]]
+        masked = ("rfc6455-5.1-client-close-masked",)
+        out = [Alternative((_open(), *events), why, masked) for events, why in closings[1:]]
         out += [
-            Alternative((_open(), delivered, *events), why + "; the message came first")
+            Alternative((_open(), delivered, *events), why + "; the message came first", masked)
             for events, why in closings
         ]
         return out

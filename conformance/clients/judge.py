@@ -134,7 +134,11 @@ def whatwg_events(seen: ClientObservation) -> Finding:
         return _f(Outcome.PASS, f"events: {describe_seen(observed)}", *_ids(expected))
     for alternative in alternatives(seen.scenario):
         if _sequence_matches(alternative.events, observed) is None:
-            return _f(Outcome.PASS, f"events: {describe_seen(observed)} ({alternative.why})")
+            return _f(
+                Outcome.PASS,
+                f"events: {describe_seen(observed)} ({alternative.why})",
+                *alternative.requirements,
+            )
     if seen.timed_out and where >= len(observed):
         return _f(
             Outcome.ERROR,
