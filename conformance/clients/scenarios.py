@@ -504,6 +504,20 @@ SCENARIOS: tuple[Scenario, ...] = (
         profiles=("whatwg",),
     ),
     Scenario(
+        "client/api/ctor-invalid-url",
+        "constructor with a URL that does not parse (an unclosed IPv6 literal)",
+        Upgrade(),
+        script=Script(url="ws://[::1{rest}"),
+        profiles=("whatwg",),
+    ),
+    Scenario(
+        "client/api/ctor-http-scheme",
+        "constructor with an http: URL, which maps to ws:",
+        Upgrade(),
+        script=Script(url="http{rest}", on_open=(CloseCall(1000),)),
+        profiles=("whatwg",),
+    ),
+    Scenario(
         "client/api/ctor-fragment",
         "constructor with a URL fragment",
         Upgrade(),

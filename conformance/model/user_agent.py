@@ -133,7 +133,7 @@ def construct(url: str, protocols: str | Sequence[str] = ()) -> WebSocketModel |
     listed = [protocols] if isinstance(protocols, str) else list(protocols)
     if len(set(listed)) != len(listed) or not all(_TOKEN.match(p) for p in listed):
         return _throw("constructor", "SyntaxError", "whatwg-ws-ctor-protocols-invalid")
-    return WebSocketModel(tuple(listed))
+    return WebSocketModel(tuple(listed), http_scheme=parts.scheme in ("http", "https"))
 
 
 def _throw(phase: str, name: str, requirement: str, state: int | None = None) -> ScriptEvent:
@@ -156,6 +156,7 @@ class WebSocketModel:
     sent_messages: list[str] = field(default_factory=list)
     why_failed: tuple[str, ...] = ()
     partial: tuple[int, bytes] | None = None  # opcode and data of a fragmented message
+    http_scheme: bool = False  # constructed with an http(s): URL, mapped to ws(s):
 
     # -- the opening handshake --------------------------------------------------------
 
@@ -206,6 +207,7 @@ class WebSocketModel:
                 requirements=(
                     "whatwg-ws-established-ready-state-open",
                     "whatwg-ws-established-fire-open",
+                    *(("whatwg-ws-ctor-http-scheme-mapping",) if self.http_scheme else ()),
                 ),
             )
         ]

@@ -335,3 +335,10 @@ class TestFragmentsAndReservedBits:
         events = opened().frame(opcode, b"x")
         assert kinds(events) == FAILED
         assert "rfc6455-5.2-unknown-opcode-fail" in events[0].requirements
+
+
+def test_http_url_maps_to_ws_and_the_open_cites_the_mapping() -> None:
+    ws = construct("http://example.test/")
+    assert isinstance(ws, WebSocketModel)
+    events = ws.response(101, GOOD, key=KEY)
+    assert "whatwg-ws-ctor-http-scheme-mapping" in events[0].requirements
