@@ -23,6 +23,7 @@ BUILTIN_ADAPTERS: dict[str, tuple[tuple[str, ...], Profile]] = {
     "aiohttp": ((sys.executable, "python_aiohttp.py"), "rfc6455-client"),
     "node-ws": (("node", "node_ws.js"), "rfc6455-client"),
     "undici": (("node", "node_undici.mjs"), "whatwg"),
+    "reference": ((sys.executable, "reference_client.py"), "whatwg"),
 }
 """The adapters of ``fixtures/clients/`` (a source checkout) and the profile each claims."""
 

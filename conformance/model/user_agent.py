@@ -44,8 +44,10 @@ from enum import IntEnum
 from typing import Literal
 from urllib.parse import urlsplit
 
+from . import rules
 from .codec import close_payload
 from .constants import CloseCode, Opcode, is_control_opcode, is_reserved_opcode
+from .decoder import close_code_rule
 from .handshake import HandshakeRequest, check_accept
 from .outcomes import HttpResponse
 from .utf8 import first_invalid_offset
@@ -269,13 +271,23 @@ class WebSocketModel:
         ]
 
     def _close_frame(self, payload: bytes) -> list[ScriptEvent]:
-        """The server started (or answered) the closing handshake (RFC 6455 §5.5.1)."""
-        code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
-        reason = payload[2:].decode("utf-8", "replace")
-        self.received_close = (code, reason)
+        """The server started (or answered) the closing handshake (RFC 6455 §5.5.1).
+
+        A 1-byte body has no status code (§5.5.1) and a reason that is not UTF-8 is text
+        the client finds invalid (§8.1): both fail the connection. A code no endpoint
+        may send (1006, say: §7.4.1) is passed to the script as received, but never
+        echoed: the reply then has no body.
+        """
+        if len(payload) == 1:
+            return self._fail(rules.CLOSE_BODY_CODE)
+        if first_invalid_offset(payload[2:]) is not None:
+            return self._fail(rules.CLOSE_REASON_UTF8, "rfc6455-8.1-invalid-utf8-fail")
+        code = int.from_bytes(payload[:2], "big") if payload else None
+        self.received_close = (code, payload[2:].decode("utf-8"))
         self.ready_state = ReadyState.CLOSING  # whatwg-ws-closing-started-task
-        if self.sent_close is None:
-            self.sent_close = payload[:2]  # §5.5.1: echo the status code
+        if self.sent_close is None:  # §5.5.1: reply, typically echoing the status code
+            sendable = code is not None and close_code_rule(code) is None
+            self.sent_close = payload[:2] if sendable else b""
         return []
 
     def transport_closed(self) -> list[ScriptEvent]:

@@ -342,3 +342,23 @@ def test_http_url_maps_to_ws_and_the_open_cites_the_mapping() -> None:
     assert isinstance(ws, WebSocketModel)
     events = ws.response(101, GOOD, key=KEY)
     assert "whatwg-ws-ctor-http-scheme-mapping" in events[0].requirements
+
+
+class TestServerCloseFrames:
+    """What a Close from the server does, RFC 6455 §5.5.1, §7.4.1, §8.1."""
+
+    def test_a_code_no_endpoint_may_send_is_reported_but_not_echoed(self) -> None:
+        ws = opened()
+        ws.frame(Opcode.CLOSE, close_payload(1006))
+        assert ws.sent_close == b""
+        assert kinds(ws.transport_closed()) == ["close(1006, '', wasClean=true)"]
+
+    def test_a_one_byte_body_fails(self) -> None:
+        events = opened().frame(Opcode.CLOSE, b"\x03")
+        assert kinds(events) == FAILED
+        assert "rfc6455-5.5.1-close-body-status-code" in events[0].requirements
+
+    def test_a_reason_that_is_not_utf8_fails(self) -> None:
+        events = opened().frame(Opcode.CLOSE, close_payload(1000, b"\xff"))
+        assert kinds(events) == FAILED
+        assert "rfc6455-8.1-invalid-utf8-fail" in events[0].requirements
