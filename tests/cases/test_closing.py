@@ -16,10 +16,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import cache
 
 import pytest
+from conftest import (
+    accept_upgrade,
+    assert_failed,
+    broken_by,
+    by_id,
+    fault_policy,
+    not_passed,
+    run_on,
+    run_reference,
+)
 
 from conformance.cases import case_by_id, closing
 from conformance.cases.base import Case
-from conformance.driver import Target
 from conformance.echo_engine import WirePolicy
 from conformance.model import rules
 from conformance.model.codec import close_payload, encode_frame
@@ -35,16 +44,9 @@ from conformance.model.outcomes import (
     TransportEnd,
 )
 from conformance.model.violations import Violation
-from conformance.reference_server import (
-    EngineName,
-    LoopbackServer,
-    accept_key,
-    render_response,
-    start_reference_server,
-)
+from conformance.reference_server import EngineName, LoopbackServer
 from conformance.results import CaseResult
-from conformance.runner import run_cases
-from fixtures.wire_faults import WIRE_FAULTS, wire_policy
+from fixtures.wire_faults import WIRE_FAULTS
 
 pytestmark = pytest.mark.network
 
@@ -113,15 +115,7 @@ LOCAL_POLICIES: dict[str, type[WirePolicy]] = {
 async def _reset_after_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """A minimal echo-less server that answers Pings and the Close, then resets TCP
     (SO_LINGER 0) instead of closing it cleanly (§7.1.1: SHOULD close cleanly)."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    found = re.search(rb"(?im)^sec-websocket-key:[ \t]*(\S+)", head)
-    assert found is not None
-    headers = [
-        ("Upgrade", "websocket"),
-        ("Connection", "Upgrade"),
-        ("Sec-WebSocket-Accept", accept_key(found.group(1).decode())),
-    ]
-    writer.write(render_response(101, headers))
+    await accept_upgrade(reader, writer)
     stream = PeerStream(peer="client")
     while data := await reader.read(65536):
         for event in stream.feed(data):
@@ -175,23 +169,20 @@ async def _run(
     timeout: float = 5,
 ) -> list[CaseResult]:
     if fault in LOCAL_SERVERS:
-        server: LoopbackServer = await LOCAL_SERVERS[fault]()
-    elif fault is not None:
-        local = LOCAL_POLICIES.get(fault)
-        policy = local() if local is not None else wire_policy(fault)
-        server = await start_reference_server(engine="model", wire_policy=policy)
-    else:
-        server = await start_reference_server(engine=engine)
-    async with server:
-        return await run_cases(cases, Target.parse(server.url), timeout=timeout, jobs=16)
+        server = await LOCAL_SERVERS[fault]()
+        return await run_on(server, cases, timeout=timeout, jobs=16)
+    if fault is not None:
+        policy = fault_policy(fault, LOCAL_POLICIES)
+        return await run_reference(cases, engine="model", policy=policy, timeout=timeout, jobs=16)
+    return await run_reference(cases, engine=engine, timeout=timeout, jobs=16)
 
 
 @cache
 def _results_under(fault: str) -> dict[str, CaseResult]:
     """Every case BREAKS maps to ``fault``, run at once against one faulty server."""
-    cases = [c for c in CASES if BREAKS.get(c.id) == fault]
+    cases = broken_by(fault, CASES, BREAKS)
     timeout = 1.0 if fault in SLOW_FAULTS else 2.0
-    return {r.id: r for r in asyncio.run(_run(cases, fault=fault, timeout=timeout))}
+    return by_id(asyncio.run(_run(cases, fault=fault, timeout=timeout)))
 
 
 def _outcomes(ids: Sequence[str], fault: str) -> dict[str, Outcome]:
@@ -217,17 +208,13 @@ def test_case_tables() -> None:
 @pytest.mark.parametrize("engine", ["wsproto", "model"])
 def test_reference_server_passes_every_case(engine: EngineName) -> None:
     results = asyncio.run(_run(CASES, engine=engine))
-    bad = {r.id: (r.outcome.value, r.actual) for r in results if r.outcome is not Outcome.PASS}
-    assert not bad
+    assert not not_passed(results)
     assert max(r.duration_s for r in results) < 1.0  # no case waits for a deadline
 
 
 @pytest.mark.parametrize("case_id", sorted(BREAKS))
 def test_case_fails_against_the_fault_that_breaks_its_rule(case_id: str) -> None:
-    case = case_by_id(case_id)
-    assert case is not None
-    result = _results_under(BREAKS[case_id])[case_id]
-    assert result.outcome is case.level.failure, (result.outcome, result.actual)
+    assert_failed(_results_under(BREAKS[case_id])[case_id])
 
 
 def test_replying_with_another_code_is_info() -> None:

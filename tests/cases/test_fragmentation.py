@@ -7,21 +7,18 @@ engine) and must FAIL against a server that breaks exactly the rule it checks.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from functools import cache
 
 import pytest
+from conftest import assert_failed, broken_by, by_id, fault_policy, not_passed, run_reference
 
-from conformance.cases import case_by_id, fragmentation
-from conformance.cases.base import Case
-from conformance.driver import Target
+from conformance.cases import fragmentation
 from conformance.echo_engine import WirePolicy
 from conformance.model.decoder import Message
 from conformance.model.frames import Frame
 from conformance.model.outcomes import AllOf, Echoed, Not, Observed, Outcome, Ponged
-from conformance.reference_server import EngineName, start_reference_server
+from conformance.reference_server import EngineName
 from conformance.results import CaseResult
-from conformance.runner import run_cases
 from fixtures.wire_faults import WIRE_FAULTS, wire_policy
 
 pytestmark = pytest.mark.network
@@ -74,30 +71,13 @@ SLOW_FAULTS = frozenset({"no-pong", "pong-wrong-payload"})
 """The barrier Ping is never answered either: these cases end at their deadline."""
 
 
-def _policy(fault: str) -> WirePolicy:
-    local = LOCAL_FAULTS.get(fault)
-    return local() if local is not None else wire_policy(fault)
-
-
-async def _run(
-    cases: Sequence[Case],
-    *,
-    engine: EngineName = "wsproto",
-    policy: WirePolicy | None = None,
-    timeout: float = 5,
-) -> list[CaseResult]:
-    server = await start_reference_server(engine=engine, wire_policy=policy)
-    async with server:
-        return await run_cases(cases, Target.parse(server.url), timeout=timeout, jobs=8)
-
-
 @cache
 def _results_under(fault: str) -> dict[str, CaseResult]:
     """Every case BREAKS maps to ``fault``, run at once against one faulty server."""
-    cases = [c for c in CASES if BREAKS.get(c.id) == fault]
+    cases = broken_by(fault, CASES, BREAKS)
     timeout = 1.0 if fault in SLOW_FAULTS else 2.0
-    results = asyncio.run(_run(cases, engine="model", policy=_policy(fault), timeout=timeout))
-    return {r.id: r for r in results}
+    policy = fault_policy(fault, LOCAL_FAULTS)
+    return by_id(asyncio.run(run_reference(cases, engine="model", policy=policy, timeout=timeout)))
 
 
 def test_every_case_has_a_breaking_fault() -> None:
@@ -107,17 +87,12 @@ def test_every_case_has_a_breaking_fault() -> None:
 
 @pytest.mark.parametrize("engine", ["wsproto", "model"])
 def test_reference_server_passes_every_case(engine: EngineName) -> None:
-    results = asyncio.run(_run(CASES, engine=engine))
-    bad = {r.id: (r.outcome.value, r.actual) for r in results if r.outcome is not Outcome.PASS}
-    assert not bad
+    assert not not_passed(asyncio.run(run_reference(CASES, engine=engine)))
 
 
 @pytest.mark.parametrize("case_id", sorted(BREAKS))
 def test_case_fails_against_the_fault_that_breaks_its_rule(case_id: str) -> None:
-    case = case_by_id(case_id)
-    assert case is not None
-    result = _results_under(BREAKS[case_id])[case_id]
-    assert result.outcome is case.level.failure, (result.outcome, result.actual)
+    assert_failed(_results_under(BREAKS[case_id])[case_id])
 
 
 def test_failing_with_another_code_is_a_warning() -> None:
@@ -125,7 +100,8 @@ def test_failing_with_another_code_is_a_warning() -> None:
     though, is its reply: that server processed the frame, which is a FAIL."""
     fail_ids = [c.id for c in CASES if c.expect.describe().startswith("the connection failed")]
     cases = [c for c in CASES if c.id in fail_ids]
-    results = asyncio.run(_run(cases, engine="model", policy=wire_policy("fail-with-1000")))
+    policy = wire_policy("fail-with-1000")
+    results = asyncio.run(run_reference(cases, engine="model", policy=policy))
     outcomes = {r.id: r.outcome for r in results}
     assert outcomes.pop("rfc6455/5.4/close-fin-clear") is Outcome.FAIL
     assert len(outcomes) == 8

@@ -9,16 +9,15 @@ wrong byte: the echo is compared by content.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import replace
 
 import pytest
+from conftest import accept_upgrade, not_passed, run_on, run_reference
 
 from conformance.cases import limits
 from conformance.cases.base import Case
-from conformance.driver import Target
 from conformance.echo_engine import WirePolicy
 from conformance.model.codec import close_payload, encode_frame
 from conformance.model.constants import Opcode
@@ -38,12 +37,9 @@ from conformance.reference_server import (
     EngineName,
     LoopbackServer,
     ServerLimits,
-    accept_key,
-    render_response,
-    start_reference_server,
 )
 from conformance.results import CaseResult
-from conformance.runner import run_cases, select_cases
+from conformance.runner import select_cases
 
 pytestmark = pytest.mark.network
 
@@ -66,12 +62,7 @@ class CorruptEcho(WirePolicy):
 async def _echo_frame_by_frame(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """A server that echoes each data frame as soon as it is in, unmasked (§5.4 lets an
     echo keep the fragmentation): it writes while the suite is still writing."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    found = re.search(rb"(?im)^sec-websocket-key:[ \t]*(\S+)", head)
-    assert found is not None
-    accept = accept_key(found.group(1).decode())
-    upgrade = [("Upgrade", "websocket"), ("Connection", "Upgrade")]
-    writer.write(render_response(101, [*upgrade, ("Sec-WebSocket-Accept", accept)]))
+    await accept_upgrade(reader, writer)
     stream = PeerStream(peer="client")
     while data := await reader.read(65536):
         for event in stream.feed(data):
@@ -101,9 +92,9 @@ async def _run(
     server_limits = (
         ServerLimits() if max_message is None else ServerLimits(max_message_bytes=max_message)
     )
-    server = await start_reference_server(engine=engine, wire_policy=policy, limits=server_limits)
-    async with server:
-        return await run_cases(cases, Target.parse(server.url), timeout=TIMEOUT, jobs=JOBS)
+    return await run_reference(
+        cases, engine=engine, policy=policy, limits=server_limits, timeout=TIMEOUT, jobs=JOBS
+    )
 
 
 def test_every_case_is_full_profile_with_a_breaking_fault() -> None:
@@ -118,9 +109,7 @@ def test_every_case_is_full_profile_with_a_breaking_fault() -> None:
 @pytest.mark.parametrize("engine", ["wsproto", "model"])
 def test_reference_server_passes_every_case(engine: EngineName) -> None:
     started = time.monotonic()
-    results = asyncio.run(_run(CASES, engine=engine))
-    bad = {r.id: (r.outcome.value, r.actual) for r in results if r.outcome is not Outcome.PASS}
-    assert not bad
+    assert not not_passed(asyncio.run(_run(CASES, engine=engine)))
     assert time.monotonic() - started < 20
 
 
@@ -145,8 +134,8 @@ def test_a_server_echoing_frame_by_frame_passes() -> None:
     cases = [c for c in CASES if "fragments" in c.id or c.id.endswith("binary-16mib")]
 
     async def main() -> list[CaseResult]:
-        async with await LoopbackServer.start(_echo_frame_by_frame) as server:
-            return await run_cases(cases, Target.parse(server.url), timeout=TIMEOUT, jobs=JOBS)
+        server = await LoopbackServer.start(_echo_frame_by_frame)
+        return await run_on(server, cases, timeout=TIMEOUT, jobs=JOBS)
 
     results = asyncio.run(main())
     assert {r.outcome for r in results} == {Outcome.PASS}, [r.actual for r in results]

@@ -13,19 +13,18 @@ from collections.abc import Sequence
 from functools import cache
 
 import pytest
+from conftest import assert_failed, broken_by, by_id, fault_policy, not_passed, run_reference
 
-from conformance.cases import case_by_id, utf8
+from conformance.cases import utf8
 from conformance.cases.base import Case
-from conformance.driver import Target
 from conformance.echo_engine import WirePolicy
 from conformance.model.constants import Opcode
 from conformance.model.decoder import Message
 from conformance.model.frames import Frame
 from conformance.model.kuhn import KUHN_TABLE
 from conformance.model.outcomes import Outcome
-from conformance.reference_server import EngineName, start_reference_server
+from conformance.reference_server import EngineName
 from conformance.results import CaseResult
-from conformance.runner import run_cases
 from fixtures.wire_faults import WIRE_FAULTS, wire_policy
 
 pytestmark = pytest.mark.network
@@ -136,27 +135,19 @@ FAIL_FAST = [c for c in CASES if "/fail-fast-" in c.id]
 INVALID = [c for c in CASES if c.id.startswith("rfc6455/8.1/")]
 
 
-def _policy(fault: str) -> WirePolicy:
-    local = LOCAL_FAULTS.get(fault)
-    return local() if local is not None else wire_policy(fault)
-
-
 async def _run(
     cases: Sequence[Case], *, engine: EngineName = "wsproto", policy: WirePolicy | None = None
 ) -> list[CaseResult]:
     # A faulty server may leave a case waiting for its deadline (an echo never sent).
     timeout = 5.0 if policy is None else 2.0
-    server = await start_reference_server(engine=engine, wire_policy=policy)
-    async with server:
-        return await run_cases(cases, Target.parse(server.url), timeout=timeout, jobs=8)
+    return await run_reference(cases, engine=engine, policy=policy, timeout=timeout)
 
 
 @cache
 def _results_under(fault: str) -> dict[str, CaseResult]:
     """Every case BREAKS maps to ``fault``, run at once against one faulty server."""
-    cases = [c for c in CASES if BREAKS.get(c.id) == fault]
-    results = asyncio.run(_run(cases, engine="model", policy=_policy(fault)))
-    return {r.id: r for r in results}
+    cases = broken_by(fault, CASES, BREAKS)
+    return by_id(asyncio.run(_run(cases, engine="model", policy=fault_policy(fault, LOCAL_FAULTS))))
 
 
 def test_case_counts() -> None:
@@ -174,17 +165,12 @@ def test_every_case_has_a_breaking_fault() -> None:
 
 @pytest.mark.parametrize("engine", ["wsproto", "model"])
 def test_reference_server_passes_every_case(engine: EngineName) -> None:
-    results = asyncio.run(_run(CASES, engine=engine))
-    bad = {r.id: (r.outcome.value, r.actual) for r in results if r.outcome is not Outcome.PASS}
-    assert not bad
+    assert not not_passed(asyncio.run(_run(CASES, engine=engine)))
 
 
 @pytest.mark.parametrize("case_id", sorted(BREAKS))
 def test_case_fails_against_the_fault_that_breaks_its_rule(case_id: str) -> None:
-    case = case_by_id(case_id)
-    assert case is not None
-    result = _results_under(BREAKS[case_id])[case_id]
-    assert result.outcome is case.level.failure, (result.outcome, result.actual)
+    assert_failed(_results_under(BREAKS[case_id])[case_id])
 
 
 def test_failing_only_once_the_message_is_whole_is_info() -> None:

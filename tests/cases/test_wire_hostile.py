@@ -11,12 +11,12 @@ import asyncio
 import time
 
 import pytest
+from conftest import run_on
 
 from conformance.cases import all_cases, handshake
-from conformance.driver import Target
 from conformance.model.outcomes import Outcome
 from conformance.results import CaseResult
-from conformance.runner import GRACE, run_cases
+from conformance.runner import GRACE
 from fixtures.hostile import HOSTILE_KINDS, start_hostile_server
 
 pytestmark = pytest.mark.network
@@ -30,8 +30,7 @@ JOBS = 8
 
 def _run(kind: str) -> tuple[list[CaseResult], float]:
     async def main() -> list[CaseResult]:
-        async with await start_hostile_server(kind) as server:
-            return await run_cases(WIRE, Target.parse(server.url), timeout=TIMEOUT, jobs=JOBS)
+        return await run_on(await start_hostile_server(kind), WIRE, timeout=TIMEOUT, jobs=JOBS)
 
     started = time.monotonic()
     results = asyncio.run(asyncio.wait_for(main(), 120))

@@ -32,13 +32,9 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
 from wsproto.events import AcceptConnection, CloseConnection, Message, Request, TextMessage
 
-from conformance.clients.browser import (
-    ROOT_PREFIX,
-    browser_adapter_command,
-    descendants,
-    find_browser,
-    process_table,
-)
+from conformance.clients.browser import browser_adapter_command
+from conformance.clients.browser_process import ROOT_PREFIX, descendants, process_table
+from conformance.clients.browser_profile import find_browser
 from conformance.reference_server import start_reference_server
 from conformance.tls import make_tls_files
 
