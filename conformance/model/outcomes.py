@@ -305,10 +305,14 @@ class Ponged:
 class FailedConnection:
     """_Fail the WebSocket Connection_ (§7.1.7): a Close with one of ``codes`` (any code
     when None), or the TCP connection closed without one; and nothing processed
-    beyond ``echoes`` (the messages sent before the offending frame)."""
+    beyond ``echoes`` (the messages sent before the offending frame).
+
+    ``reply_counts``: the offending frame was itself a Close, so a Close sent in reply
+    to it still closes the connection (the reply's code is judged like any other)."""
 
     codes: frozenset[int] | None = None
     echoes: tuple[tuple[int, bytes], ...] = ()
+    reply_counts: bool = False
 
     def describe(self) -> str:
         how = (
@@ -325,7 +329,7 @@ class FailedConnection:
         if observed.continued or observed.messages != list(self.echoes):
             return False
         if observed.close is not None:
-            if observed.close.reply:
+            if observed.close.reply and not self.reply_counts:
                 return False  # it only answered the suite's Close
             return self.codes is None or observed.close.code in self.codes
         return observed.transport in (TransportEnd.EOF, TransportEnd.RESET)
