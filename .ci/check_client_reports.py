@@ -10,10 +10,9 @@ from __future__ import annotations
 import json
 import sys
 
-from conformance.clients.runner import RUN_WIDE, select_scenarios
+from conformance.clients.runner import RUN_WIDE, WHATWG_RUN_WIDE, select_scenarios
 
 OUTCOMES = {"pass", "fail", "warn", "info", "unsupported", "error"}
-WHATWG_EXTRA = ["client/whatwg/indistinguishable", "client/whatwg/failure-timing"]
 
 
 def check(path: str, profile: str) -> list[str]:
@@ -24,7 +23,7 @@ def check(path: str, profile: str) -> list[str]:
         return [f"{path}: no report ({exc})"]
     wanted = [s.id for s in select_scenarios(profile)]  # type: ignore[arg-type]
     if profile == "whatwg":
-        wanted += WHATWG_EXTRA
+        wanted += WHATWG_RUN_WIDE
     got = [c["id"] for c in report["cases"] if c["id"] not in RUN_WIDE]
     problems = [] if got == wanted else [f"{path}: cases {got} != scenarios {wanted}"]
     for case in report["cases"]:

@@ -266,15 +266,13 @@ def check_client(
     loopback-only network namespace (unresolvable, unroutable) are left out outside one."""
     __tracebackhide__ = True
     from .clients.harness import AdapterFailed
-    from .clients.runner import NEEDS_NAMESPACE, isolated, run_client_suite, select_scenarios
+    from .clients.runner import run_client_suite, runnable_here, select_scenarios
 
     if profile not in ("whatwg", "rfc6455-client"):
         raise ValueError(f"profile must be 'whatwg' or 'rfc6455-client', not {profile!r}")
-    chosen = [
-        s
-        for s in select_scenarios(profile, _patterns(scenarios), _patterns(exclude))  # type: ignore[arg-type]
-        if isolated() or s.name not in NEEDS_NAMESPACE
-    ]
+    chosen = runnable_here(
+        select_scenarios(profile, _patterns(scenarios), _patterns(exclude))  # type: ignore[arg-type]
+    )
     label = adapter if isinstance(adapter, str) else " ".join(adapter)
     try:
         report = asyncio.run(
@@ -310,13 +308,11 @@ def client_conformance_tests(
     docs/client-adapters.md) of the project's client, and plays its one scenario.
     Assign it to a ``test_*`` name in a test module.
     """
-    from .clients.runner import NEEDS_NAMESPACE, isolated, select_scenarios
+    from .clients.runner import runnable_here, select_scenarios
 
-    chosen = [
-        s
-        for s in select_scenarios(profile, _patterns(scenarios), _patterns(exclude))  # type: ignore[arg-type]
-        if isolated() or s.name not in NEEDS_NAMESPACE
-    ]
+    chosen = runnable_here(
+        select_scenarios(profile, _patterns(scenarios), _patterns(exclude))  # type: ignore[arg-type]
+    )
 
     @pytest.mark.parametrize("ws_scenario_id", [pytest.param(s.id, id=s.id) for s in chosen])
     def test_ws_client_conformance(ws_scenario_id: str, request: pytest.FixtureRequest) -> None:

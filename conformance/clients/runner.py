@@ -32,6 +32,14 @@ NEEDS_NAMESPACE = ("unresolvable", "unroutable")
 RUN_WIDE = ("client/handshake/opening-request", "client/handshake/key-per-connection")
 """Results judged over the whole run rather than one scenario (after the scenarios)."""
 
+WHATWG_RUN_WIDE = ("client/whatwg/indistinguishable", "client/whatwg/failure-timing")
+"""The run-wide results of the ``whatwg`` profile, always present, after the scenarios."""
+
+
+def runnable_here(scenarios: Iterable[Scenario]) -> list[Scenario]:
+    """``scenarios`` without those that need a loopback-only namespace, unless in one."""
+    return [s for s in scenarios if isolated() or s.name not in NEEDS_NAMESPACE]
+
 
 def isolated() -> bool:
     """True inside the loopback-only namespace this module made."""
@@ -127,7 +135,7 @@ async def run_client_suite(
     """Play ``scenarios`` through the adapter and judge them under ``profile``."""
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     clock = time.perf_counter()
-    runnable = [s for s in scenarios if isolated() or s.name not in NEEDS_NAMESPACE]
+    runnable = runnable_here(scenarios)
     client, observations = await run_scenarios(argv, runnable, timeout=timeout, progress=progress)
     by_id = {o.scenario.id: o for o in observations}
     results: list[CaseResult] = []

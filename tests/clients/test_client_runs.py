@@ -17,6 +17,7 @@ from conformance.clients.commands import BUILTIN_ADAPTERS, FIXTURES, builtin_ada
 from conformance.clients.runner import (
     NEEDS_NAMESPACE,
     RUN_WIDE,
+    WHATWG_RUN_WIDE,
     isolated,
     run_client_suite,
     select_scenarios,
@@ -52,7 +53,7 @@ def test_builtin_adapter_run_is_complete(name: str) -> None:
     ids = [r.id for r in report.results if r.id not in RUN_WIDE]
     expected_ids = [s.id for s in scenarios]
     if profile == "whatwg":
-        expected_ids += ["client/whatwg/indistinguishable", "client/whatwg/failure-timing"]
+        expected_ids += WHATWG_RUN_WIDE
     assert ids == expected_ids
     assert report.target_url.startswith(name)
     for result in report.results:
