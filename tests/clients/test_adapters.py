@@ -16,9 +16,9 @@ import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
+from adapter_session import AdapterSession, Event, is_terminal
 
 from conformance.reference_server import start_reference_server
 from conformance.tls import make_tls_files
@@ -30,8 +30,6 @@ CLIENTS = ROOT / "fixtures" / "clients"
 STEP_TIMEOUT = 5.0
 TEST_TIMEOUT = 12.0
 FORBIDDEN_BODY = "forbidden by policy\n"
-
-Event = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -78,30 +76,11 @@ ADAPTERS = {
 }
 
 
-def is_terminal(event: Event) -> bool:
-    kind = event["event"]
-    return kind == "close" or (kind == "exception" and event.get("phase") == "connect")
-
-
-class Running:
-    """An adapter process: commands in, events out, each read under a deadline."""
+class Running(AdapterSession):
+    """A library adapter under test."""
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-        self.events: list[Event] = []
-
-    async def command(self, **fields: object) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write((json.dumps(fields) + "\n").encode())
-        await self.process.stdin.drain()
-
-    async def next_event(self) -> Event:
-        assert self.process.stdout is not None
-        line = await asyncio.wait_for(self.process.stdout.readline(), STEP_TIMEOUT)
-        assert line, "the adapter closed its stdout"
-        event: Event = json.loads(line)
-        self.events.append(event)
-        return event
+        super().__init__(process, STEP_TIMEOUT)
 
     async def until(self, conn: int, *names: str) -> Event:
         """The next event of ``conn`` that is one of ``names`` or terminal."""
@@ -109,13 +88,6 @@ class Running:
             event = await self.next_event()
             if event.get("conn") == conn and (event["event"] in names or is_terminal(event)):
                 return event
-
-    async def quit(self) -> int:
-        await self.command(op="quit")
-        assert self.process.stdout is not None
-        rest = await asyncio.wait_for(self.process.stdout.read(), STEP_TIMEOUT)
-        self.events += [json.loads(line) for line in rest.splitlines() if line.strip()]
-        return await asyncio.wait_for(self.process.wait(), STEP_TIMEOUT)
 
 
 async def forbidden_server() -> asyncio.Server:

@@ -23,9 +23,9 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
+from adapter_session import AdapterSession, Event, is_terminal
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from wsproto import ConnectionType, WSConnection
@@ -50,17 +50,10 @@ BROWSERS = [
 ]
 CLIENT_PREFIX = {"chromium": "Chromium ", "firefox": "Mozilla Firefox "}
 
-Event = dict[str, Any]
-
 
 def need(browser: str) -> None:
     if find_browser(browser) is None:
         pytest.skip(f"{browser} is not installed")
-
-
-def is_terminal(event: Event) -> bool:
-    kind = event["event"]
-    return kind == "close" or (kind == "exception" and event.get("phase") == "connect")
 
 
 def roots_of(pids: set[int]) -> set[Path]:
@@ -76,26 +69,12 @@ def roots_of(pids: set[int]) -> set[Path]:
     return found
 
 
-class Running:
-    """An adapter process: commands in, events out, each read under a deadline."""
+class Running(AdapterSession):
+    """The browser adapter under test; its stderr goes to a file."""
 
     def __init__(self, process: asyncio.subprocess.Process, stderr: Path) -> None:
-        self.process = process
+        super().__init__(process, STEP_TIMEOUT)
         self.stderr = stderr
-        self.events: list[Event] = []
-
-    async def command(self, **fields: object) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write((json.dumps(fields) + "\n").encode())
-        await self.process.stdin.drain()
-
-    async def next_event(self) -> Event:
-        assert self.process.stdout is not None
-        line = await asyncio.wait_for(self.process.stdout.readline(), STEP_TIMEOUT)
-        assert line, "the adapter closed its stdout"
-        event: Event = json.loads(line)
-        self.events.append(event)
-        return event
 
     async def ready(self, browser: str) -> None:
         ready = await self.next_event()
@@ -126,16 +105,6 @@ class Running:
                 assert event["event"] == name or not is_terminal(event), event
                 if event["event"] == name:
                     return event
-
-    async def wait(self) -> int:
-        assert self.process.stdout is not None
-        rest = await asyncio.wait_for(self.process.stdout.read(), STEP_TIMEOUT)
-        self.events += [json.loads(line) for line in rest.splitlines() if line.strip()]
-        return await asyncio.wait_for(self.process.wait(), STEP_TIMEOUT)
-
-    async def quit(self) -> int:
-        await self.command(op="quit")
-        return await self.wait()
 
     def dump(self) -> None:
         sys.stderr.write("events:\n" + "".join(f"  {json.dumps(e)}\n" for e in self.events))
