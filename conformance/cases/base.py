@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..driver import Connection, Target, Transcript
 from ..model.outcomes import (
-    Behaviour,
+    Allowed,
     Expectation,
     Level,
     Observed,
@@ -22,21 +22,14 @@ from ..model.outcomes import (
     judge,
 )
 
+__all__ = ["Allowed", "CannotRun", "Case", "CaseContext", "RunFn"]
+
 
 class CannotRun(Exception):
     """The case cannot run against this target (e.g. a valid handshake was refused).
 
     Reported as ERROR: the suite could not observe the behaviour the case checks.
     """
-
-
-@dataclass(frozen=True, slots=True)
-class Allowed:
-    """A behaviour the spec also allows, reported as ``outcome`` (INFO or UNSUPPORTED)."""
-
-    behaviour: Behaviour
-    outcome: Outcome
-    why: str
 
 
 class CaseContext:
@@ -100,5 +93,5 @@ class Case:
             return verdict
         for allowed in self.allowed:
             if allowed.behaviour.matches(observed):
-                return Verdict(allowed.outcome, f"{verdict.actual} ({allowed.why})")
+                return allowed.verdict(observed, verdict.actual)
         return verdict

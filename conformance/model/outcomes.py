@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from .violations import Violation
 
@@ -199,6 +199,8 @@ class HttpRefusal:
 class HandshakeAccepted:
     """A 101 response that passed every check of RFC 6455 §4.1 and §4.2.2."""
 
+    judges_violations: ClassVar[bool] = True  # decides on the peer's violations itself
+
     def describe(self) -> str:
         return "a valid 101 Switching Protocols response"
 
@@ -221,6 +223,8 @@ class HttpAnswer:
 @dataclass(frozen=True, slots=True)
 class AcceptedWithout:
     """A 101 response that breaks none of ``requirements`` (other breaches are not judged)."""
+
+    judges_violations: ClassVar[bool] = True  # decides on the peer's violations itself
 
     requirements: frozenset[str]
     rule: str  # what the response must get right, for reports
@@ -274,6 +278,8 @@ def _opcode_name(opcode: int) -> str:
 class Echoed:
     """The server sent back exactly these messages, in order, breaking no frame rule."""
 
+    judges_violations: ClassVar[bool] = True  # decides on the peer's violations itself
+
     messages: tuple[tuple[int, bytes], ...]
 
     def describe(self) -> str:
@@ -289,6 +295,8 @@ class Echoed:
 @dataclass(frozen=True, slots=True)
 class Ponged:
     """A Pong for each Ping, with the Ping's payload, in order (§5.5.2, §5.5.3)."""
+
+    judges_violations: ClassVar[bool] = True  # decides on the peer's violations itself
 
     payloads: tuple[bytes, ...]
 
@@ -368,19 +376,68 @@ class Verdict:
     requirements: tuple[str, ...] = ()  # ids the peer was seen to break, beyond the case's own
 
 
+def judges_violations(behaviour: Behaviour) -> bool:
+    """Whether ``behaviour`` decides on the peer's recorded violations itself.
+
+    Behaviours that look only at how the connection ended (a Close code, a TCP close)
+    do not; for them :func:`unjudged_violations` applies.
+    """
+    return bool(getattr(behaviour, "judges_violations", False))
+
+
+def unjudged_violations(behaviour: Behaviour, observed: Observed) -> tuple[str, ...]:
+    """Rules the peer broke after the handshake that ``behaviour`` did not weigh.
+
+    Every violation the strict decoder records during a case reaches its verdict: a
+    behaviour that matched on the closing alone (a Close 1002, say) cannot turn a
+    data frame sent after that Close (§5.5.1) into a PASS.
+    """
+    if not observed.upgraded or judges_violations(behaviour):
+        return ()
+    return tuple(dict.fromkeys(v.requirement for v in observed.violations))
+
+
 def judge(expectation: Expectation, observed: Observed, level: Level) -> Verdict:
     """Compare what was observed with what the spec accepts.
 
-    PASS only when an acceptable behaviour was observed. A missed deadline with
-    nothing acceptable seen is ERROR (not observable), never PASS.
+    PASS only when an acceptable behaviour was observed and no rule was broken on the
+    way (:func:`unjudged_violations`: that is FAIL, every decoder rule being a MUST).
+    A missed deadline with nothing acceptable seen is ERROR (not observable).
     """
     actual = observed.describe()
     broken = tuple(dict.fromkeys(v.requirement for v in observed.violations))
-    if expectation.match(observed) is not None:
+    matched = expectation.match(observed)
+    if matched is not None:
+        extra = unjudged_violations(matched, observed)
+        if extra:
+            return Verdict(
+                Outcome.FAIL,
+                f"{actual} (the case's rule held; the rules cited after it were broken on the way)",
+                extra,
+            )
         return Verdict(Outcome.PASS, actual)
     if observed.timed_out and not observed.answered:
         return Verdict(Outcome.ERROR, actual)
     return Verdict(level.failure, actual, broken)
+
+
+@dataclass(frozen=True, slots=True)
+class Allowed:
+    """A behaviour the spec also allows, reported as ``outcome`` (INFO, WARN or
+    UNSUPPORTED) with ``why``: the clause that allows it (see docs/verdict-policy.md)."""
+
+    behaviour: Behaviour
+    outcome: Outcome
+    why: str
+
+    def verdict(self, observed: Observed, actual: str) -> Verdict:
+        """The verdict when this behaviour was seen; unjudged violations make it FAIL."""
+        extra = unjudged_violations(self.behaviour, observed)
+        if extra:
+            return Verdict(
+                Outcome.FAIL, f"{actual} ({self.why}; but rules were broken on the way)", extra
+            )
+        return Verdict(self.outcome, f"{actual} ({self.why})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,6 +449,10 @@ class AllOf:
 
     behaviours: tuple[Behaviour, ...]
     text: str = ""
+
+    @property
+    def judges_violations(self) -> bool:
+        return any(judges_violations(b) for b in self.behaviours)
 
     def describe(self) -> str:
         return self.text or "; and ".join(b.describe() for b in self.behaviours)
@@ -422,6 +483,8 @@ class EchoedWithout:
     encoding), observed on echoes.
     """
 
+    judges_violations: ClassVar[bool] = True  # decides on the peer's violations itself
+
     messages: tuple[tuple[int, bytes], ...]
     requirements: frozenset[str]
     rule: str  # what every frame must get right, for reports
@@ -440,6 +503,8 @@ class EchoedWithout:
 class PongedLatest:
     """Pongs for only some of the Pings, in order, the last Ping answered: §5.5.3 lets
     an endpoint that has not yet answered earlier Pings answer only the most recent."""
+
+    judges_violations: ClassVar[bool] = True  # decides on the peer's violations itself
 
     payloads: tuple[bytes, ...]
 
@@ -487,6 +552,8 @@ class ClosingHandshake:
     sent besides (anything when None).
     """
 
+    judges_violations: ClassVar[bool] = True  # decides on the peer's violations itself
+
     codes: frozenset[int] | None = None
     no_code: bool = True
     messages: tuple[tuple[int, bytes], ...] | None = ()
@@ -528,6 +595,8 @@ class ClosingHandshake:
 class ConnectionClosed:
     """The peer closed the TCP connection (one of ``ends``) and broke none of
     ``without`` on the way (other breaches are judged by the cases on those rules)."""
+
+    judges_violations: ClassVar[bool] = True  # decides on the peer's violations itself
 
     rule: str = ""  # what the peer must not have done, for reports
     without: frozenset[str] = frozenset()
@@ -587,6 +656,8 @@ class EchoedPattern:
     """The server sent back exactly the messages of ``recipes``, in order, content
     compared byte for byte (see :func:`pattern_payload`), breaking no frame rule."""
 
+    judges_violations: ClassVar[bool] = True  # decides on the peer's violations itself
+
     recipes: tuple[PayloadRecipe, ...]
 
     def describe(self) -> str:
@@ -607,6 +678,8 @@ class RefusedTooBig:
     """The server refused a message with a Close 1009 of its own ("message that is too
     big for it to process", §7.4.1; limits are the implementation's, §10.4), having
     echoed correctly only messages before it (``recipes`` as in :class:`EchoedPattern`)."""
+
+    judges_violations: ClassVar[bool] = True  # decides on the peer's violations itself
 
     recipes: tuple[PayloadRecipe, ...]
 
