@@ -151,13 +151,20 @@ FAULT_CASES: dict[str, tuple[bytes, Verdict]] = {
     "version-400": (handshake({"Sec-WebSocket-Version": None}), version_refused),
     "version-wrong-list": (handshake({"Sec-WebSocket-Version": "14"}), version_refused),
     "strict-token-lists": (handshake({"Connection": "keep-alive, Upgrade"}), accepted()),
-    "first-header-line-only": (handshake({"Connection": ["keep-alive", "Upgrade"]}), accepted()),
     "case-sensitive-header-names": (LOWERCASE, accepted()),
     "refuse-absolute-uri": (handshake(target="http://127.0.0.1/"), accepted()),
     "require-origin": (handshake(), accepted()),
     "refuse-extra-headers": (handshake({"X-Request-Id": "42"}), accepted()),
     "accept-bad-subprotocol-syntax": (handshake({"Sec-WebSocket-Protocol": "a b"}), refused),
     "accept-bad-extension-syntax": (handshake({"Sec-WebSocket-Extensions": "x; =1"}), refused),
+    "accept-any-key": (handshake({"Sec-WebSocket-Key": ""}), refused),
+    "origin-refusal-200": (handshake({"Origin": "http://127.0.0.1"}), accepted()),
+    "origin-required-200": (handshake(), accepted()),
+    "unknown-resource-200": (handshake(target="/elsewhere"), accepted()),
+    "decline-variants-with-200": (
+        handshake({"Sec-WebSocket-Protocol": "chat"}),
+        accepted(("chat",)),
+    ),
     "refuse-with-200": (handshake({"Sec-WebSocket-Key": None}), refused),
     "refuse-by-closing": (handshake({"Upgrade": None}), refused),
     "refuse-with-101-empty": (handshake(method="PUT"), refused),
@@ -210,6 +217,7 @@ RESPONSE_FAULTS = {
     "unoffered-extension",
     "malformed-101",
     "origin-policy-drop",
+    "origin-refusal-200",
 }
 
 
@@ -254,6 +262,34 @@ async def exchange_in_bytes(server: LoopbackServer, data: bytes) -> bytes:
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
+
+
+def test_negotiating_fault_agrees_to_permessage_deflate_and_the_reference_to_none() -> None:
+    """accept-bad-extension-syntax negotiates (so §9.1 binds it); the reference does not."""
+    request = handshake({"Sec-WebSocket-Extensions": "permessage-deflate"})
+
+    async def main() -> None:
+        async with await start_reference_server() as reference:
+            plain = await exchange(reference, request)
+        async with await start_fault_server("accept-bad-extension-syntax") as faulty:
+            negotiating = await exchange(faulty, request)
+        assert plain is not None and plain.values("Sec-WebSocket-Extensions") == []
+        assert negotiating is not None
+        assert negotiating.values("Sec-WebSocket-Extensions") == ["permessage-deflate"]
+
+    run(main)
+
+
+def test_echoing_fault_sends_the_unparseable_offer_back() -> None:
+    request = handshake({"Sec-WebSocket-Protocol": "a b"})
+
+    async def main() -> None:
+        async with await start_fault_server("accept-bad-subprotocol-syntax") as faulty:
+            answer = await exchange(faulty, request)
+        assert answer is not None and answer.status == 101
+        assert answer.values("Sec-WebSocket-Protocol") == ["a b"]
+
+    run(main)
 
 
 def test_single_read_fault_refuses_a_request_cut_in_pieces() -> None:

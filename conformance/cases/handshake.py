@@ -8,17 +8,20 @@ Three groups, each case one requirement sentence:
   exactly one item of the §4.2.1 list and must get an HTTP error response;
 * the 101 answer itself (§4.2.2 step 5, checked as a client would in §4.1).
 
-Where HTTP lets a server treat a request as plain HTTP (no Upgrade, no Connection:
-Upgrade, HTTP/1.0, another method: RFC 9110 §7.8 makes those non-upgrade requests),
-a non-101, non-error answer is allowed and reported as INFO; only a 101 fails.
+Every expectation and allowance comes from :mod:`conformance.policy.handshake` (see
+docs/verdict-policy.md): a drop instead of an error response is WARN (§10.7), a valid
+request relying on an optional feature may be refused (INFO), and the grammar of the
+key, version, subprotocol and extension fields is judged as that module says.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 from collections.abc import Callable
 
-from ..driver import DeadlineExceeded
+from ..driver import Connection, DeadlineExceeded, Unreachable
 from ..model import handshake as hs
 from ..model.codec import close_payload, encode_frame
 from ..model.constants import Opcode
@@ -26,14 +29,22 @@ from ..model.frames import Frame
 from ..model.handshake import HandshakeRequest, ResponseReader, build_request
 from ..model.outcomes import (
     AcceptedWithout,
+    Expectation,
     HandshakeAccepted,
-    HttpAnswer,
     HttpRefusal,
+    HttpResponse,
     Level,
     Observed,
-    Outcome,
-    TcpClose,
     expect,
+)
+from ..policy import handshake as policy
+from ..policy.handshake import (
+    ACCEPTED,
+    ACCEPTED_OR_REFUSED,
+    DROPPED_WARN,
+    ORIGIN_MAY_REFUSE,
+    REFUSED,
+    VARIANT_REFUSALS,
 )
 from .base import Allowed, Case, CaseContext, RunFn
 
@@ -74,17 +85,7 @@ R_EXTENSIONS_FROM_CLIENT = (
     "rfc6455-9-no-unrequested-extension",
 )
 R_HANDSHAKE_STATUS = "rfc6455-10.7-invalid-handshake-http-status"
-
-NON_UPGRADE_NOTE = (
-    "RFC 6455 §4.2.1 asks for an HTTP error code; RFC 9110 §7.8 also lets a server "
-    "ignore an upgrade that is not a valid upgrade request and serve it as plain HTTP. "
-    "Both readings are accepted (the second as INFO); a 101 fails."
-)
-PLAIN_HTTP = Allowed(
-    HttpAnswer(), Outcome.INFO, "served as a plain HTTP request, not as an upgrade"
-)
-ACCEPTED = expect(HandshakeAccepted())
-REFUSED = expect(HttpRefusal())
+R_MAY_DROP = "rfc6455-10.7-may-drop-tcp"
 
 
 def _courtesy_close() -> bytes:
@@ -107,13 +108,17 @@ async def exchange(
     """
     observed = Observed()
     conn = await ctx.connect()
-    await conn.send(request.to_bytes(), chunk=chunk)
     reader = ResponseReader()
+    # Read while writing: a server may answer (a 505, say) and close while a chopped
+    # request is still being written; read after the failed write, its answer is lost.
+    sending = asyncio.create_task(conn.send(request.to_bytes(), chunk=chunk))
     try:
-        while not reader.done:
-            reader.feed(await conn.receive())
-    except DeadlineExceeded:
-        observed.timed_out = True
+        observed.timed_out = await _read_response(conn, reader)
+    finally:
+        if not sending.done():
+            sending.cancel()  # it answered: the rest of the request does not matter
+        with contextlib.suppress(asyncio.CancelledError, DeadlineExceeded):
+            await sending
     observed.response = reader.response
     observed.response_error = reader.error
     observed.violations.extend(hs.check_response_head(reader))
@@ -125,6 +130,24 @@ async def exchange(
     return observed
 
 
+async def _read_response(conn: Connection, reader: ResponseReader) -> bool:
+    """Feed ``reader`` until the answer is complete; True if the deadline came first."""
+    try:
+        while not reader.done:
+            reader.feed(await conn.receive())
+    except DeadlineExceeded:
+        return True
+    return False
+
+
+async def probe(ctx: CaseContext, request: HandshakeRequest) -> HttpResponse | None:
+    """The answer to ``request`` on a second connection (None: no HTTP response)."""
+    try:
+        return (await exchange(ctx, request, check_101=False)).response
+    except Unreachable:
+        return None
+
+
 RequestFn = Callable[[CaseContext], HandshakeRequest]
 
 
@@ -133,6 +156,20 @@ def sending(make: RequestFn, chunk: int | None = None, *, check_101: bool = True
 
     async def run(ctx: CaseContext) -> Observed:
         return await exchange(ctx, make(ctx), chunk=chunk, check_101=check_101)
+
+    return run
+
+
+def declinable(make: RequestFn, chunk: int | None = None) -> RunFn:
+    """A case body for a valid request the server may refuse (policy: valid variants):
+    after a refusal, a plain valid handshake shows whether it was the server's choice."""
+
+    async def run(ctx: CaseContext) -> Observed:
+        observed = await exchange(ctx, make(ctx), chunk=chunk)
+        if any(allowed.behaviour.matches(observed) for allowed in VARIANT_REFUSALS):
+            observed.probe = await probe(ctx, valid(ctx))
+            observed.notes.append(policy.plain_probe_text(observed.probe))
+        return observed
 
     return run
 
@@ -158,25 +195,28 @@ def _must_accept(
     chunk: int | None = None,
     allowed: tuple[Allowed, ...] = (),
     notes: str = "",
-    level: Level = Level.MUST,
+    declined: bool = False,
 ) -> Case:
+    """A valid request; ``declined``: the server may refuse it (policy: valid variants),
+    else it must accept it unless ``allowed`` says otherwise."""
+    if declined:
+        notes = f"{policy.VARIANT_NOTE} {notes}".strip()
+    elif not allowed:
+        notes = f"{policy.MUST_PARSE_NOTE} {notes}".strip()
     return Case(
         id=f"rfc6455/4.2.1/{slug}",
         title=title,
-        requirements=reqs,
-        level=level,
+        requirements=(*reqs, R_ORIGIN_REFUSE, R_MAY_DROP) if declined else reqs,
+        level=Level.MUST,
         expect=ACCEPTED,
-        run=sending(make, chunk),
-        allowed=allowed,
+        run=declinable(make, chunk) if declined else sending(make, chunk),
+        allowed=VARIANT_REFUSALS if declined else allowed,
         notes=notes,
     )
 
 
-ORIGIN_MAY_REFUSE = Allowed(
-    HttpRefusal(),
-    Outcome.INFO,
-    "§4.2.2 /origin/ lets a server refuse based on Origin, with an HTTP error code",
-)
+ORIGIN_CHOICE = (ORIGIN_MAY_REFUSE, DROPPED_WARN)
+"""Refusing for the Origin: an HTTP error is the server's choice, a drop WARN (§10.7)."""
 
 ACCEPT_CASES = [
     _must_accept(
@@ -207,6 +247,7 @@ ACCEPT_CASES = [
         ),
         (R_CONNECTION,),
         notes="RFC 9110 §5.3: several field lines of a list-based field combine into one list.",
+        declined=True,
     ),
     _must_accept(
         "upgrade-mixed-case",
@@ -219,15 +260,9 @@ ACCEPT_CASES = [
         "Upgrade listing websocket among other protocols is accepted",
         lambda ctx: valid(ctx).replacing(b"Upgrade", b"wsconform-other/1, websocket"),
         (R_UPGRADE,),
-        allowed=(
-            Allowed(
-                HttpRefusal(),
-                Outcome.INFO,
-                "refused: the text also reads as 'Upgrade: websocket' exactly",
-            ),
-        ),
         notes="'An |Upgrade| header field containing the value \"websocket\"' reads either "
-        "as a list containing it or as the exact value; a refusal is INFO, not FAIL.",
+        "as a list containing it or as the exact value.",
+        declined=True,
     ),
     _must_accept(
         "header-names-any-case",
@@ -262,15 +297,17 @@ ACCEPT_CASES = [
         "without-origin",
         "A handshake without Origin is accepted",
         lambda ctx: valid(ctx),
-        (R_ORIGIN_OPTIONAL,),
-        allowed=(ORIGIN_MAY_REFUSE,),
+        (R_ORIGIN_OPTIONAL, R_ORIGIN_REFUSE),
+        allowed=ORIGIN_CHOICE,
+        notes=policy.CHOICE_NOTE,
     ),
     _must_accept(
         "same-origin",
         "A handshake with a same-origin Origin is accepted",
         lambda ctx: valid(ctx, origin=ctx.target.origin),
-        (R_ORIGIN_OPTIONAL,),
-        allowed=(ORIGIN_MAY_REFUSE,),
+        (R_ORIGIN_OPTIONAL, R_ORIGIN_REFUSE),
+        allowed=ORIGIN_CHOICE,
+        notes=policy.CHOICE_NOTE,
     ),
     _must_accept(
         "request-in-single-bytes",
@@ -292,6 +329,8 @@ ACCEPT_CASES = [
         "A handshake offering subprotocols is accepted",
         lambda ctx: valid(ctx, protocols=[b"chat", b"superchat"]),
         (R_PROTOCOL_OFFER,),
+        notes="§4.2.2 /subprotocol/ lets the server agree to none (null).",
+        declined=True,
     ),
     _must_accept(
         "subprotocol-two-lines",
@@ -300,12 +339,17 @@ ACCEPT_CASES = [
             b"Sec-WebSocket-Protocol", b"superchat"
         ),
         (R_PROTOCOL_OFFER,),
+        notes="RFC 9110 §5.3: the two lines combine into one list.",
+        declined=True,
     ),
     _must_accept(
         "extension-offer-unknown",
         "An offer of an unknown extension is accepted",
         lambda ctx: valid(ctx, extensions=[b"x-wsconform-unknown; param=1"]),
         (R_EXTENSIONS_OFFER,),
+        notes="The token is not registered (§9.1: 'Any extension-token used MUST be a "
+        "registered token'), and §4.2.2 /extensions/ lets the server use none.",
+        declined=True,
     ),
 ]
 
@@ -364,24 +408,50 @@ def _must_refuse(
     *,
     section: str = "4.2.1",
     plain_http: bool = False,
-    version_header: bool = False,
+    expectation: Expectation = REFUSED,
+    allowed: tuple[Allowed, ...] = (),
+    notes: str = policy.REFUSAL_NOTE,
+    check_101: bool = False,
 ) -> Case:
-    expectation = (
-        expect(HttpRefusal(required_header=b"sec-websocket-version", required_token=b"13"))
-        if version_header
-        else REFUSED
-    )
+    """An invalid request (policy: handshake refusal): an HTTP error passes, a drop is
+    WARN, a plain HTTP answer to a non-upgrade request INFO; ``allowed`` adds the
+    alternatives of the field's grammar policy."""
+    common = (R_VALIDATE_INPUT, R_HANDSHAKE_STATUS, R_MAY_DROP)
     return Case(
         id=f"rfc6455/{section}/{slug}",
         title=title,
-        requirements=(*reqs, R_REFUSE_INVALID, R_VALIDATE_INPUT, R_HANDSHAKE_STATUS)
-        if section == "4.2.1"
-        else (*reqs, R_VALIDATE_INPUT, R_HANDSHAKE_STATUS),
+        requirements=(*reqs, R_REFUSE_INVALID, *common) if section == "4.2.1" else (*reqs, *common),
         level=Level.MUST,
         expect=expectation,
-        run=sending(make, check_101=False),
-        allowed=(PLAIN_HTTP,) if plain_http else (),
-        notes=NON_UPGRADE_NOTE if plain_http else "",
+        run=sending(make, check_101=check_101),
+        allowed=(*policy.refusal_allowances(plain_http=plain_http), *allowed),
+        notes=policy.NON_UPGRADE_NOTE if plain_http else notes,
+    )
+
+
+def _key_format(slug: str, title: str, make: RequestFn) -> Case:
+    """A key a server finds wrong only by decoding it (policy: key format)."""
+    return _must_refuse(
+        slug,
+        title,
+        make,
+        (R_KEY,),
+        allowed=(policy.KEY_NOT_DECODED,),
+        notes=policy.KEY_FORMAT_NOTE,
+    )
+
+
+def _version(slug: str, title: str, version: bytes, *, grammar: bool = False) -> Case:
+    """An unsupported version (§4.2.2 /version/, §4.4), or one that breaks the grammar
+    (policy: version): then any HTTP error code passes."""
+    return _must_refuse(
+        slug,
+        title,
+        lambda ctx: valid(ctx).replacing(b"Sec-WebSocket-Version", version),
+        (R_VERSION_MISMATCH, R_VERSION_HEADER),
+        section="4.2.2",
+        expectation=REFUSED if grammar else policy.VERSION_ADVERTISED,
+        notes=policy.VERSION_GRAMMAR_NOTE if grammar else policy.REFUSAL_NOTE,
     )
 
 
@@ -391,36 +461,36 @@ REFUSE_CASES = [
         "A handshake without Sec-WebSocket-Key is refused",
         lambda ctx: valid(ctx).without(b"Sec-WebSocket-Key"),
         (R_KEY,),
+        notes=policy.KEY_PRESENCE_NOTE,
     ),
     _must_refuse(
         "duplicate-key",
         "A handshake with two Sec-WebSocket-Key fields is refused",
         lambda ctx: valid(ctx).with_header(b"Sec-WebSocket-Key", hs.new_key()),
         (R_KEY, R_KEY_ONCE),
+        notes=policy.KEY_PRESENCE_NOTE,
     ),
-    _must_refuse(
+    _key_format(
         "key-not-base64",
         "A Sec-WebSocket-Key that is not base64 is refused",
         lambda ctx: valid(ctx, key=b"!!!!not-base64-at-all!!!"),
-        (R_KEY,),
     ),
-    _must_refuse(
+    _key_format(
         "key-15-bytes",
         "A Sec-WebSocket-Key decoding to 15 bytes is refused",
         lambda ctx: valid(ctx, key=_b64(15)),
-        (R_KEY,),
     ),
-    _must_refuse(
+    _key_format(
         "key-17-bytes",
         "A Sec-WebSocket-Key decoding to 17 bytes is refused",
         lambda ctx: valid(ctx, key=_b64(17)),
-        (R_KEY,),
     ),
     _must_refuse(
         "key-empty",
         "An empty Sec-WebSocket-Key is refused",
         lambda ctx: valid(ctx, key=b""),
         (R_KEY,),
+        notes=policy.KEY_PRESENCE_NOTE,
     ),
     _must_refuse(
         "missing-version",
@@ -460,7 +530,10 @@ REFUSE_CASES = [
         "subprotocol-not-token",
         "A Sec-WebSocket-Protocol that is not a token list is refused",
         lambda ctx: valid(ctx).with_header(b"Sec-WebSocket-Protocol", b"chat room"),
-        (R_PROTOCOL_TOKENS, R_PROTOCOL_OFFER),
+        (R_PROTOCOL_TOKENS, R_PROTOCOL_OFFER, R_SUBPROTOCOL_NULL, R_SUBPROTOCOL_FROM_CLIENT),
+        expectation=policy.SUBPROTOCOL_GRAMMAR,
+        notes=policy.SUBPROTOCOL_GRAMMAR_NOTE,
+        check_101=True,
     ),
     _must_refuse(
         "missing-upgrade",
@@ -504,29 +577,15 @@ REFUSE_CASES = [
         (R_GET_11,),
         plain_http=True,
     ),
-    _must_refuse(
-        "version-9",
-        "Sec-WebSocket-Version: 9 (never used) gets an error with the versions",
-        lambda ctx: valid(ctx).replacing(b"Sec-WebSocket-Version", b"9"),
-        (R_VERSION_MISMATCH, R_VERSION_HEADER),
-        section="4.2.2",
-        version_header=True,
+    _version(
+        "version-9", "Sec-WebSocket-Version: 9 (never used) gets an error with the versions", b"9"
     ),
-    _must_refuse(
-        "version-14",
-        "Sec-WebSocket-Version: 14 gets an error with the versions",
-        lambda ctx: valid(ctx).replacing(b"Sec-WebSocket-Version", b"14"),
-        (R_VERSION_MISMATCH, R_VERSION_HEADER),
-        section="4.2.2",
-        version_header=True,
-    ),
-    _must_refuse(
+    _version("version-14", "Sec-WebSocket-Version: 14 gets an error with the versions", b"14"),
+    _version(
         "version-not-a-number",
-        "A non-numeric Sec-WebSocket-Version gets an error with the versions",
-        lambda ctx: valid(ctx).replacing(b"Sec-WebSocket-Version", b"thirteen"),
-        (R_VERSION_MISMATCH, R_VERSION_HEADER),
-        section="4.2.2",
-        version_header=True,
+        "A non-numeric Sec-WebSocket-Version gets an HTTP error code",
+        b"thirteen",
+        grammar=True,
     ),
 ]
 
@@ -555,14 +614,20 @@ def _answer(
     reqs: tuple[str, ...],
     checks: tuple[str, ...],
     rule: str,
+    *,
+    declined: bool = False,
 ) -> Case:
+    """The 101's ``rule``; ``declined``: the request offers an optional feature, so the
+    server may refuse it (policy: valid variants), and the rule is then not observed."""
     return Case(
         id=f"rfc6455/4.2.2/{slug}",
         title=title,
         requirements=reqs,
         level=Level.MUST,
         expect=expect(AcceptedWithout(frozenset(checks), rule)),
-        run=sending(make),
+        run=declinable(make) if declined else sending(make),
+        allowed=VARIANT_REFUSALS if declined else (),
+        notes=policy.VARIANT_NOTE if declined else "",
     )
 
 
@@ -614,6 +679,7 @@ ANSWER_CASES = [
         (R_SUBPROTOCOL_FROM_CLIENT, hs.RESPONSE_PROTOCOL),
         (hs.RESPONSE_PROTOCOL,),
         "no subprotocol other than the offered one",
+        declined=True,
     ),
     _answer(
         "single-subprotocol",
@@ -622,6 +688,7 @@ ANSWER_CASES = [
         (hs.RESPONSE_SINGLE_PROTOCOL, R_SUBPROTOCOL_FROM_CLIENT),
         (hs.RESPONSE_SINGLE_PROTOCOL, hs.RESPONSE_PROTOCOL),
         "one subprotocol at most",
+        declined=True,
     ),
     _answer(
         "no-extension-unless-offered",
@@ -638,29 +705,43 @@ ANSWER_CASES = [
         (R_EXTENSIONS_NOT_LISTED, hs.RESPONSE_EXTENSIONS, *R_EXTENSIONS_FROM_CLIENT),
         (hs.RESPONSE_EXTENSIONS,),
         "no extension the client did not offer",
+        declined=True,
     ),
 ]
+
+MALFORMED_EXTENSIONS = b"x-wsconform;;=, ,="
+
+
+async def _malformed_extensions(ctx: CaseContext) -> Observed:
+    """§9.1 (policy: extension grammar): offer a malformed list; after a 101, learn from
+    a second, valid offer whether the server negotiates extensions at all."""
+    observed = await exchange(ctx, valid(ctx, extensions=[MALFORMED_EXTENSIONS]), check_101=False)
+    if observed.response is not None and observed.response.status == policy.SWITCHING:
+        observed.probe = await probe(ctx, valid(ctx, extensions=[policy.EXTENSION_PROBE_OFFER]))
+        observed.notes.append(policy.extension_probe_text(observed.probe))
+    return observed
+
 
 REFUSAL_CASES = [
     Case(
         id="rfc6455/9.1/malformed-extensions",
         title="A malformed Sec-WebSocket-Extensions offer is not accepted",
-        requirements=(R_EXTENSIONS_MALFORMED, R_REFUSE_INVALID),
+        requirements=(R_EXTENSIONS_MALFORMED, R_REFUSE_INVALID, R_MAY_DROP),
         level=Level.MUST,
-        expect=expect(HttpRefusal(), TcpClose()),
-        run=sending(lambda ctx: valid(ctx, extensions=[b"x-wsconform;;=, ,="]), check_101=False),
-        notes="§4.2.1 asks for an HTTP error code on any ABNF violation; §9.1 says the "
-        "recipient MUST _Fail the WebSocket Connection_ (close it). Both are accepted.",
+        expect=REFUSED,
+        run=_malformed_extensions,
+        allowed=(DROPPED_WARN, policy.NO_EXTENSION_SUPPORT),
+        notes=policy.EXTENSION_GRAMMAR_NOTE,
     ),
     Case(
         id="rfc6455/4.2.2/foreign-origin",
         title="A refused foreign Origin gets an HTTP error code",
-        requirements=(R_ORIGIN_REFUSE,),
+        requirements=(R_ORIGIN_REFUSE, R_MAY_DROP),
         level=Level.MUST,
-        expect=expect(HandshakeAccepted(), HttpRefusal()),
+        expect=ACCEPTED_OR_REFUSED,
         run=sending(lambda ctx: valid(ctx, origin=b"http://wsconform.invalid")),
-        notes="A server may accept any origin; if it refuses, it must answer with an HTTP "
-        "error code such as 403, not drop the connection.",
+        allowed=(DROPPED_WARN,),
+        notes=policy.CHOICE_NOTE,
     ),
     Case(
         id="rfc6455/10.2/foreign-origin-403",
@@ -675,16 +756,16 @@ REFUSAL_CASES = [
     Case(
         id="rfc6455/4.2.2/unknown-resource",
         title="An unavailable resource name gets an HTTP error code",
-        requirements=(R_RESOURCE_UNAVAILABLE,),
+        requirements=(R_RESOURCE_UNAVAILABLE, R_MAY_DROP),
         level=Level.MUST,
-        expect=expect(HandshakeAccepted(), HttpRefusal()),
+        expect=ACCEPTED_OR_REFUSED,
         run=sending(
             lambda ctx: build_request(
                 ctx.target.host_header, b"/wsconform-no-such-resource-7f3a?x=1"
             )
         ),
-        notes="A server may serve every resource name; if it does not serve this one, it "
-        "must answer with an HTTP error code such as 404.",
+        allowed=(DROPPED_WARN,),
+        notes=policy.CHOICE_NOTE,
     ),
 ]
 
