@@ -55,6 +55,7 @@ R_HOST = "rfc6455-4.2.1-host-header"
 R_UPGRADE = "rfc6455-4.2.1-upgrade-websocket"
 R_CONNECTION = "rfc6455-4.2.1-connection-upgrade"
 R_KEY = "rfc6455-4.2.1-key-16-bytes"
+R_KEY_NOT_DECODED = "rfc6455-4.2.2-key-not-decoded"  # definition: no decoding needed
 R_VERSION = "rfc6455-4.2.1-version-13"
 R_ORIGIN_OPTIONAL = "rfc6455-4.2.1-origin-optional"
 R_PROTOCOL_OFFER = "rfc6455-4.2.1-protocol-optional"
@@ -435,7 +436,7 @@ def _key_format(slug: str, title: str, make: RequestFn) -> Case:
         slug,
         title,
         make,
-        (R_KEY,),
+        (R_KEY, R_KEY_NOT_DECODED),
         allowed=(policy.KEY_NOT_DECODED,),
         notes=policy.KEY_FORMAT_NOTE,
     )
