@@ -121,6 +121,16 @@ class WirePolicy:
         """Close TCP right after sending a Close: the server closes first (§5.5.1, §7.1.1)."""
         return True
 
+    def await_client_close(self) -> bool:
+        """Having sent the first Close, keep TCP open until the client's Close arrives,
+        then close it (§5.5.1: "After both sending and receiving a Close message");
+        False: close TCP right after the Close (§7.1.1)."""
+        return False
+
+    def latest_ping_only(self) -> bool:
+        """Of the Pings read together, answer only the last one (§5.5.3 MAY); False: each."""
+        return False
+
 
 @dataclass(frozen=True, slots=True)
 class EngineOutput:
@@ -178,6 +188,7 @@ class EchoEngine:
         self._message: _Incoming | None = None
         self._partial: _Partial | None = None
         self._close_violations: list[Violation] = []
+        self._pending_pong: bytes | None = None  # the latest Ping, with latest_ping_only
 
     @property
     def close_sent(self) -> bool:
@@ -192,14 +203,25 @@ class EchoEngine:
     def receive(self, data: bytes) -> EngineOutput:
         """Process the client's next bytes (any chunking gives the same output in total)."""
         out = bytearray()
-        if not self.done:
+        if self.close_sent and not self.close_received and not self.stream.eof:
+            self._await_close(data)
+        elif not self.done:
             for event in self.stream.feed(data):
                 self._on_event(event, out)
                 if self.done:
                     break
+            self._flush_pong(out)
             if not self.done:
                 self._probe(data, out)
         return EngineOutput(bytes(out), self._close_transport)
+
+    def _await_close(self, data: bytes) -> None:
+        """After its own Close, with ``await_client_close``: close TCP at the client's."""
+        if self._close_transport or not self.policy.await_client_close():
+            return
+        if any(isinstance(event, CloseReceived) for event in self.stream.feed(data)):
+            self.close_received = True
+            self._close_transport = self.policy.close_transport_after_close()
 
     def receive_eof(self) -> EngineOutput:
         """The client closed TCP: the server closes its side too (§7.1.1)."""
@@ -232,7 +254,10 @@ class EchoEngine:
         elif isinstance(event, Message):
             self._on_message(event, out)
         elif isinstance(event, PingReceived):
-            self._send(self.policy.pong(event.payload), out)
+            if self.policy.latest_ping_only():
+                self._pending_pong = event.payload
+            else:
+                self._send(self.policy.pong(event.payload), out)
         elif isinstance(event, PongReceived):
             self._send(self.policy.on_pong(event.payload), out)
         elif isinstance(event, CloseReceived):
@@ -336,10 +361,20 @@ class EchoEngine:
         self._send_close(close_payload(code), out)
 
     def _send_close(self, payload: bytes, out: bytearray) -> None:
+        self._flush_pong(out)
         self._send(Frame(Opcode.CLOSE, payload), out)
         out += self.policy.after_close()
         self.sent_close = payload
-        self._close_transport = self.policy.close_transport_after_close()
+        # The client's Close may already be read (the Close being answered or failed).
+        waits = not self.stream.close_received and self.stream.too_large is None
+        waits = waits and self.policy.await_client_close()
+        self._close_transport = self.policy.close_transport_after_close() and not waits
+
+    def _flush_pong(self, out: bytearray) -> None:
+        """Answer the latest Ping held back by ``latest_ping_only`` (§5.5.3)."""
+        if self._pending_pong is not None:
+            payload, self._pending_pong = self._pending_pong, None
+            self._send(self.policy.pong(payload), out)
 
     def _send(self, frame: Frame | None, out: bytearray) -> None:
         if frame is None or self.close_sent:

@@ -9,7 +9,8 @@ checks):
   fail the connection;
 * status codes (§7.4.1, §7.4.2): each code an endpoint may send is answered with a
   Close (echoing it is what §5.5.1 calls typical, not a requirement: another code is
-  INFO); each code no endpoint may send fails the connection with 1002;
+  INFO); each code no endpoint may send fails the connection with 1002; echoing a
+  reserved code back is WARN, a forbidden one FAIL (:mod:`conformance.policy.closing`);
 * codes the server itself never sends (§7.4.1): 1005, 1006 and 1015, whether it
   answers an empty Close, fails the connection, or is sent the code;
 * the TCP close (§5.5.1, §7.1.1): the server closes TCP once both Close frames have
@@ -21,6 +22,7 @@ checks):
 
 Every case watches until the server closes TCP (``until_closed``, bounded by the
 case deadline): the suite never closes first, so the whole closing handshake is seen.
+A Close the server starts is answered at once (§5.5.1), as any client must.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from dataclasses import dataclass, replace
 
 from ..model import rules
 from ..model.codec import close_payload
-from ..model.constants import Opcode, is_valid_close_code
+from ..model.constants import Opcode
 from ..model.decoder import close_code_rule
 from ..model.frames import Frame
 from ..model.outcomes import (
@@ -44,6 +46,20 @@ from ..model.outcomes import (
     TransportEnd,
     expect,
 )
+from ..policy.closing import (
+    CODE_ECHO_NOTE,
+    ECHO_NOTE,
+    IANA_NOTE,
+    INVALID_DATA,
+    PROTOCOL_ERROR,
+    REFUSED_CLOSE_NOTE,
+    RESERVED_CODE_ALLOWED,
+    SENDABLE,
+    SERVER_CLOSE_NOTE,
+    other_code_allowed,
+    reserved_code_allowed,
+)
+from ..policy.pingpong import PONG_AFTER_CLOSE_NOTE
 from .base import Allowed, Case, CaseContext, RunFn
 from .wire import WireSession, binary, client_frame, close_frame, text, watch_failure
 
@@ -77,13 +93,6 @@ R_NOT_1015 = rules.CLOSE_CODE_1015_NOT_SENT
 R_RANGE_PROTOCOL = "rfc6455-7.4.2-range-1000-2999-protocol"
 R_RANGE_REGISTERED = "rfc6455-7.4.2-range-3000-3999-registered"
 R_RANGE_PRIVATE = "rfc6455-7.4.2-range-4000-4999-private"
-
-VALID_CODES = frozenset(code for code in range(5000) if is_valid_close_code(code))
-"""Every code an endpoint may put in a Close frame (§7.4.1, §7.4.2): 1000-1003,
-1007-1014, 3000-4999."""
-
-PROTOCOL_ERROR = frozenset({1002})
-UTF8_ERROR = frozenset({1002, 1007})
 
 CODE_DEFINITIONS: dict[int, str] = {
     1000: "rfc6455-7.4.1-code-1000-normal",
@@ -165,10 +174,6 @@ def raw_close(body: bytes) -> Frame:
 # --------------------------------------------------------------------------- factories
 
 
-def _codes_text(codes: frozenset[int]) -> str:
-    return "/".join(str(code) for code in sorted(codes))
-
-
 def failing_close(
     case_id: str,
     title: str,
@@ -176,7 +181,6 @@ def failing_close(
     requirements: tuple[str, ...],
     *,
     codes: frozenset[int] = PROTOCOL_ERROR,
-    accepted_code: int | None,
     notes: str,
 ) -> Case:
     """A Close the server must refuse: it fails the connection (§7.1.7).
@@ -184,11 +188,10 @@ def failing_close(
     The offending frame is itself a Close, so the server's Close is also its reply:
     a Close with ``codes`` (or a TCP close without one) passes. Any other valid code,
     1000 and no code included, closes the connection without the appropriate status
-    code: WARN (a SHOULD of §7.1.7 and §10.7). Echoing an invalid ``accepted_code`` is
-    the server sending that code itself: FAIL (§5.5.1, §7.4).
+    code: WARN (a SHOULD of §7.1.7 and §10.7); so does a reserved code no sentence
+    forbids (1004, 1016-2999). A code no endpoint may send (an invalid code echoed)
+    matches nothing: FAIL (§5.5.1, §7.4). See :mod:`conformance.policy.closing`.
     """
-    del accepted_code  # an invalid code echoed matches no alternative: FAIL
-    other = VALID_CODES - codes
     return Case(
         id=case_id,
         title=title,
@@ -196,40 +199,9 @@ def failing_close(
         level=Level.MUST,
         expect=expect(ClosingHandshake(codes, no_code=False), TcpClose()),
         run=closing(raw_close(body)),
-        allowed=(
-            Allowed(
-                ClosingHandshake(other, no_code=True),
-                Outcome.WARN,
-                f"closed, but with a code other than {_codes_text(codes)} (§7.1.7, §10.7: "
-                "SHOULD send a Close frame with an appropriate status code)",
-            ),
-        ),
+        allowed=(other_code_allowed(codes), RESERVED_CODE_ALLOWED),
         notes=notes,
     )
-
-
-REFUSED_CLOSE_NOTE = (
-    "RFC 6455 has no sentence saying 'fail the connection' for a malformed Close body: "
-    "§5.5.1 binds the sender (the body MUST start with a code defined in §7.4), and §10.7 "
-    "binds the receiver ('Incoming data MUST always be validated'; then 'SHOULD send a "
-    "Close frame with an appropriate status code'). The suite reads them together, as "
-    "Autobahn|Testsuite does (cases 7.3.1, 7.9.x): the server refuses such a Close as a "
-    "protocol error (1002, §7.4.1), or closes TCP. A reply with another valid code, 1000 "
-    "or none included, still closes the connection, so only the SHOULD of an appropriate "
-    "code is missed: WARN. Echoing an invalid code means sending it: FAIL (§7.4)."
-)
-
-
-ECHO_NOTE = (
-    "§5.5.1: 'When sending a Close frame in response, the endpoint typically echos the "
-    "status code it received' is a parenthetical description, not a requirement: the "
-    "code echoed passes, any other valid code (or none) is INFO."
-)
-IANA_NOTE = (
-    "1012-1014 were registered with IANA after RFC 6455 (§11.7 registry); §7.4.2 "
-    "reserves 1000-2999 for such later definitions, so an endpoint may send them. A "
-    "server that knows only the RFC's own list and answers 1002 gets INFO, not FAIL."
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,10 +222,11 @@ IANA_LATER = frozenset({1012, 1013, 1014})
 
 def accepted_close(spec: Accepted) -> Case:
     """A valid Close: answered with a Close echoing its code (PASS), or another valid
-    code or none (INFO: §5.5.1's "typically echos" carries no keyword), then TCP close."""
+    code or none (INFO: §5.5.1's "typically echos" carries no keyword), then TCP close;
+    a reserved code back is WARN, a forbidden one FAIL (:mod:`conformance.policy.closing`)."""
     if spec.echo is None:
         expectation: Expectation = expect(ClosingHandshake())
-        allowed: tuple[Allowed, ...] = ()
+        allowed: tuple[Allowed, ...] = (RESERVED_CODE_ALLOWED,)
     else:
         expectation = expect(ClosingHandshake(frozenset({spec.echo}), no_code=False))
         allowed = (
@@ -263,6 +236,7 @@ def accepted_close(spec: Accepted) -> Case:
                 f"answered with another code than {spec.echo}: §5.5.1 says only that the "
                 "endpoint 'typically echos the status code it received', no keyword",
             ),
+            RESERVED_CODE_ALLOWED,
         )
         if spec.echo in IANA_LATER:
             allowed += (
@@ -328,8 +302,7 @@ def invalid_code_case(code: int) -> Case:
         f"A Close with code {code}, which no endpoint may send, fails the connection",
         close_payload(code),
         reqs,
-        accepted_code=code,
-        notes=REFUSED_CLOSE_NOTE,
+        notes=f"{REFUSED_CLOSE_NOTE} {CODE_ECHO_NOTE}",
     )
 
 
@@ -368,7 +341,6 @@ BODY_CASES: list[Case] = [
         "A Close whose body is 1 byte (half a status code) fails the connection",
         b"\x03",
         (R_BODY_CODE, R_VALIDATE, R_INVALID_DATA_CLOSE, R_CODE_1002),
-        accepted_code=None,
         notes=REFUSED_CLOSE_NOTE,
     ),
     failing_close(
@@ -376,7 +348,6 @@ BODY_CASES: list[Case] = [
         "A Close with a 124-byte reason (a 126-byte control frame) fails the connection",
         close_payload(1000, REASON_124),
         (R_CONTROL_125, R_VALIDATE, R_FAIL_CLOSE, R_CODE_1002),
-        accepted_code=1000,
         notes=(
             "§5.5: 'All control frames MUST have a payload length of 125 bytes or less' "
             "binds the sender; the receiver validates (§10.7). A Close 1000 back still "
@@ -388,8 +359,7 @@ BODY_CASES: list[Case] = [
         "A Close whose reason is not UTF-8 fails the connection (1007 or 1002)",
         close_payload(1000, INVALID_UTF8_REASON),
         (R_REASON_UTF8, R_CLOSE_REASON, R_UTF8_FAIL, R_CODE_1007, R_CODE_1002),
-        codes=UTF8_ERROR,
-        accepted_code=1000,
+        codes=INVALID_DATA,
         notes=(
             "§5.5.1: the body 'MAY contain UTF-8-encoded data with value /reason/' and "
             "§7.1.6 defines the close reason as that UTF-8-encoded data; an endpoint "
@@ -417,6 +387,7 @@ class NeverSent:
     rule: str
     code: int
     run: RunFn
+    note: str = ""  # how the trigger is read, beyond the one rule judged
 
 
 def never_sent_case(spec: NeverSent) -> Case:
@@ -435,8 +406,8 @@ def never_sent_case(spec: NeverSent) -> Case:
         notes=(
             f"Judges only §7.4.1's 'MUST NOT be set as a status code in a Close control "
             f"frame' for {spec.code}; the rest of the exchange is judged by the other "
-            "closing cases."
-        ),
+            f"closing cases. {spec.note}"
+        ).strip(),
     )
 
 
@@ -461,6 +432,7 @@ NEVER_SENT = (
         R_NOT_1006,
         1006,
         failing(client_frame(0x3, b"reserved opcode")),
+        SERVER_CLOSE_NOTE,
     ),
     NeverSent(
         "no-1006-echo",
@@ -533,6 +505,7 @@ AROUND_CLOSE_CASES: list[Case] = [
                 "did not echo the message received before the Close, or answered with "
                 "another code: echoing is the application's choice",
             ),
+            reserved_code_allowed(ClosingHandshake(messages=None)),
         ),
         notes=(
             "A 64 KiB message and a Close in one write. §5.5.1: the server 'MAY delay "
@@ -550,6 +523,7 @@ AROUND_CLOSE_CASES: list[Case] = [
         run=closing(close_frame(1000), text("sent after the Close")),
         allowed=(
             Allowed(ClosingHandshake(), Outcome.INFO, ANOTHER_CODE),
+            reserved_code_allowed(ClosingHandshake(messages=None)),
             Allowed(
                 ClosingHandshake(messages=None),
                 Outcome.WARN,
@@ -569,22 +543,16 @@ AROUND_CLOSE_CASES: list[Case] = [
         title="A Ping after the client's Close needs no Pong; the Close is answered",
         requirements=(R_PONG, R_REPLY, R_SERVER_TCP),
         level=Level.MUST,
-        expect=expect(ClosingHandshake(frozenset({1000}), no_code=False)),
+        expect=expect(
+            ClosingHandshake(frozenset({1000}), no_code=False),
+            ClosingHandshake(frozenset({1000}), no_code=False, pongs=(AFTER_CLOSE,)),
+        ),
         run=closing(close_frame(1000), client_frame(Opcode.PING, AFTER_CLOSE)),
         allowed=(
-            Allowed(ClosingHandshake(), Outcome.INFO, ANOTHER_CODE),
-            Allowed(
-                ClosingHandshake(pongs=None),
-                Outcome.INFO,
-                "answered the Ping sent after the Close: §5.5.2 excuses the Pong ('unless "
-                "it already received a Close frame') but does not forbid it, and §5.5.1 "
-                "forbids only data frames after a Close",
-            ),
+            Allowed(ClosingHandshake(pongs=None), Outcome.INFO, ANOTHER_CODE),
+            reserved_code_allowed(ClosingHandshake(pongs=None)),
         ),
-        notes=(
-            "§5.5.2: 'MUST send a Pong frame in response, unless it already received a "
-            "Close frame'. No Pong passes; a Pong is INFO (a control frame, not data)."
-        ),
+        notes=PONG_AFTER_CLOSE_NOTE,
     ),
     Case(
         id="rfc6455/5.4/close-between-fragments",
@@ -595,16 +563,17 @@ AROUND_CLOSE_CASES: list[Case] = [
         run=closing(text("first fragment, ", fin=False), close_frame(1000)),
         allowed=(
             Allowed(
-                ClosingHandshake(VALID_CODES - UTF8_ERROR),
+                ClosingHandshake(SENDABLE - INVALID_DATA),
                 Outcome.INFO,
                 ANOTHER_CODE,
             ),
             Allowed(
-                ClosingHandshake(UTF8_ERROR),
+                ClosingHandshake(INVALID_DATA),
                 Outcome.INFO,
                 "answered the Close with a protocol or data error code: the closing "
                 "handshake was completed, and no sentence ties a code to the reply",
             ),
+            RESERVED_CODE_ALLOWED,
         ),
         notes=(
             "§5.4: 'An endpoint MUST be capable of handling control frames in the middle "

@@ -28,8 +28,9 @@ from conftest import (
 )
 
 from conformance.cases import case_by_id, closing
-from conformance.cases.base import Case
-from conformance.echo_engine import WirePolicy
+from conformance.cases.base import Case, CaseContext
+from conformance.driver import Target
+from conformance.echo_engine import EchoEngine, WirePolicy
 from conformance.model import rules
 from conformance.model.codec import close_payload, encode_frame
 from conformance.model.constants import CloseCode, Opcode
@@ -44,8 +45,16 @@ from conformance.model.outcomes import (
     TransportEnd,
 )
 from conformance.model.violations import Violation
+from conformance.policy.closing import (
+    FORBIDDEN,
+    RESERVED_NOT_FORBIDDEN,
+    SENDABLE,
+    ReservedCodeClose,
+    forbidden_to_send,
+)
 from conformance.reference_server import EngineName, LoopbackServer
 from conformance.results import CaseResult
+from fixtures.variants_closing import AwaitClientClose, EchoReservedCodes, LatestPingOnly
 from fixtures.wire_faults import WIRE_FAULTS
 
 pytestmark = pytest.mark.network
@@ -53,6 +62,10 @@ pytestmark = pytest.mark.network
 CASES = closing.CASES
 VALID = [c.id for c in CASES if re.search(r"/close-code-\d+$", c.id)]
 INVALID = [c.id for c in CASES if re.search(r"/invalid-close-code-\d+$", c.id)]
+RESERVED = [i for i in INVALID if int(i.rsplit("-", 1)[1]) in RESERVED_NOT_FORBIDDEN]
+"""Codes §7.4 reserves without forbidding them: 1004, 1016-2999."""
+FORBIDDEN_CODES = [i for i in INVALID if i not in RESERVED]
+"""Codes no endpoint may send: 1005, 1006, 1015, 0-999, 5000 and above."""
 
 
 class FailWith1006(WirePolicy):
@@ -109,6 +122,8 @@ LOCAL_POLICIES: dict[str, type[WirePolicy]] = {
     "close-reply-1002": CloseReply1002,
     "fail-close-with-1008": FailCloseWith1008,
     "fail-bad-reason-with-1007": FailBadReasonWith1007,
+    "await-client-close": AwaitClientClose,
+    "echo-reserved-codes": EchoReservedCodes,
 }
 
 
@@ -130,8 +145,35 @@ async def _reset_after_close(reader: asyncio.StreamReader, writer: asyncio.Strea
                 return
 
 
+OTHER_OPCODES = frozenset(range(16)) - {Opcode.PING, Opcode.PONG, Opcode.CLOSE}
+
+
+async def _close_1_byte_then_wait(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """Answers Pings; at the first other frame starts the closing with a Close whose body
+    is 1 byte (§5.5.1: a body starts with a 2-byte code), then keeps TCP open until the
+    client's Close (§5.5.1: closed "After both sending and receiving a Close")."""
+    await accept_upgrade(reader, writer)
+    stream = PeerStream(peer="client")
+    sent = False
+    while data := await reader.read(65536):
+        for event in stream.feed(data):
+            if isinstance(event, PingReceived) and not sent:
+                writer.write(encode_frame(Frame(Opcode.PONG, event.payload)))
+            elif isinstance(event, CloseReceived):
+                writer.close()
+                return
+            elif isinstance(event, Frame) and event.opcode in OTHER_OPCODES and not sent:
+                writer.write(encode_frame(Frame(Opcode.CLOSE, b"\x03")))
+                sent = True
+        await writer.drain()
+    writer.close()
+
+
 LOCAL_SERVERS: dict[str, Callable[[], Awaitable[LoopbackServer]]] = {
     "reset-after-close": lambda: LoopbackServer.start(_reset_after_close),
+    "close-1-byte-then-wait": lambda: LoopbackServer.start(_close_1_byte_then_wait),
 }
 
 # For each case, a fault that breaks the rule the case checks.
@@ -143,7 +185,8 @@ BREAKS: dict[str, str] = {
     "rfc6455/5.5/close-reason-124-bytes": "ignore-bad-close",
     "rfc6455/5.5.1/close-reason-invalid-utf8": "ignore-bad-close",
     **dict.fromkeys(VALID, "no-close-reply"),
-    **dict.fromkeys(INVALID, "accept-invalid-close-code"),
+    **dict.fromkeys(FORBIDDEN_CODES, "accept-invalid-close-code"),
+    **dict.fromkeys(RESERVED, "ignore-bad-close"),
     "rfc6455/7.4.1/no-1005-after-empty-close": "close-with-1005",
     "rfc6455/7.4.1/no-1005-echo": "accept-invalid-close-code",
     "rfc6455/7.4.1/no-1006-when-failing": "fail-with-1006",
@@ -246,9 +289,34 @@ def test_answering_a_bad_close_normally_is_a_warning() -> None:
         assert _outcomes([case_id], fault) == {case_id: Outcome.WARN}
 
 
-def test_echoing_an_invalid_code_back_is_a_failure() -> None:
-    """The server then sends the invalid code itself (§5.5.1, §7.4)."""
-    assert set(_outcomes(INVALID, "accept-invalid-close-code").values()) == {Outcome.FAIL}
+def test_echoing_a_code_forbidden_to_send_is_a_failure() -> None:
+    """The server then sends the code itself: 1005/1006/1015 "MUST NOT be set" (§7.4.1),
+    0-999 "not used" (§7.4.2), 5000+ not "defined in Section 7.4" (§5.5.1)."""
+    assert len(FORBIDDEN_CODES) == 7
+    outcomes = _outcomes(FORBIDDEN_CODES, "accept-invalid-close-code")
+    assert set(outcomes.values()) == {Outcome.FAIL}
+
+
+def test_echoing_a_reserved_code_back_is_a_warning() -> None:
+    """1004 ("Reserved", §7.4.1) and 1016-2999 ("reserved for definition by this
+    protocol", §7.4.2): no sentence forbids sending them, so echoing one is WARN (it was
+    FAIL before issue #10, pattern 8), whether the server echoes every code or only these."""
+    assert len(RESERVED) == 5
+    for fault in ("accept-invalid-close-code", "echo-reserved-codes"):
+        assert set(_outcomes(RESERVED, fault).values()) == {Outcome.WARN}, fault
+    # the server that echoes only the reserved codes refuses the forbidden ones: PASS
+    refused = _outcomes(FORBIDDEN_CODES, "echo-reserved-codes")
+    assert set(refused.values()) == {Outcome.PASS}
+
+
+def test_close_code_sets_of_the_policy() -> None:
+    """Every 16-bit code is sendable, reserved-not-forbidden or forbidden (§7.4)."""
+    assert set(range(0x10000)) == SENDABLE | RESERVED_NOT_FORBIDDEN | FORBIDDEN
+    assert not SENDABLE & RESERVED_NOT_FORBIDDEN and not SENDABLE & FORBIDDEN
+    assert not RESERVED_NOT_FORBIDDEN & FORBIDDEN
+    assert {1004, 1016, 2999} <= RESERVED_NOT_FORBIDDEN
+    assert all(forbidden_to_send(c) for c in (0, 999, 1005, 1006, 1015, 5000, 65535))
+    assert not any(forbidden_to_send(c) for c in (1000, 1004, 1012, 2000, 3000, 4999))
 
 
 def test_invalid_utf8_reason_passes_with_1007_or_1002() -> None:
@@ -284,7 +352,10 @@ def test_readings_the_text_allows_around_the_close() -> None:
     """What the engines never do, judged on what a server could send."""
     pong_after = "rfc6455/5.5.2/no-pong-after-close"
     assert _judge(pong_after, _closed()) is Outcome.PASS
-    assert _judge(pong_after, _closed(pongs=[closing.AFTER_CLOSE])) is Outcome.INFO
+    # a Pong after the Close is excused, not forbidden (§5.5.2); whether it comes depends
+    # on what the server read together, so it passes too (it was INFO)
+    assert _judge(pong_after, _closed(pongs=[closing.AFTER_CLOSE])) is Outcome.PASS
+    assert _judge(pong_after, _closed(1001, pongs=[closing.AFTER_CLOSE])) is Outcome.INFO
     after = "rfc6455/5.5.1/frames-after-close-ignored"
     echo = [(int(Opcode.TEXT), b"sent after the Close")]
     assert _judge(after, _closed(messages=echo)) is Outcome.WARN  # echoed before its Close
@@ -293,6 +364,10 @@ def test_readings_the_text_allows_around_the_close() -> None:
     between = "rfc6455/5.4/close-between-fragments"
     assert _judge(between, _closed(1001)) is Outcome.INFO
     assert _judge(between, _closed(1007)) is Outcome.INFO  # misnamed, but answered
+    reserved = Violation(rules.CLOSE_CODE_PROTOCOL_RANGE, "2000")
+    assert _judge(between, _closed(2000, violations=[reserved])) is Outcome.WARN
+    forbidden = Violation(rules.CLOSE_CODE_1005_NOT_SENT, "1005")
+    assert _judge(between, _closed(1005, violations=[forbidden])) is Outcome.FAIL
     failed = _closed(None)
     failed.close = None  # no Close at all: the interleaved Close was not handled
     assert _judge(between, failed) is Outcome.FAIL
@@ -321,3 +396,84 @@ def test_closing_behaviours() -> None:
     assert ConnectionClosed(ends=frozenset({TransportEnd.EOF})).describe() == (
         "the TCP connection closed by the peer (FIN)"
     )
+
+
+# -- the server's own Close: answered at once (§5.5.1), described as sent -------------
+
+
+def test_a_server_waiting_for_the_clients_close_passes_every_case_in_time() -> None:
+    """§5.5.1: a Close the server starts is answered at once, so a server that fails the
+    connection and keeps TCP open until the client's Close (issue #10, pattern 10: it
+    FAILed no-1006-when-failing at the 5 s deadline) passes, with no case near it."""
+    results = asyncio.run(_run(CASES, fault="await-client-close"))
+    assert not not_passed(results)
+    assert max(r.duration_s for r in results) < 1.0
+
+
+def test_a_close_the_server_started_is_not_a_reply() -> None:
+    """The suite's answer comes after the server's Close: that Close stays the server's
+    own (reply=False) and TCP ending after the answer is not 'after the suite's Close'."""
+    case = case_by_id("rfc6455/7.4.1/no-1006-when-failing")
+    assert case is not None
+
+    async def observe() -> Observed:
+        async with await LOCAL_SERVERS["close-1-byte-then-wait"]() as server:
+            loop = asyncio.get_running_loop()
+            ctx = CaseContext(Target.parse(server.url), loop.time() + 5)
+            try:
+                return await case.run(ctx)
+            finally:
+                await ctx.close_all()
+
+    seen = asyncio.run(observe())
+    assert seen.close is not None and not seen.close.reply
+    assert not seen.closed_after_suite_close and not seen.timed_out
+    assert seen.transport is TransportEnd.EOF
+
+
+def test_a_1_byte_close_body_is_described_as_such() -> None:
+    """Issue #10, pattern 12: a 1-byte body is not "no status code" (§5.5.1)."""
+    assert "1-byte body" in CloseInfo(None, body_size=1).describe()
+    assert CloseInfo(None).describe() == "Close frame with no status code"
+    case = case_by_id("rfc6455/7.4.1/no-1006-when-failing")
+    assert case is not None
+    (result,) = asyncio.run(_run([case], fault="close-1-byte-then-wait"))
+    assert "Close frame with a 1-byte body" in result.actual, result.actual
+    assert result.duration_s < 1.0
+
+
+def test_reserved_code_close_weighs_only_the_reserved_code_rules() -> None:
+    reserved = Violation(rules.CLOSE_CODE_1004_RESERVED, "1004")
+    late = Violation(rules.NO_DATA_AFTER_CLOSE, "text after Close")
+    assert ReservedCodeClose().matches(_closed(1004, violations=[reserved]))
+    assert not ReservedCodeClose().matches(_closed(1004, violations=[reserved, late]))
+    assert not ReservedCodeClose().matches(_closed(1000))
+    forbidden = Violation(rules.CLOSE_CODE_1005_NOT_SENT, "1005")
+    assert not ReservedCodeClose().matches(_closed(1005, violations=[forbidden]))
+
+
+def _client(opcode: int, payload: bytes = b"") -> bytes:
+    return encode_frame(Frame(opcode, payload, mask=b"\x01\x02\x03\x04"))
+
+
+def test_engine_awaiting_the_clients_close_closes_tcp_at_it() -> None:
+    """The close-then-wait variant (sans-IO): its Close 1002 first, TCP only at the
+    client's Close (§5.5.1); the default engine closes TCP with its Close (§7.1.1)."""
+    waiting = EchoEngine(AwaitClientClose())
+    failed = waiting.receive(_client(0x3, b"reserved opcode"))
+    assert failed.send == encode_frame(Frame(Opcode.CLOSE, close_payload(1002)))
+    assert not failed.close_transport
+    assert not waiting.receive(_client(Opcode.PING, b"late")).close_transport
+    answered = waiting.receive(_client(Opcode.CLOSE, close_payload(1002)))
+    assert answered.send == b"" and answered.close_transport
+    assert EchoEngine().receive(_client(0x3, b"reserved opcode")).close_transport
+
+
+def test_engine_answering_the_latest_ping_only() -> None:
+    """The latest-ping-only variant (sans-IO): one Pong, for the last Ping of a read."""
+    pings = b"".join(_client(Opcode.PING, f"ping {i}".encode()) for i in range(3))
+    together = EchoEngine(LatestPingOnly()).receive(pings)
+    assert together.send == encode_frame(Frame(Opcode.PONG, b"ping 2"))
+    apart = EchoEngine(LatestPingOnly())
+    sent = [apart.receive(_client(Opcode.PING, f"ping {i}".encode())).send for i in range(3)]
+    assert sent == [encode_frame(Frame(Opcode.PONG, f"ping {i}".encode())) for i in range(3)]
