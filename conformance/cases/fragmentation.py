@@ -34,9 +34,10 @@ from ..model.outcomes import (
     Not,
     Observed,
     Outcome,
-    Ponged,
     expect,
 )
+from ..policy import limits as limit_policy
+from ..policy.pingpong import LATEST_ONLY_NOTE, PONG_WAIT, PongsAnswered
 from .base import Allowed, Case, CaseContext
 from .wire import WireSession, client_frame, watch_echo, watch_failure
 
@@ -167,17 +168,24 @@ def echo_case(
     chop: Chop = Chop.WHOLE,
     notes: str = "",
 ) -> Case:
-    """A valid plan: every message echoed whole, every Ping answered, in order."""
+    """A valid plan: every message echoed whole, every Ping answered, in order; a
+    message over the size-limit floor may meet a server limit instead
+    (:mod:`conformance.policy.limits`)."""
+
+    pongs = expected_pongs(plan)
 
     async def run(ctx: CaseContext) -> Observed:
         session = await WireSession.open(ctx)
         await send_plan(session, plan, chop)
+        if pongs:  # before the barrier Ping: docs/verdict-policy.md, "Ping/Pong and timing"
+            await session.await_pong(pongs[-1], PONG_WAIT)
         return await watch_echo(session)
 
-    echoed: Behaviour = Echoed(expected_messages(plan))
-    pongs = expected_pongs(plan)
-    if pongs:
-        echoed = AllOf((echoed, Ponged(pongs)))
+    messages = expected_messages(plan)
+    echoed: Behaviour = Echoed(messages)
+    if pongs:  # each Ping answered, or only the latest of those read together (§5.5.3)
+        echoed = AllOf((echoed, PongsAnswered(pongs)))
+    allowed = limit_policy.for_messages(messages)
     return Case(
         id=case_id,
         title=title,
@@ -185,7 +193,8 @@ def echo_case(
         level=Level.MUST,
         expect=expect(echoed),
         run=run,
-        notes=notes,
+        allowed=allowed,
+        notes=limit_policy.with_note(notes, allowed),
     )
 
 
@@ -343,9 +352,11 @@ def _interleaved_control_cases() -> list[Case]:
         ),
         echo_case(
             "rfc6455/5.4/pings-between-fragments",
-            "Several Pings between fragments are answered in order and the message echoed whole",
+            "Several Pings between fragments are answered in order (or, §5.5.3, the most "
+            "recent one is) and the message echoed whole",
             (*RECEIVE, *CONTROL_MID),
             pings,
+            notes=LATEST_ONLY_NOTE,
         ),
         echo_case(
             "rfc6455/5.4/pong-between-fragments",

@@ -10,38 +10,30 @@ move up to 16 MiB each way, so run them with a generous deadline, ``--timeout 30
 * TCP chops (§6.2): a 1 MiB frame written 1000 bytes at a time;
 * many messages (§6.2): 1000 round trips of 0 B to 4 KiB on one connection, in turn.
 
-§10.4 leaves sizes to the implementation ("implementation- and/or platform-specific
-limitations"), so a server refusing a message with a Close 1009 ("message that is too
-big for it to process", §7.4.1) is reported as UNSUPPORTED, not FAIL; one that fails
-the connection another way (another code, or no Close) is WARN, as §7.1.7 and §10.7
-say it SHOULD send "an appropriate status code". A wrong echo is FAIL.
+§10.4 leaves sizes to the implementation, so every case here takes the size-limit
+policy (:mod:`conformance.policy.limits`, docs/verdict-policy.md "Size limits"): a
+message over 4 KiB refused with a Close 1009 or 1008 of the server's own is
+UNSUPPORTED, with the limit stated; refused another way (another code, or no Close) it
+is WARN, as §7.1.7 and §10.7 say a Close "with an appropriate status code" SHOULD be
+sent. A wrong echo is FAIL. The round trips (0 B to 4 KiB) are all at or under the
+policy's floor, so a refusal there is FAIL.
 
 Payloads are regenerated from (opcode, size, seed), never stored in the case table
 (:func:`~conformance.model.outcomes.pattern_payload`); the echo is compared byte for
-byte. The suite reads while it writes, so a server that echoes fragments as they
-come, or refuses mid-message, never deadlocks against it; memory stays bounded by
-the one message in flight each way.
+byte. The suite reads while it writes (:meth:`~conformance.cases.wire.WireSession.send`),
+so a server that echoes fragments as they come, or refuses mid-message, never
+deadlocks against it; memory stays bounded by the one message in flight each way.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 from ..model.codec import encode_frame
 from ..model.constants import Opcode
-from ..model.outcomes import (
-    EchoedPattern,
-    FailedConnection,
-    Level,
-    Observed,
-    Outcome,
-    PayloadRecipe,
-    RefusedTooBig,
-    expect,
-    pattern_payload,
-)
-from .base import Allowed, Case, CaseContext, RunFn
+from ..model.outcomes import EchoedPattern, Level, Observed, PayloadRecipe, expect, pattern_payload
+from ..policy import limits as limit_policy
+from .base import Case, CaseContext, RunFn
 from .wire import WireSession, client_frame
 
 # Requirement ids cited by this module (records in spec_refs/rfc6455.toml).
@@ -87,47 +79,12 @@ def _kind(opcode: int) -> str:
     return {TEXT: "text", BINARY: "binary"}[opcode]
 
 
-def _limit_allowed(recipes: tuple[PayloadRecipe, ...], what: str) -> tuple[Allowed, ...]:
-    """§10.4: a refusal with 1009 is a limit (UNSUPPORTED); another failure is WARN."""
-    return (
-        Allowed(
-            RefusedTooBig(recipes),
-            Outcome.UNSUPPORTED,
-            f"refuses {what} with 1009 (§10.4 limits are implementation-defined)",
-        ),
-        Allowed(
-            FailedConnection(),
-            Outcome.WARN,
-            f"refused {what} without a Close 1009 (§7.1.7, §10.7: SHOULD send a Close "
-            "frame with an appropriate status code; §7.4.1: 1009 is 'too big')",
-        ),
-    )
-
-
 # --------------------------------------------------------------------------- runners
 
 
 def _received(count: int) -> Callable[[WireSession], bool]:
     """Done once ``count`` messages came back, or the server sent its Close."""
     return lambda s: len(s.observed.messages) >= count or s.observed.close is not None
-
-
-async def _exchange(session: WireSession, data: bytes, chunk: int | None) -> None:
-    """Write ``data`` while reading the server, until the echo or its Close arrives.
-
-    Reading while writing: a server that echoes fragments as they arrive never
-    blocks on a full socket buffer against the suite, and a refusal (Close 1009)
-    in mid-message is seen. A write the server never takes is cut off at the case
-    deadline (or once the server's Close is in); a half-written frame leaves nothing
-    valid to send, so the suite then drops the connection.
-    """
-    sending = asyncio.create_task(session.send(data, chunk=chunk))
-    await session.until(_received(1))
-    if not sending.done():
-        sending.cancel()
-    (outcome,) = await asyncio.gather(sending, return_exceptions=True)
-    if isinstance(outcome, BaseException):  # cut off mid-frame: no Close can follow
-        session.conn.abort()
 
 
 def echo_frames(recipe: PayloadRecipe, fragment: int | None, chunk: int | None) -> RunFn:
@@ -151,8 +108,9 @@ def echo_frames(recipe: PayloadRecipe, fragment: int | None, chunk: int | None) 
             for start in starts
         )
         del payload
-        await _exchange(session, data, chunk)
+        await session.send(data, chunk=chunk)
         del data
+        await session.until(_received(1))
         await session.close()
         return session.finish()
 
@@ -188,8 +146,8 @@ def single_message_case(opcode: int, size: int) -> Case:
         level=Level.MUST,
         expect=expect(EchoedPattern((recipe,))),
         run=echo_frames(recipe, None, None),
-        allowed=_limit_allowed((recipe,), f"messages of {size} bytes"),
-        notes=TIMEOUT_NOTE,
+        allowed=limit_policy.for_recipes((recipe,)),
+        notes=f"{TIMEOUT_NOTE} {limit_policy.NOTE}",
         profile="full",
     )
 
@@ -207,8 +165,8 @@ def fragmented_case(fragment: int) -> Case:
         level=Level.MUST,
         expect=expect(EchoedPattern((recipe,))),
         run=echo_frames(recipe, fragment, None),
-        allowed=_limit_allowed((recipe,), f"a 4 MiB message in {frames}"),
-        notes=TIMEOUT_NOTE,
+        allowed=limit_policy.for_recipes((recipe,)),
+        notes=f"{TIMEOUT_NOTE} {limit_policy.NOTE}",
         profile="full",
     )
 
@@ -222,8 +180,8 @@ def chopped_case() -> Case:
         level=Level.MUST,
         expect=expect(EchoedPattern((recipe,))),
         run=echo_frames(recipe, None, CHOP),
-        allowed=_limit_allowed((recipe,), "a 1 MiB message"),
-        notes=TIMEOUT_NOTE,
+        allowed=limit_policy.for_recipes((recipe,)),
+        notes=f"{TIMEOUT_NOTE} {limit_policy.NOTE}",
         profile="full",
     )
 
@@ -240,15 +198,10 @@ def round_trip_case() -> Case:
         level=Level.MUST,
         expect=expect(EchoedPattern(recipes)),
         run=round_trips(recipes),
-        allowed=(
-            Allowed(
-                RefusedTooBig(recipes),
-                Outcome.UNSUPPORTED,
-                "refuses messages of at most 4 KiB with 1009 "
-                "(§10.4 limits are implementation-defined)",
-            ),
-        ),
-        notes="Text and binary in turn; sizes cycle through 0 B to 4 KiB. " + TIMEOUT_NOTE,
+        allowed=limit_policy.for_recipes(recipes),  # none: every size is under the floor
+        notes="Text and binary in turn; sizes cycle through 0 B to 4 KiB, none over the "
+        "size-limit policy's floor (4 KiB, docs/verdict-policy.md 'Size limits'): a refusal "
+        "is FAIL. " + TIMEOUT_NOTE,
         profile="full",
     )
 

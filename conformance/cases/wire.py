@@ -5,7 +5,8 @@ as §5.1 requires, unless a case says otherwise) and observes everything the ser
 sends through the strict :class:`~conformance.model.decoder.PeerStream`. There are no
 timers: a Ping whose Pong comes back is the barrier proving the server processed
 everything sent before it (§5.5.2, pongs are answered in order), and a Close or the
-end of the TCP stream marks the end. Every wait is bounded by the case deadline.
+end of the TCP stream marks the end. Every wait is bounded by the case deadline. A
+Close the server starts is answered at once (§5.5.1) while the case goes on watching.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import itertools
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..driver import Connection, DeadlineExceeded
 from ..model import handshake as hs
 from ..model.codec import close_payload, encode_frame
-from ..model.constants import Opcode
+from ..model.constants import Opcode, is_valid_close_code
 from ..model.decoder import (
     CloseReceived,
     FrameTooLarge,
@@ -35,6 +37,9 @@ from .base import CannotRun, CaseContext
 CLOSING_GRACE = 1.0
 """Seconds a case waits for the server's side of the closing handshake once it is
 done observing: the close itself is judged by the close cases, not by every case."""
+
+READ_YIELDS = 2
+"""Event-loop turns the suite gives pending reads before each write (see WireSession._write)."""
 
 MAX_FRAME = 16 * 2**20
 MAX_MESSAGE = 64 * 2**20
@@ -92,12 +97,17 @@ class WireSession:
     stream: PeerStream
     observed: Observed = field(default_factory=lambda: Observed(upgraded=True))
     closing_sent: bool = False
+    """The suite sent a Close: starting the closing handshake, or answering the server's."""
+    answered_close: bool = False
+    """The suite's Close answered a Close the server started (§5.5.1), sent at once."""
     messages_sent: int = 0
     """Data messages completed by the frames sent so far (an echo server owes as many)."""
     _barriers_sent: set[bytes] = field(default_factory=set)
     _barriers_seen: set[bytes] = field(default_factory=set)
     _kept: int = 0
     _dropped: int = 0
+    _reading: asyncio.Future[bytes] | None = None
+    """A read a write left waiting on the server (see _receive)."""
 
     @classmethod
     async def open(
@@ -149,7 +159,8 @@ class WireSession:
     # -- sending ------------------------------------------------------------------
 
     async def send(self, *frames: Frame | bytes, chunk: int | None = None) -> bool:
-        """Write ``frames`` (encoded exactly as given) as one stream, ``chunk`` bytes a write.
+        """Write ``frames`` (encoded exactly as given) as one stream, ``chunk`` bytes a write,
+        reading the server meanwhile (see :meth:`_read_while_writing`).
 
         False when the deadline passed first (the server stopped reading, or the case
         ran out of time): the case is then judged on what it saw, marked timed out.
@@ -160,12 +171,133 @@ class WireSession:
         self.messages_sent += sum(
             1 for f in frames if isinstance(f, Frame) and f.fin and f.opcode in _DATA_OPCODES
         )
+        writing = asyncio.ensure_future(self._write(data, chunk))
         try:
-            await self.conn.send(data, chunk=chunk)
+            await self._read_while_writing(writing)
+            if not writing.cancelled():
+                writing.result()
         except DeadlineExceeded:
             self.observed.timed_out = True
             return False
+        finally:
+            if not writing.done():
+                writing.cancel()
         return True
+
+    async def _write(self, data: bytes, chunk: int | None) -> None:
+        """Write ``data``, ``chunk`` bytes a write, letting pending reads in before each.
+
+        asyncio closes the socket as soon as a write fails, and what the kernel had
+        received but the transport had not yet read goes with it. A server that refuses
+        a message with a Close and then closes TCP on the unread rest makes the next
+        write fail (a reset): that write must not come before the Close is read. So the
+        loop is given :data:`READ_YIELDS` turns before each write: one to poll the
+        socket, one to run the read it queued (the read of :meth:`_read_while_writing`
+        then takes the data).
+        """
+        step = chunk or len(data) or 1
+        for start in range(0, max(len(data), 1), step):
+            for _ in range(READ_YIELDS):
+                await asyncio.sleep(0)
+            if self.conn.end in (TransportEnd.RESET, TransportEnd.CLOSED_BY_US):
+                return  # nothing more can be written
+            piece = data[start : start + step]
+            # A chunk is one exact write (a segmentation plan reshapes unchunked ones only).
+            await self.conn.send(piece, chunk=len(piece) if chunk else None)
+
+    async def _read_while_writing(self, writing: asyncio.Future[None]) -> None:
+        """Decode what the server sends while ``writing`` runs.
+
+        A server that refuses a message (a Close 1009, §7.4.1) may close TCP while the
+        suite is still writing it; the kernel then answers with a reset, and asyncio
+        drops what was received but not yet read: its Close would be lost. So a read
+        waits on the server for as long as the write runs (and after it, see
+        :meth:`_receive`), and its bytes are decoded as they come, with :meth:`_feed`
+        (a Close is answered after the write, never inside it). Once the server's
+        Close or end of stream is in, the write gets :data:`CLOSING_GRACE` to finish; a
+        server that stopped reading leaves the suite mid-frame, where no valid frame can
+        follow, so the suite then drops the connection (and says so).
+        """
+        loop = asyncio.get_running_loop()
+        give_up: float | None = None
+        reading, self._reading = self._reading, None
+        can_read = True
+        try:
+            while not writing.done():
+                closing = self.observed.close is not None or self.conn.end is not TransportEnd.OPEN
+                if give_up is None and closing:
+                    give_up = loop.time() + CLOSING_GRACE
+                if reading is None and can_read and self.conn.end is TransportEnd.OPEN:
+                    reading = asyncio.ensure_future(self.conn.receive())
+                waiting: set[asyncio.Future[Any]] = {writing}
+                if reading is not None:
+                    waiting.add(reading)
+                timeout = None if give_up is None else max(give_up - loop.time(), 0.0)
+                await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                if reading is not None and reading.done():
+                    can_read = self._take(reading)
+                    reading = None
+                if give_up is not None and loop.time() >= give_up and not writing.done():
+                    await self._give_up(writing, reading)
+                    reading = None
+        finally:
+            if reading is not None and reading.done():
+                self._take(reading)
+            elif reading is not None:
+                self._reading = reading  # left waiting: the next read takes it over
+                reading.add_done_callback(_retrieve)  # no warning if no read ever does
+
+    async def _give_up(
+        self, writing: asyncio.Future[None], reading: asyncio.Future[bytes] | None
+    ) -> None:
+        """The server closed and stopped reading: stop writing, drop the connection."""
+        for task in (writing, reading):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self.conn.abort()
+        self.observed.notes.append(
+            "the server stopped reading once it had closed: the suite gave up its write "
+            f"after {CLOSING_GRACE:g} s and dropped the connection"
+        )
+
+    def _take(self, reading: asyncio.Future[bytes]) -> bool:
+        """Decode the bytes of a read made during a write; False when no more can come."""
+        if reading.cancelled():
+            return False
+        try:
+            data = reading.result()
+        except DeadlineExceeded:  # read again if it ran under a deadline since extended
+            return asyncio.get_running_loop().time() < self.conn.deadline
+        if data or not self.stream.eof:
+            self._feed(data)
+        self.observed.transport = self.conn.end
+        if not data:  # as in _pump: did TCP end after the suite started the closing?
+            self.observed.closed_after_suite_close = self.closing_sent and not self.answered_close
+        return bool(data)
+
+    async def _receive(self) -> bytes:
+        """The server's next bytes: from a read a write left waiting, or a new read.
+
+        The read a write leaves waiting keeps taking the server's bytes out of the
+        transport as they come, before a reset can drop them (see
+        :meth:`_read_while_writing`). It started under the deadline of its time; the
+        wait for it is bounded by the current one (a grace may have shortened it), and
+        a read still waiting then is kept for the next.
+        """
+        reading, self._reading = self._reading, None
+        if reading is None:
+            return await self.conn.receive()
+        try:
+            async with asyncio.timeout_at(self.conn.deadline):
+                return await asyncio.shield(reading)
+        except TimeoutError:
+            raise DeadlineExceeded("no data from the peer before the deadline") from None
+        except DeadlineExceeded:  # its own, maybe shorter, deadline: read again under ours
+            return await self.conn.receive()
+        finally:
+            if not reading.done():
+                self._reading = reading
 
     # -- observing ----------------------------------------------------------------
 
@@ -183,7 +315,12 @@ class WireSession:
                 else:
                     seen.pongs.append(event.payload)
             elif isinstance(event, CloseReceived) and seen.close is None:
-                seen.close = CloseInfo(event.code, event.reason, reply=self.closing_sent)
+                seen.close = CloseInfo(
+                    event.code,
+                    event.reason,
+                    reply=self.closing_sent,
+                    body_size=len(event.raw_payload),
+                )
             elif isinstance(event, FrameTooLarge | MessageTooLarge):
                 seen.notes.append(f"the server sent more than the suite reads: {event}")
 
@@ -197,11 +334,16 @@ class WireSession:
             self._dropped += 1
 
     async def _pump(self) -> bool:
-        """Read once and decode; False once the server closed TCP or a deadline passed."""
+        """Read once and decode, answering a Close the server started (see
+        :meth:`_answer_close`); False once the server closed TCP or a deadline passed.
+
+        The suite's reads-while-writing (in :meth:`send`) decode with :meth:`_feed`, never
+        this method, so an answer is never written in the middle of another write.
+        """
         if self.conn.end is not TransportEnd.OPEN:
             return False
         try:
-            data = await self.conn.receive()
+            data = await self._receive()
         except DeadlineExceeded:
             self.observed.timed_out = True
             return False
@@ -209,15 +351,43 @@ class WireSession:
             self._feed(data)
         self.observed.transport = self.conn.end
         if not data:
-            self.observed.closed_after_suite_close = self.closing_sent
-        return bool(data)
+            # TCP ended after the suite *started* the closing handshake; a Close that
+            # only answered the server's does not count (the server closed first).
+            started = self.closing_sent and not self.answered_close
+            self.observed.closed_after_suite_close = started
+            return False
+        await self._answer_close()
+        return True
 
     async def until(self, done: Callable[[WireSession], bool]) -> bool:
-        """Read until ``done(self)``; False if the stream ended or the deadline passed first."""
+        """Read until ``done(self)``; False if the stream ended or the deadline passed first.
+
+        A Close the server starts meanwhile is answered at once (§5.5.1) and the reading
+        goes on: what the server does after it (its TCP close, data after its Close) is
+        observed too.
+        """
+        await self._answer_close()
         while not done(self):
             if not await self._pump():
                 return done(self)
         return True
+
+    async def await_pong(self, payload: bytes, within: float) -> bool:
+        """Read until a Pong carrying ``payload`` came, for at most ``within`` seconds
+        (and half the time left), before the case sends anything else.
+
+        A Ping answered before the next frame leaves the server no Pings to choose
+        among (§5.5.3) and no Close to race (§5.5.2), whatever the TCP segmentation.
+        The bound is not a deadline miss: the case goes on and judges what it saw.
+        """
+        now = asyncio.get_running_loop().time()
+        deadline, timed_out = self.conn.deadline, self.observed.timed_out
+        self.conn.deadline = min(deadline, now + min(within, (deadline - now) / 2))
+        try:
+            return await self.until(lambda s: payload in s.observed.pongs)
+        finally:
+            self.conn.deadline = deadline
+            self.observed.timed_out = timed_out
 
     async def barrier(self) -> bool:
         """Ping and wait for its Pong: the server has processed everything sent before.
@@ -245,18 +415,22 @@ class WireSession:
 
     async def until_closed(self) -> None:
         """Read until the server closes TCP, answering its Close (§5.5.1), or the deadline."""
-        while True:
-            await self._answer_close()
-            if not await self._pump():
-                break
-        await self._answer_close()
+        await self.until(lambda s: False)
 
     async def _answer_close(self) -> None:
+        """§5.5.1: "If an endpoint receives a Close frame and did not previously send a
+        Close frame, the endpoint MUST send a Close frame in response": at once, so a
+        server that waits for it before closing TCP is not left to the deadline.
+
+        The reply echoes a valid code (1000 for none, or for one no endpoint may send);
+        the server's Close keeps ``reply=False``: it started the closing handshake.
+        """
         close = self.observed.close
         if close is None or self.closing_sent or self.conn.end is not TransportEnd.OPEN:
             return
-        payload = close_payload(close.code) if close.code is not None else b""
-        await self.send(client_frame(Opcode.CLOSE, payload))
+        self.answered_close = True
+        code = close.code if close.code is not None and is_valid_close_code(close.code) else 1000
+        await self.send(close_frame(code))
 
     async def close(self, code: int = 1000, *, grace: float | None = CLOSING_GRACE) -> None:
         """Start the closing handshake and wait for the server to finish it.
@@ -276,6 +450,11 @@ class WireSession:
 
     def finish(self) -> Observed:
         """What was observed, with the transport state as it stands."""
+        reading, self._reading = self._reading, None
+        if reading is not None and reading.done():
+            self._take(reading)
+        elif reading is not None:
+            reading.cancel()
         if self._dropped:
             self.observed.notes.append(
                 f"{self._dropped} further message(s) not kept (the suite keeps "
@@ -285,6 +464,12 @@ class WireSession:
         self.observed.transport = self.conn.end
         self.observed.violations[:] = self.stream.violations  # the decoder's, in order
         return self.observed
+
+
+def _retrieve(future: asyncio.Future[bytes]) -> None:
+    """Mark the outcome of a read left waiting as seen (the session may end first)."""
+    if not future.cancelled():
+        future.exception()
 
 
 async def watch_failure(session: WireSession, *, patient: bool = False) -> Observed:

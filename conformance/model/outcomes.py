@@ -80,14 +80,18 @@ class HttpResponse:
 
 @dataclass(frozen=True, slots=True)
 class CloseInfo:
-    """A Close frame the peer sent (RFC 6455 §5.5.1); code None when the body was empty."""
+    """A Close frame the peer sent (RFC 6455 §5.5.1); code None when the body was shorter
+    than 2 bytes (empty, or the 1 byte ``body_size`` then records)."""
 
     code: int | None
     reason: bytes = b""
     reply: bool = False  # it answered the suite's Close rather than starting the closing
+    body_size: int = 0  # bytes of the body (§5.5.1: a body starts with a 2-byte code)
 
     def describe(self) -> str:
         what = "Close frame in reply" if self.reply else "Close frame"
+        if self.code is None and self.body_size == 1:
+            return f"{what} with a 1-byte body (half a status code, §5.5.1)"
         if self.code is None:
             return f"{what} with no status code"
         text = self.reason.decode("utf-8", "backslashreplace")
@@ -110,7 +114,10 @@ class Observed:
     responsive: bool = False  # after the handshake, the peer answered the case's frames
     pongs: list[bytes] = field(default_factory=list)  # Pong payloads, barriers excluded
     continued: bool = False  # the peer went on processing after it had to fail (§7.1.7)
-    closed_after_suite_close: bool = False  # TCP ended only after the suite sent its Close
+    closed_after_suite_close: bool = False
+    """TCP ended after the suite *started* the closing handshake with its Close; not set
+    when the suite's Close only answered one the server started (§5.5.1)."""
+    probe: HttpResponse | None = None  # the answer to a follow-up handshake (a probe)
 
     @property
     def answered(self) -> bool:
@@ -521,7 +528,7 @@ class PongedLatest:
         return all(any(p == q for q in remaining) for p in pongs)
 
 
-# --- The closing handshake (RFC 6455 §5.5.1, §7.1) and size limits (§10.4) -----------
+# --- The closing handshake (RFC 6455 §5.5.1, §7.1) and big messages (§10.4) ------------
 
 _TCP_CLOSED = frozenset({TransportEnd.EOF, TransportEnd.RESET})
 
@@ -669,28 +676,6 @@ class EchoedPattern:
 
     def matches(self, observed: Observed) -> bool:
         if observed.violations or len(observed.messages) != len(self.recipes):
-            return False
-        return _pattern_matches(self.recipes, observed.messages)
-
-
-@dataclass(frozen=True, slots=True)
-class RefusedTooBig:
-    """The server refused a message with a Close 1009 of its own ("message that is too
-    big for it to process", §7.4.1; limits are the implementation's, §10.4), having
-    echoed correctly only messages before it (``recipes`` as in :class:`EchoedPattern`)."""
-
-    judges_violations: ClassVar[bool] = True  # decides on the peer's violations itself
-
-    recipes: tuple[PayloadRecipe, ...]
-
-    def describe(self) -> str:
-        return "a Close frame with code 1009 (message too big) instead of the echo"
-
-    def matches(self, observed: Observed) -> bool:
-        close = observed.close
-        if close is None or close.reply or close.code != 1009 or observed.continued:
-            return False
-        if observed.violations or len(observed.messages) >= len(self.recipes):
             return False
         return _pattern_matches(self.recipes, observed.messages)
 

@@ -19,6 +19,7 @@ from conformance.model.frames import Frame
 from conformance.model.outcomes import AllOf, Echoed, Not, Observed, Outcome, Ponged
 from conformance.reference_server import EngineName
 from conformance.results import CaseResult
+from fixtures.variants_closing import LatestPingOnly
 from fixtures.wire_faults import WIRE_FAULTS, wire_policy
 
 pytestmark = pytest.mark.network
@@ -118,3 +119,13 @@ def test_all_of_and_not_combine_behaviours() -> None:
     assert both.describe().startswith("the text message (1 bytes) echoed unchanged; and ")
     assert AllOf((both,), text="named").describe() == "named"
     assert Not(Ponged(())).describe() == "not no Pong"
+
+
+def test_answering_only_the_latest_ping_between_fragments_passes() -> None:
+    """§5.5.3: of the Pings read together a server may answer only the most recent one;
+    the case waits for that Pong before its barrier Ping, so the verdict does not depend
+    on which Pings one read held (issue #10, pattern 9: this was FAIL)."""
+    cases = [c for c in CASES if "ping" in c.id and "between-fragments" in c.id]
+    assert len(cases) == 3
+    results = asyncio.run(run_reference(cases, engine="model", policy=LatestPingOnly()))
+    assert not not_passed(results)

@@ -22,9 +22,11 @@ from conformance.model.codec import close_payload
 from conformance.model.constants import CloseCode, Opcode
 from conformance.model.decoder import Message
 from conformance.model.frames import Frame, LengthForm
-from conformance.model.outcomes import Outcome
+from conformance.model.outcomes import Observed, Outcome
+from conformance.policy.pingpong import PongsAnswered
 from conformance.reference_server import EngineName
 from conformance.results import CaseResult
+from fixtures.variants_closing import LatestPingOnly
 from fixtures.wire_faults import WIRE_FAULTS
 
 pytestmark = pytest.mark.network
@@ -219,3 +221,33 @@ def test_rules_on_other_frames_do_not_fail_the_server_frame_cases() -> None:
     for case_id, outcome in outcomes.items():
         masked = "/server-unmasked" in case_id
         assert outcome is (Outcome.FAIL if masked else Outcome.PASS), case_id
+
+
+# -- Ping/Pong policy (docs/verdict-policy.md, "Ping/Pong and timing") -------------------
+
+
+def test_answering_only_the_latest_ping_passes() -> None:
+    """§5.5.3: a server may answer only the most recent of the Pings it had not answered
+    yet. Which Pings it reads together depends on TCP segmentation, so Pongs for some
+    (ending with the latest) pass like Pongs for all: issue #10, pattern 9 (it was INFO,
+    and a barrier Ping read with the case's Pings made it FAIL)."""
+    cases = [c for c in framing.CASES if c.section == "5.5.2" or "/server-unmasked-pong" in c.id]
+    results = asyncio.run(run_reference(cases, engine="model", policy=LatestPingOnly()))
+    assert not not_passed(results)
+    (ten,) = (r for r in results if r.id.endswith("/ten-pings-one-write"))
+    assert "10 Pong(s)" not in ten.actual  # the server did answer only some
+
+
+def test_pongs_answered_accepts_every_ping_or_the_latest_only() -> None:
+    pings = (b"a", b"b", b"c")
+    accepted = PongsAnswered(pings)
+
+    def seen(*pongs: bytes) -> Observed:
+        return Observed(upgraded=True, pongs=list(pongs))
+
+    assert accepted.matches(seen(b"a", b"b", b"c"))
+    assert accepted.matches(seen(b"c")) and accepted.matches(seen(b"a", b"c"))
+    assert not accepted.matches(seen())
+    assert not accepted.matches(seen(b"a", b"b"))  # the latest Ping unanswered
+    assert not accepted.matches(seen(b"b", b"a", b"c"))  # out of order
+    assert not accepted.matches(seen(b"c", b"c"))  # one Ping answered twice

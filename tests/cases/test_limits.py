@@ -1,9 +1,12 @@
-"""The size cases (RFC 6455 §10.4, full profile) against correct, limited and faulty servers.
+"""The size cases (RFC 6455 §10.4) against correct, limited and faulty servers, and the
+one size-limit policy every case sending a message over its floor takes
+(:mod:`conformance.policy.limits`).
 
-Every case must PASS against the reference server (wsproto and the suite's own echo
-engine), be UNSUPPORTED (not FAIL) against a server with a smaller size limit that
-refuses with 1009, and FAIL against a server whose echo has the right length but a
-wrong byte: the echo is compared by content.
+Every full-profile case must PASS against the reference server (wsproto and the
+suite's own echo engine), be UNSUPPORTED (not FAIL) against a server with a smaller
+size limit that refuses with 1009, and FAIL against a server whose echo has the right
+length but a wrong byte: the echo is compared by content. The default profile's size
+cases (framing, the server's own frames, fragmentation) take the same policy.
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ from dataclasses import replace
 import pytest
 from conftest import accept_upgrade, not_passed, run_on, run_reference
 
-from conformance.cases import limits
+from conformance.cases import all_cases, fragmentation, framing, limits
 from conformance.cases.base import Case
 from conformance.echo_engine import WirePolicy
+from conformance.model import rules
 from conformance.model.codec import close_payload, encode_frame
 from conformance.model.constants import Opcode
 from conformance.model.decoder import CloseReceived, Message, PeerStream, PingReceived
@@ -28,22 +32,23 @@ from conformance.model.outcomes import (
     EchoedPattern,
     Observed,
     Outcome,
-    RefusedTooBig,
     TransportEnd,
     pattern_payload,
 )
 from conformance.model.utf8 import first_invalid_offset
-from conformance.reference_server import (
-    EngineName,
-    LoopbackServer,
-    ServerLimits,
-)
+from conformance.model.violations import Violation
+from conformance.policy import limits as policy
+from conformance.reference_server import EngineName, Handler, LoopbackServer, ServerLimits
 from conformance.results import CaseResult
 from conformance.runner import select_cases
+from fixtures.wire_faults import CorruptingLimit, TruncatingLimit
 
 pytestmark = pytest.mark.network
 
 CASES = limits.CASES
+SIZE_CASES = [c for c in all_cases() if any(isinstance(a, policy.LimitAllowed) for a in c.allowed)]
+"""Every case the size-limit policy applies to, in any module and profile."""
+DEFAULT_SIZE_CASES = [c for c in SIZE_CASES if c.profile == "default"]
 TIMEOUT = 30  # what the module docstring asks of --profile full
 JOBS = 4  # bounds memory: a 16 MiB case holds a few copies of its message each way
 
@@ -127,6 +132,114 @@ def test_a_smaller_limit_refused_with_1009_is_unsupported(engine: EngineName) ->
     outcomes = {r.id: r.outcome for r in results}
     assert {outcomes[c.id] for c in big} == {Outcome.UNSUPPORTED}, outcomes
     assert {outcomes[c.id] for c in small} == {Outcome.PASS}, outcomes
+    actual = next(r.actual for r in results if r.id == "rfc6455/10.4/binary-4mib")
+    assert "server limit: refused a 4194304-byte message with 1009" in actual
+
+
+def test_the_policy_applies_to_exactly_the_cases_sending_more_than_the_floor() -> None:
+    """Derived from what each case sends, in every module: the default profile's
+    65535/65536-byte echoes (whole and chopped), the server-frame checks at those sizes,
+    the one-write batches, the 64 KiB fragmented messages; every full-profile case but
+    the round trips (0 B to 4 KiB, all under the floor)."""
+    by_module = {
+        "framing": {c.id for c in framing.CASES} & {c.id for c in SIZE_CASES},
+        "fragmentation": {c.id for c in fragmentation.CASES} & {c.id for c in SIZE_CASES},
+        "limits": {c.id for c in CASES} & {c.id for c in SIZE_CASES},
+    }
+    assert len(by_module["framing"]) == 16
+    assert by_module["fragmentation"] == {
+        "rfc6455/5.4/text-64k-in-1300-byte-fragments",
+        "rfc6455/5.4/binary-64k-in-1300-byte-fragments",
+    }
+    assert by_module["limits"] == {c.id for c in CASES} - {"rfc6455/10.4/1000-round-trips"}
+    assert len(SIZE_CASES) == sum(len(ids) for ids in by_module.values())
+    for case in SIZE_CASES:
+        (refusal, _) = (a.behaviour for a in case.allowed if isinstance(a, policy.LimitAllowed))
+        assert isinstance(refusal, policy.RefusedOverLimit)
+        assert max(refusal.sent.sizes) > policy.FLOOR
+        assert policy.NOTE in case.notes
+
+
+def test_a_refusal_of_the_round_trips_under_the_floor_fails() -> None:
+    """A 1009 for messages of at most 4 KiB is not taken as a limit (policy floor)."""
+    case = next(c for c in CASES if c.id == "rfc6455/10.4/1000-round-trips")
+    (result,) = asyncio.run(_run([case], engine="model", max_message=2048))
+    assert result.outcome is Outcome.FAIL, result.actual
+
+
+@pytest.mark.parametrize("engine", ["wsproto", "model"])
+def test_every_size_case_is_unsupported_under_an_8kib_limit(engine: EngineName) -> None:
+    """Default and full profile alike: no FAIL for a limit refused with 1009 (§10.4), and
+    the server-frame checks are not judged on frames never sent."""
+    cases = [c for c in SIZE_CASES if "4mib" not in c.id and "16mib" not in c.id]
+    results = asyncio.run(_run(cases, engine=engine, max_message=8 * 1024))
+    wrong = {r.id: r.actual for r in results if r.outcome is not Outcome.UNSUPPORTED}
+    assert not wrong, wrong
+    assert all("server limit: refused a" in r.actual for r in results)
+
+
+@pytest.mark.parametrize("fault", [TruncatingLimit, CorruptingLimit])
+def test_every_size_case_fails_against_a_limit_that_changes_the_echo(
+    fault: type[WirePolicy],
+) -> None:
+    """A limit refuses (1009); a truncated or corrupted echo is still FAIL."""
+    over_64kib = ("/text-messages-one-write", "/binary-messages-one-write")  # 70000 bytes
+    cases = [c for c in DEFAULT_SIZE_CASES if fault is TruncatingLimit or c.id.endswith(over_64kib)]
+    results = asyncio.run(_run(cases, engine="model", policy=fault()))
+    assert {r.outcome for r in results} == {Outcome.FAIL}, [r.actual for r in results]
+
+
+async def _refuse_then_reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Refuses the message with a Close 1009, then closes TCP with the client's data
+    unread, while the client is still writing: the kernel sends a reset."""
+    await accept_upgrade(reader, writer)
+    await reader.read(4096)
+    writer.write(encode_frame(Frame(Opcode.CLOSE, close_payload(1009))))
+    await writer.drain()
+    writer.transport.abort()
+
+
+async def _refuse_then_stop_reading(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """Refuses the message with a Close 1009, then neither reads nor closes TCP."""
+    await accept_upgrade(reader, writer)
+    await reader.read(4096)
+    writer.write(encode_frame(Frame(Opcode.CLOSE, close_payload(1009))))
+    await writer.drain()
+    await asyncio.sleep(TIMEOUT)
+
+
+def _run_on_handler(handler: Handler, case_ids: Sequence[str]) -> list[CaseResult]:
+    cases = [c for c in SIZE_CASES if c.id in case_ids]
+
+    async def main() -> list[CaseResult]:
+        server = await LoopbackServer.start(handler)
+        return await run_on(server, cases, timeout=10, jobs=JOBS)
+
+    return asyncio.run(main())
+
+
+def test_a_close_1009_then_a_reset_reports_both() -> None:
+    """Issue #10, 12: the suite reads while it writes, so the Close is read before the
+    reset can destroy it; the Actual text shows the Close and the reset."""
+    big = ("rfc6455/10.4/binary-16mib", "rfc6455/10.4/binary-1mib-in-1000-byte-writes")
+    ids = (*big, *(c.id for c in DEFAULT_SIZE_CASES))
+    results = _run_on_handler(_refuse_then_reset, ids)
+    wrong = {r.id: r.actual for r in results if r.outcome is not Outcome.UNSUPPORTED}
+    assert not wrong, wrong
+    assert all("Close frame with code 1009" in r.actual for r in results)
+    assert all("reset by the peer" in r.actual for r in results if r.id in big)
+
+
+def test_a_server_that_stops_reading_after_its_1009_is_dropped_not_waited_for() -> None:
+    """The rest of the frame can never be sent: the suite gives up its write after the
+    closing grace and drops the connection; the refusal is still a limit."""
+    started = time.monotonic()
+    (result,) = _run_on_handler(_refuse_then_stop_reading, ("rfc6455/10.4/binary-16mib",))
+    assert result.outcome is Outcome.UNSUPPORTED, result.actual
+    assert "gave up its write" in result.actual
+    assert time.monotonic() - started < 5
 
 
 def test_a_server_echoing_frame_by_frame_passes() -> None:
@@ -173,17 +286,57 @@ def test_pattern_behaviours() -> None:
     assert not EchoedPattern(recipes).matches(_seen([*echoes[:2], (1, b"x" * 30)]))
     assert not EchoedPattern(recipes).matches(_seen([(2, echoes[0][1]), *echoes[1:]]))
     assert EchoedPattern(recipes[:1]).describe() == "the text message (10 bytes) echoed unchanged"
-    too_big = CloseInfo(1009)
-    assert RefusedTooBig(recipes).matches(_seen(echoes[:2], too_big))
-    assert RefusedTooBig(recipes).matches(_seen([], too_big))
-    assert not RefusedTooBig(recipes).matches(_seen([(1, b"x" * 10)], too_big))
-    assert not RefusedTooBig(recipes).matches(_seen(echoes[:2], CloseInfo(1009, reply=True)))
-    assert not RefusedTooBig(recipes).matches(_seen(echoes[:2], CloseInfo(1002)))
+
+
+def _sent(*sizes: int) -> tuple[policy.SentMessages, list[tuple[int, bytes]]]:
+    recipes = tuple((2, size, seed) for seed, size in enumerate(sizes))
+    return policy.SentMessages(recipes=recipes), [
+        (op, pattern_payload(op, size, seed)) for op, size, seed in recipes
+    ]
+
+
+def test_a_limit_refusal_needs_a_correct_echo_before_and_a_message_over_the_floor() -> None:
+    sent, echoes = _sent(10, policy.FLOOR + 1, 20)
+    refused = policy.RefusedOverLimit(sent)
+    assert refused.matches(_seen(echoes[:1], CloseInfo(1009)))
+    assert refused.matches(_seen(echoes[:1], CloseInfo(1008)))  # §7.4.1: the generic code
+    assert refused.matches(_seen([], CloseInfo(1009)))  # the 10 bytes not echoed yet
+    assert not refused.matches(_seen([(2, b"x" * 10)], CloseInfo(1009)))  # wrong echo
+    assert not refused.matches(_seen(echoes[:2], CloseInfo(1009)))  # the big one came back
+    assert not refused.matches(_seen(echoes[:1], CloseInfo(1009, reply=True)))
+    assert not refused.matches(_seen(echoes[:1], CloseInfo(1002)))
+    broken = _seen(echoes[:1], CloseInfo(1009))
+    broken.violations.append(Violation(rules.SERVER_MUST_NOT_MASK, "masked server frame"))
+    assert not refused.matches(broken)
+    other = policy.RefusedOtherWay(sent)
+    assert other.matches(_seen(echoes[:1], CloseInfo(1002)))
+    assert other.matches(_seen(echoes[:1]))  # a TCP close without a Close frame
+    assert not other.matches(_seen(echoes[:1], CloseInfo(1009)))
+    assert not other.matches(replace(_seen(echoes[:1]), transport=TransportEnd.OPEN))
+
+
+def test_a_refusal_at_or_under_the_floor_is_no_limit() -> None:
+    sent, echoes = _sent(10, policy.FLOOR, 20)
+    assert not policy.RefusedOverLimit(sent).matches(_seen(echoes[:1], CloseInfo(1009)))
+    assert policy.allowed(sent) == ()
+    assert policy.allowed(_sent(policy.FLOOR + 1)[0])
+
+
+def test_a_limit_verdict_states_the_limit_seen() -> None:
+    sent, echoes = _sent(1000, 70000)
+    unsupported, warn = policy.allowed(sent)
+    seen = _seen(echoes[:1], CloseInfo(1009))
+    verdict = unsupported.verdict(seen, seen.describe())
+    assert verdict.outcome is Outcome.UNSUPPORTED
+    assert "server limit: refused a 70000-byte message with 1009" in verdict.actual
+    assert "largest message echoed in this case: 1000 bytes" in verdict.actual
+    assert "a TCP close" in warn.verdict(_seen(echoes[:1]), "").actual
 
 
 def test_refusing_without_1009_is_a_warning() -> None:
     case = next(c for c in CASES if c.id == "rfc6455/10.4/binary-16mib")
     assert case.judge(_seen([], CloseInfo(1009))).outcome is Outcome.UNSUPPORTED
+    assert case.judge(_seen([], CloseInfo(1008))).outcome is Outcome.UNSUPPORTED
     assert case.judge(_seen([], CloseInfo(1002))).outcome is Outcome.WARN
     assert case.judge(_seen([])).outcome is Outcome.WARN  # a TCP close without a Close
     wrong = [(int(Opcode.BINARY), b"\x00" * 16 * 2**20)]
