@@ -36,6 +36,7 @@ from ..model.outcomes import (
     Outcome,
     expect,
 )
+from ..policy import closing as closing_policy
 from ..policy import limits as limit_policy
 from ..policy.pingpong import LATEST_ONLY_NOTE, PONG_WAIT, PongsAnswered
 from .base import Allowed, Case, CaseContext
@@ -59,11 +60,6 @@ FAIL_CITES: Final = (
 )
 """Every fail case: input is validated (§10.7), a failing server closes (§7.1.7) and
 SHOULD send a Close with an appropriate code first (§7.1.7)."""
-
-OTHER_CODE_WHY: Final = (
-    "closed, but with a code other than {codes} (§7.1.7: SHOULD send a Close frame "
-    "with an appropriate status code)"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,11 +197,9 @@ def echo_case(
 def failure_allowed(
     codes: frozenset[int], echoes: tuple[tuple[int, bytes], ...] = ()
 ) -> tuple[Allowed, ...]:
-    """A failure with another code is a broken SHOULD (§7.1.7), reported as WARN."""
-    shown = "/".join(str(code) for code in sorted(codes))
-    return (
-        Allowed(FailedConnection(None, echoes), Outcome.WARN, OTHER_CODE_WHY.format(codes=shown)),
-    )
+    """A failure with another code is a broken SHOULD (§7.1.7), reported as WARN; the
+    failing-the-connection policy of :mod:`conformance.policy.closing`."""
+    return closing_policy.failure_allowances(codes, echoes)
 
 
 def fail_case(
@@ -471,7 +465,7 @@ def _control_fail_cases() -> list[Case]:
                 f"(not {close_code}), or a TCP close without one",
             ),
             Outcome.WARN,
-            OTHER_CODE_WHY.format(codes=1002),
+            closing_policy.FAILED_OTHER_CODE_WHY.format(codes=1002),
         ),
     )
     return [

@@ -38,6 +38,7 @@ from ..model.outcomes import (
     Ponged,
     expect,
 )
+from ..policy import closing as closing_policy
 from ..policy import limits as limit_policy
 from ..policy.pingpong import LATEST_ONLY_NOTE, PONG_WAIT, PongsAnswered
 from .base import Allowed, Case, CaseContext, RunFn
@@ -95,11 +96,6 @@ VALID: Msg = (TEXT, b"Hello, world!")
 """The valid message sent before an offending frame."""
 
 PROTOCOL_ERROR = frozenset({1002})
-ANY_CODE = Allowed(
-    FailedConnection(),
-    Outcome.WARN,
-    "closed, but with a code other than 1002 (§7.1.7: SHOULD send an appropriate status code)",
-)
 CLOSE_OFFENCE_NOTE = (
     "The offending frame is a Close 1000. A Close back, then the TCP close, does close "
     "the connection, which is what §5.1 and §7.1.7 require; a code other than 1002 "
@@ -273,14 +269,9 @@ def fail_case(
     ``closes``: the offending frame is a Close 1000, so the server's Close comes as a
     reply to it; the connection still closes, and a code other than 1002 is WARN.
     """
-    allowed = ANY_CODE
-    expected = FailedConnection(PROTOCOL_ERROR, before)
+    expected = FailedConnection(PROTOCOL_ERROR, before, reply_counts=closes)
     if closes:
-        expected = replace(expected, reply_counts=True)
-        allowed = replace(ANY_CODE, behaviour=FailedConnection(None, before, reply_counts=True))
         notes = f"{notes} {CLOSE_OFFENCE_NOTE}".strip()
-    elif before:
-        allowed = replace(ANY_CODE, behaviour=FailedConnection(None, before))
     return Case(
         id=case_id,
         title=title,
@@ -288,7 +279,7 @@ def fail_case(
         level=Level.MUST,
         expect=expect(expected),
         run=failing(offence, before, chunk),
-        allowed=(allowed,),
+        allowed=closing_policy.failure_allowances(PROTOCOL_ERROR, before, reply_counts=closes),
         notes=notes,
     )
 

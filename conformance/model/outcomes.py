@@ -413,9 +413,10 @@ def judge(expectation: Expectation, observed: Observed, level: Level) -> Verdict
     """
     actual = observed.describe()
     broken = tuple(dict.fromkeys(v.requirement for v in observed.violations))
-    matched = expectation.match(observed)
-    if matched is not None:
-        extra = unjudged_violations(matched, observed)
+    matching = [b for b in expectation.alternatives if b.matches(observed)]
+    clean = [b for b in matching if not unjudged_violations(b, observed)]
+    if matching:
+        extra = () if clean else unjudged_violations(matching[0], observed)
         if extra:
             return Verdict(
                 Outcome.FAIL,

@@ -22,7 +22,7 @@ from typing import ClassVar, Final
 
 from ..model import rules
 from ..model.constants import is_valid_close_code
-from ..model.outcomes import Allowed, ClosingHandshake, Observed, Outcome
+from ..model.outcomes import Allowed, ClosingHandshake, FailedConnection, Observed, Outcome
 
 MAX_CODE: Final = 0xFFFF
 """The largest value a 2-byte status code can carry (§5.5.1)."""
@@ -107,6 +107,50 @@ def other_code_allowed(codes: frozenset[int]) -> Allowed:
         Outcome.WARN,
         f"closed, but with a code other than {codes_text(codes)} (§7.1.7, §10.7: SHOULD "
         "send a Close frame with an appropriate status code)",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FailedWithReservedCode:
+    """_Fail the WebSocket Connection_ as ``failed`` says, with a Close carrying a
+    reserved code no sentence forbids (1004, 1016-2999): those code rules are weighed
+    here (WARN, :data:`RESERVED_CODE_WHY`), every other broken rule still counts."""
+
+    judges_violations: ClassVar[bool] = True  # decides on the peer's violations itself
+
+    failed: FailedConnection
+
+    def describe(self) -> str:
+        return "the connection failed with a Close carrying a reserved code (1004, 1016-2999)"
+
+    def matches(self, observed: Observed) -> bool:
+        close = observed.close
+        if close is None or close.code not in RESERVED_NOT_FORBIDDEN:
+            return False
+        if any(v.requirement not in RESERVED_CODE_RULES for v in observed.violations):
+            return False
+        return replace(self.failed, codes=None).matches(observed)
+
+
+FAILED_OTHER_CODE_WHY: Final = (
+    "closed, but with a code other than {codes} (§7.1.7: SHOULD send a Close frame with "
+    "an appropriate status code)"
+)
+
+
+def failure_allowances(
+    codes: frozenset[int],
+    echoes: tuple[tuple[int, bytes], ...] = (),
+    *,
+    reply_counts: bool = False,
+) -> tuple[Allowed, ...]:
+    """The failing-the-connection policy (§7.1.7) beside its PASS set ``codes``: a
+    failure with another valid code, or none, is WARN; with a reserved code WARN too
+    (:data:`RESERVED_CODE_WHY`); with a forbidden code FAIL (the decoder's violation)."""
+    failed = FailedConnection(None, echoes, reply_counts=reply_counts)
+    return (
+        Allowed(failed, Outcome.WARN, FAILED_OTHER_CODE_WHY.format(codes=codes_text(codes))),
+        Allowed(FailedWithReservedCode(failed), Outcome.WARN, RESERVED_CODE_WHY),
     )
 
 
