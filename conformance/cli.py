@@ -16,14 +16,14 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import __version__
 from .cases import all_cases
 from .cases.base import Case
 from .catalog import Catalog, Requirement, load_catalog
-from .driver import ConfigError, Target, Unreachable
+from .driver import ConfigError, Segmentation, Target, Unreachable
 from .model.outcomes import Outcome
 from .reports import html as html_report
 from .reports import json_report, junit, markdown, terminal
@@ -155,18 +155,35 @@ def _cases_for(args: argparse.Namespace) -> list[Case]:
     return cases
 
 
+def _segmentation(args: argparse.Namespace) -> Segmentation | None:
+    text: str | None = getattr(args, "segmentation", None)
+    if text is None:
+        return None
+    try:
+        segmentation = Segmentation.parse(text)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"segmentation {segmentation.describe()}", file=sys.stderr)
+    return segmentation
+
+
 async def _run_async(args: argparse.Namespace, cases: Sequence[Case]) -> RunReport:
+    segmentation = _segmentation(args)
     async with open_target(args) as running:
         progress = Progress(len(cases), enabled=not args.quiet)
+        target, named = running.target, running.reproduce_args
+        if segmentation is not None:
+            target = replace(target, segmentation=segmentation)
+            named = (*named, "--segmentation", segmentation.describe())
         try:
             report = await run_suite(
-                running.target,
+                target,
                 cases,
                 timeout=args.timeout,
                 jobs=args.jobs,
                 progress=progress,
                 strict=args.strict,
-                target_args=running.reproduce_args,
+                target_args=named,
             )
         except Unreachable as exc:
             raise TargetError(str(exc)) from None
@@ -407,6 +424,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--markdown", metavar="PATH", help="write a Markdown report")
     run.add_argument("--html", metavar="PATH", help="write a self-contained HTML report")
     run.add_argument("-q", "--quiet", action="store_true", help="summary only, no progress")
+    run.add_argument(
+        "--segmentation",
+        metavar="random[:SEED]",
+        help="cut and join the suite's separate writes at random (a case's own chopping "
+        "stays); the seed is printed: a verdict must not change",
+    )
     run.set_defaults(func=cmd_run)
 
     explain = sub.add_parser("explain", help="full evidence and a bug-report block for one case")

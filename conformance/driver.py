@@ -3,14 +3,21 @@
 Every await is bounded by the case's absolute deadline, so a peer that hangs, trickles
 or floods can delay a case by at most its timeout. Reads are bounded in size and the
 transcript keeps a bounded prefix of each direction, so memory stays bounded too.
+Bytes received before a reset are read before it (:class:`ResetLastReader`). An opt-in
+:class:`Segmentation` cuts and joins the suite's separate writes at random, so that a
+verdict that depends on TCP segmentation shows up as a flip between runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import random
+import secrets
 import socket
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -35,6 +42,89 @@ class Unreachable(Exception):
 
 DEFAULT_PORTS = {"ws": 80, "wss": 443}
 
+SEGMENTATION_MODE = "random"
+"""``--segmentation random[:SEED]``: the one mode there is."""
+SPLIT_PROBABILITY = 0.5
+"""Chance that an unchunked write is cut into pieces."""
+MAX_PIECES = 4
+HOLD_PROBABILITY = 0.3
+"""Chance that an unchunked write is held back so that the next write joins it."""
+MAX_PAUSE = 0.001
+"""Longest pause (seconds) between the pieces of a cut write, or before a held write
+goes out on its own."""
+PAUSE_BUDGET = 0.05
+"""Seconds of pauses one connection may add in all: every step stays far inside the
+case deadline however many writes a case makes."""
+NAGLE_PROBABILITY = 0.5
+"""Chance that a connection keeps Nagle's algorithm (no TCP_NODELAY): the kernel then
+joins small writes made while an earlier one is unacknowledged."""
+
+
+class WritePlan:
+    """How one connection shapes its unchunked writes; drawn from a seeded RNG."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.nagle = rng.random() < NAGLE_PROBABILITY
+        self.budget = PAUSE_BUDGET
+
+    def pause(self) -> float:
+        """A pause of at most :data:`MAX_PAUSE`, within the connection's budget."""
+        delay = min(self.rng.uniform(0.0, MAX_PAUSE), self.budget)
+        self.budget -= delay
+        return delay
+
+    def hold(self) -> float | None:
+        """None to write now, or the longest time to wait for a next write to join."""
+        return self.pause() if self.rng.random() < HOLD_PROBABILITY else None
+
+    def pieces(self, size: int) -> list[int]:
+        """Sizes of the pieces a ``size``-byte write is cut into (their sum is ``size``)."""
+        if size < 2 or self.rng.random() >= SPLIT_PROBABILITY:
+            return [size]
+        count = self.rng.randint(2, min(MAX_PIECES, size))
+        cuts = sorted(self.rng.sample(range(1, size), count - 1))
+        return [end - start for start, end in itertools.pairwise([0, *cuts, size])]
+
+
+@dataclass(frozen=True, slots=True)
+class Segmentation:
+    """Opt-in random TCP segmentation of the suite's separate writes (determinism checks).
+
+    Unchunked writes are cut at random points with tiny pauses, or held back (up to
+    :data:`MAX_PAUSE`) so the next write joins them; a connection may keep Nagle's
+    algorithm. Bytes are never reordered or changed, and ``send(data, chunk=N)`` still
+    writes exactly N-byte pieces. Each case draws from ``seed`` and its own id
+    (:meth:`for_case`), so a plan does not depend on which case ran first.
+    """
+
+    seed: int
+    label: str = ""
+    opened: Iterator[int] = field(
+        default_factory=itertools.count, init=False, compare=False, repr=False
+    )
+
+    @classmethod
+    def parse(cls, text: str) -> Segmentation:
+        """``random`` (a fresh seed) or ``random:SEED``; :class:`ConfigError` otherwise."""
+        mode, colon, seed = text.partition(":")
+        if mode != SEGMENTATION_MODE or (colon and not seed.isdigit()):
+            raise ConfigError(f"invalid --segmentation {text!r}: use random or random:SEED")
+        return cls(int(seed) if seed else secrets.randbelow(2**32))
+
+    def describe(self) -> str:
+        """The option value that repeats this segmentation."""
+        return f"{SEGMENTATION_MODE}:{self.seed}"
+
+    def for_case(self, label: str) -> Segmentation:
+        """The segmentation of one case: its connections draw from ``seed`` and ``label``."""
+        return Segmentation(self.seed, label)
+
+    def plan(self) -> WritePlan:
+        """The plan of the next connection opened under this segmentation."""
+        index = next(self.opened)
+        return WritePlan(random.Random(f"wsconform-segmentation/{self.seed}/{self.label}/{index}"))
+
 
 @dataclass(frozen=True, slots=True)
 class Target:
@@ -46,6 +136,7 @@ class Target:
     resource: bytes  # path and query: the /resource name/
     secure: bool
     ssl_context: ssl.SSLContext | None = field(default=None, compare=False, repr=False)
+    segmentation: Segmentation | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def parse(cls, url: str, ssl_context: ssl.SSLContext | None = None) -> Target:
@@ -110,10 +201,32 @@ class Transcript:
         self.received += data[: max(0, TRANSCRIPT_LIMIT - len(self.received))]
 
 
+class ResetLastReader(asyncio.StreamReader):
+    """A stream reader that hands over every byte received before the connection broke
+    (a reset, a TLS error), then reports the break in :attr:`broken`.
+
+    asyncio's own raises the error at the next read and drops the bytes it had already
+    received: a Close (or an HTTP response) just before a reset would be lost, and the
+    verdict would depend on whether the case read before the reset came in.
+    """
+
+    def __init__(self, limit: int = READ_SIZE) -> None:
+        super().__init__(limit=limit)
+        self.broken: OSError | None = None
+
+    def set_exception(self, exc: Exception) -> None:
+        if isinstance(exc, OSError):  # ConnectionResetError, BrokenPipeError, ssl.SSLError
+            self.broken = exc
+            self.feed_eof()
+            return
+        super().set_exception(exc)
+
+
 class Connection:
     """One TCP (or TLS) connection to the target, every step bounded by ``deadline``.
 
-    ``deadline`` is an absolute time on the event loop's clock.
+    ``deadline`` is an absolute time on the event loop's clock. With a ``plan`` (the
+    target's :class:`Segmentation`) unchunked writes are reshaped as it draws.
     """
 
     def __init__(
@@ -122,24 +235,33 @@ class Connection:
         writer: asyncio.StreamWriter,
         deadline: float,
         transcript: Transcript,
+        plan: WritePlan | None = None,
     ) -> None:
         self._reader = reader
         self._writer = writer
         self.deadline = deadline
         self.transcript = transcript
         self.end = TransportEnd.OPEN
+        self._plan = plan
+        self._pending = bytearray()  # accepted by send(), not yet handed to the transport
+        self._flush_timer: asyncio.TimerHandle | None = None
+        self._cutting = False  # a send is writing the pieces of a cut write
+        self._chunked = 0  # chunked sends running (Nagle is off meanwhile)
 
     @classmethod
     async def open(cls, target: Target, deadline: float, transcript: Transcript) -> Connection:
         """Connect (and run the TLS handshake) before ``deadline``."""
+        loop = asyncio.get_running_loop()
+        reader = ResetLastReader()
+        protocol = asyncio.StreamReaderProtocol(reader)
         try:
             async with asyncio.timeout_at(deadline):
-                reader, writer = await asyncio.open_connection(
+                transport, _ = await loop.create_connection(
+                    lambda: protocol,
                     target.host,
                     target.port,
                     ssl=target.ssl_context,
                     server_hostname=target.host if target.secure else None,
-                    limit=READ_SIZE,
                 )
         except TimeoutError:
             raise Unreachable(f"connecting to {target.host}:{target.port} timed out") from None
@@ -150,35 +272,129 @@ class Connection:
         except (OSError, socket.gaierror) as exc:
             reason = exc.strerror or str(exc)
             raise Unreachable(f"cannot connect to {target.host}:{target.port}: {reason}") from None
-        sock = writer.get_extra_info("socket")
+        writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+        plan = target.segmentation.plan() if target.segmentation is not None else None
+        conn = cls(reader, writer, deadline, transcript, plan)
+        conn._set_no_delay(plan is None or not plan.nagle)
+        return conn
+
+    @property
+    def plan(self) -> WritePlan | None:
+        """The segmentation plan of this connection, if any."""
+        return self._plan
+
+    def _set_no_delay(self, on: bool) -> None:
+        """TCP_NODELAY on or off; turning it on sends what Nagle held back."""
+        sock = self._writer.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return cls(reader, writer, deadline, transcript)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, int(on))
 
     async def send(self, data: bytes, *, chunk: int | None = None) -> None:
         """Write ``data``, in writes of ``chunk`` bytes if given, draining after each.
 
         A peer that reset or closed the connection ends the write silently: the case
-        then observes the closed transport when it reads.
+        then observes the closed transport when it reads. Under a segmentation plan an
+        unchunked write may be cut or joined to the next one (pass ``chunk=len(data)``
+        for exactly one write); a chunked one is written as asked, Nagle off.
         """
-        step = chunk or len(data) or 1
         try:
             async with asyncio.timeout_at(self.deadline):
-                for start in range(0, max(len(data), 1), step):
-                    if asyncio.get_running_loop().time() >= self.deadline:
-                        raise TimeoutError
-                    piece = data[start : start + step]
-                    self.transcript.record_sent(piece)
-                    self._writer.write(piece)
-                    await self._writer.drain()
+                if self._plan is None or chunk is not None:
+                    await self._send_chunks(data, chunk)
+                else:
+                    await self._send_shaped(data, self._plan)
         except TimeoutError:
             raise DeadlineExceeded("the peer stopped reading") from None
         except (ConnectionError, OSError):
             pass
 
+    async def _send_chunks(self, data: bytes, chunk: int | None) -> None:
+        """``chunk``-byte writes (one if None), after anything a plan still holds."""
+        self._flush_pending()
+        step = chunk or len(data) or 1
+        nagle = self._plan is not None and self._plan.nagle and chunk is not None
+        if nagle:
+            self._chunked += 1
+            self._set_no_delay(True)
+        try:
+            for start in range(0, max(len(data), 1), step):
+                if asyncio.get_running_loop().time() >= self.deadline:
+                    raise TimeoutError
+                if self._writer.transport.is_closing():
+                    return  # the peer is gone: asyncio would drop the bytes (and log)
+                piece = data[start : start + step]
+                self.transcript.record_sent(piece)
+                self._writer.write(piece)
+                await self._writer.drain()
+        finally:
+            if nagle:
+                self._chunked -= 1
+                if not self._chunked:
+                    self._set_no_delay(False)
+
+    async def _send_shaped(self, data: bytes, plan: WritePlan) -> None:
+        """One unchunked write as ``plan`` draws: held back, cut, or whole; in order."""
+        loop = asyncio.get_running_loop()
+        self.transcript.record_sent(data)
+        self._pending += data
+        if self._cutting:  # another send is between pieces: everything goes now, in order
+            self._flush_pending()
+            await self._writer.drain()
+            return
+        hold = plan.hold()
+        if hold is not None:
+            if self._flush_timer is None:
+                self._flush_timer = loop.call_later(hold, self._flush_pending)
+            return
+        self._cancel_flush()
+        sizes = plan.pieces(len(self._pending))
+        self._cutting = True
+        try:
+            for index, size in enumerate(sizes):
+                if index:
+                    await asyncio.sleep(plan.pause())
+                    await asyncio.sleep(0)  # a read of what the peer sent meanwhile runs first
+                if not self._pending or self._writer.transport.is_closing():
+                    break  # a concurrent send wrote the rest, or the peer is gone
+                if loop.time() >= self.deadline:
+                    raise TimeoutError
+                last = index == len(sizes) - 1
+                piece = bytes(self._pending if last else self._pending[:size])
+                del self._pending[: len(piece)]
+                self._writer.write(piece)
+                await self._writer.drain()
+        finally:
+            self._cutting = False
+            self._flush_pending()  # cut short (deadline, cancel): hand over the rest as one
+
+    def _cancel_flush(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+
+    def _flush_pending(self) -> None:
+        """Hand every held byte to the transport now, in order."""
+        self._cancel_flush()
+        if not self._pending:
+            return
+        data = bytes(self._pending)
+        self._pending.clear()
+        if not self._writer.transport.is_closing():
+            with contextlib.suppress(RuntimeError, OSError):
+                self._writer.write(data)
+
+    def _release_held(self) -> None:
+        """Before closing: no byte stays in our buffer or behind Nagle."""
+        self._flush_pending()
+        if self._plan is not None and self._plan.nagle:
+            self._set_no_delay(True)
+
     async def receive(self, max_bytes: int = READ_SIZE) -> bytes:
-        """The next bytes from the peer; ``b""`` once it closed (FIN) or reset (RST)."""
+        """The next bytes from the peer; ``b""`` once it closed (FIN) or reset (RST).
+
+        Bytes that came in before a reset are returned first (see :class:`ResetLastReader`).
+        """
         if self.end is not TransportEnd.OPEN:
             return b""
         # A read of buffered data never suspends, so a peer that floods would keep the
@@ -198,7 +414,8 @@ class Connection:
             self.end = TransportEnd.RESET
             return b""
         if not data:
-            self.end = TransportEnd.EOF
+            broken = isinstance(self._reader, ResetLastReader) and self._reader.broken
+            self.end = TransportEnd.RESET if broken else TransportEnd.EOF
         self.transcript.record_received(data)
         return data
 
@@ -211,12 +428,14 @@ class Connection:
         """Drop the connection at once (no waiting)."""
         if self.end is TransportEnd.OPEN:
             self.end = TransportEnd.CLOSED_BY_US
+        self._release_held()
         self._writer.transport.abort()
 
     async def close(self) -> None:
         """Close our side and release the socket, waiting at most a moment."""
         if self.end is TransportEnd.OPEN:
             self.end = TransportEnd.CLOSED_BY_US
+        self._release_held()
         self._writer.close()
         with contextlib.suppress(Exception):
             async with asyncio.timeout(1.0):

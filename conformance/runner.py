@@ -7,6 +7,7 @@ import fnmatch
 import shlex
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from .cases import all_cases
@@ -76,7 +77,13 @@ def reproduce_command(target_args: Sequence[str], case_id: str) -> str:
 async def run_case(
     case: Case, target: Target, *, timeout: float = DEFAULT_TIMEOUT, reproduce: str = ""
 ) -> CaseResult:
-    """Run one case; never raises for anything the peer does."""
+    """Run one case; never raises for anything the peer does.
+
+    Under a :class:`~conformance.driver.Segmentation` the case's writes are shaped from
+    the seed and its own id, whatever ran before it.
+    """
+    if target.segmentation is not None:
+        target = replace(target, segmentation=target.segmentation.for_case(case.id))
     loop = asyncio.get_running_loop()
     started = loop.time()
     ctx = CaseContext(target, started + timeout)
