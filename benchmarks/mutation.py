@@ -13,12 +13,17 @@ import argparse
 import asyncio
 import sys
 import time
+from pathlib import Path
 
-from conformance.cases import all_cases
-from conformance.driver import Target
-from conformance.model.outcomes import Outcome
-from conformance.runner import run_cases
-from fixtures.fault_server import FAULTS, HANDSHAKE_FAULTS, start_fault_server
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: fixtures/ lives in the checkout
+    sys.path.insert(0, str(ROOT))
+
+from conformance.cases import all_cases  # noqa: E402
+from conformance.driver import Target  # noqa: E402
+from conformance.model.outcomes import Outcome  # noqa: E402
+from conformance.runner import run_cases  # noqa: E402
+from fixtures.fault_server import FAULTS, HANDSHAKE_FAULTS, start_fault_server  # noqa: E402
 
 ALLOWED_UNCAUGHT = {
     "utf8-late": "fail-fast is asked for by no sentence: a late 1007 is INFO",
