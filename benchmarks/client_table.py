@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from conformance.clients.commands import BUILTIN_ADAPTERS
+from conformance.cli.client import BUILTIN_ADAPTERS
 
 SHORT = {"pass": "PASS", "fail": "**FAIL**", "warn": "WARN", "info": "INFO", "error": "ERROR"}
 

@@ -21,11 +21,9 @@ format shows it.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
 import shlex
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -33,8 +31,6 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Final, Literal
 
-from .cases.base import CannotRun, CaseContext
-from .cases.wire import BARRIER_PREFIX, WireSession, watch_echo, watch_failure
 from .driver import DeadlineExceeded, Target, Unreachable
 from .model import rules
 from .model.codec import close_payload, encode_frame
@@ -53,6 +49,8 @@ from .model.utf8 import NOT_UTF8_SEQUENCES
 from .model.violations import Violation
 from .results import CaseResult, RunReport
 from .runner import DEFAULT_TIMEOUT, GRACE, check_reachable
+from .session.context import CannotRun, CaseContext
+from .session.wire import BARRIER_PREFIX, WireSession, watch_echo, watch_failure
 
 Kind = Literal["echo", "invalid"]
 
@@ -900,60 +898,3 @@ async def fuzz(
         run.report.results += results
     run.report.duration_s = round(time.perf_counter() - clock, 3)
     return run
-
-
-# --------------------------------------------------------------------------- command line
-
-
-def cmd_fuzz(args: argparse.Namespace) -> int:
-    """``wsconform fuzz``: exit 0 when no counterexample, 1 when one was found."""
-    from . import cli
-    from .catalog import load_catalog
-    from .reports import json_report, terminal
-
-    examples: int = args.examples
-    if examples < 1:
-        raise cli.UsageError("--examples must be at least 1")
-    if args.timeout <= 0:
-        raise cli.UsageError("--timeout must be positive")
-    if args.jobs < 1:
-        raise cli.UsageError("--jobs must be at least 1")
-
-    async def go() -> FuzzRun:
-        async with cli.open_target(args) as running:
-            try:
-                result = await fuzz(
-                    running.target,
-                    examples=examples,
-                    seed=args.seed,
-                    timeout=args.timeout,
-                    jobs=args.jobs,
-                    target_args=running.reproduce_args,
-                    progress=cli.Progress(2 * examples, enabled=not args.quiet),
-                )
-            except Unreachable as exc:
-                raise cli.TargetError(str(exc)) from None
-            if not running.reproduce_args:
-                result.report.target_url = f"{running.target.url} (built-in reference server)"
-            return result
-
-    result = asyncio.run(go())
-    color = cli._color(args)
-    catalog = load_catalog()
-    print(f"seed {result.seed} ({examples} examples per property)")
-    for counterexample in result.counterexamples:
-        print(terminal.render_case(counterexample, catalog, result.report.target_url, color=color))
-        print()
-    shrunk = {c.id for c in result.counterexamples}
-    others = [r.id for r in result.report.results if r.outcome is not Outcome.PASS]
-    others = [rid for rid in others if rid not in shrunk]
-    if others:
-        print(f"also not passing (not shrunk): {', '.join(others)}\n")
-    print(terminal.render_summary(result.report, color=color))
-    if args.json:
-        try:
-            json_report.write_json(result.report, args.json)
-        except OSError as exc:
-            raise cli.UsageError(f"cannot write {args.json}: {exc.strerror or exc}") from None
-    sys.stdout.flush()
-    return cli.EXIT_FAILED if result.report.failed else cli.EXIT_OK

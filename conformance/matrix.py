@@ -1,4 +1,4 @@
-"""``wsconform matrix``: the suite against many servers, one JSON and one HTML page.
+"""The suite against many servers (``wsconform matrix``): one JSON and one HTML page.
 
 Targets come from ``--target NAME=CMD`` (a ``--server-cmd`` template with ``{port}``,
 or a ``ws://``/``wss://`` URL of a running server), from ``--targets-file`` (one
@@ -22,15 +22,10 @@ The combined JSON::
 
 Each case keeps at most ``--json-bytes`` (1024) bytes of each direction in
 ``sent_hex``/``received_hex``; ``sent_total``/``received_total`` still count them all.
-
-Exit codes: 0 every server ran with no FAIL or ERROR; 1 some server had a FAIL or
-ERROR (or WARN with ``--strict``); 2 usage error; 3 some server could not be started or
-reached (the reports still hold the others).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import importlib.util
@@ -49,14 +44,12 @@ from typing import Any
 
 from . import __version__
 from .cases.base import Case
-from .catalog import load_catalog
-from .cli import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, TargetError, UsageError
 from .driver import ConfigError, Target, Unreachable
 from .reports import json_report
 from .reports.evidence import printable
-from .reports.matrix_html import Matrix, MatrixEntry, render_matrix_html
+from .reports.matrix_html import Matrix, MatrixEntry
 from .results import OUTCOME_ORDER, RunReport
-from .runner import DEFAULT_TIMEOUT, run_suite, select_cases
+from .runner import DEFAULT_TIMEOUT, run_suite
 from .server_process import ServerCommand, ServerCommandFailed
 from .tls import TlsFiles, make_tls_files
 
@@ -67,6 +60,10 @@ per-case reproduce command gives the rest; 64 KiB transcripts × cases × server
 make the file tens of megabytes."""
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 TARGETS_MODULE = Path("fixtures") / "servers" / "targets.py"
+
+
+class MatrixInputError(Exception):
+    """A target list or saved report that cannot be used (the command line reports it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,17 +81,17 @@ class TargetSpec:
 
 
 def parse_target(text: str, where: str = "--target") -> TargetSpec:
-    """``NAME=CMD`` or ``NAME=ws://…``; UsageError if malformed."""
+    """``NAME=CMD`` or ``NAME=ws://…``; MatrixInputError if malformed."""
     name, sep, rest = text.partition("=")
     name, rest = name.strip(), rest.strip()
     if not sep or not rest:
-        raise UsageError(f"{where} {text!r}: expected NAME=CMD or NAME=URL")
+        raise MatrixInputError(f"{where} {text!r}: expected NAME=CMD or NAME=URL")
     return _spec(name, rest, where)
 
 
 def _spec(name: str, value: str, where: str, version: str = "") -> TargetSpec:
     if not NAME_PATTERN.fullmatch(name):
-        raise UsageError(
+        raise MatrixInputError(
             f"{where}: bad target name {name!r} (letters, digits, '.', '_', '+', '-'; "
             "at most 64 characters)"
         )
@@ -102,7 +99,7 @@ def _spec(name: str, value: str, where: str, version: str = "") -> TargetSpec:
         try:
             Target.parse(value)
         except ConfigError as exc:
-            raise UsageError(f"{where} {name}: {exc}") from None
+            raise MatrixInputError(f"{where} {name}: {exc}") from None
         return TargetSpec(name, url=value, version=version)
     _check_template(value, f"{where} {name}")
     return TargetSpec(name, command=value, version=version)
@@ -110,11 +107,11 @@ def _spec(name: str, value: str, where: str, version: str = "") -> TargetSpec:
 
 def _check_template(template: str, where: str) -> None:
     if "{port}" not in template:
-        raise UsageError(f"{where}: the command must contain {{port}}")
+        raise MatrixInputError(f"{where}: the command must contain {{port}}")
     try:
         template.format(port="1", host="h", cert="c", key="k")
     except (KeyError, IndexError, ValueError) as exc:
-        raise UsageError(
+        raise MatrixInputError(
             f"{where}: bad placeholder {exc} in {template!r}; use {{port}}, {{host}}, "
             "{cert} or {key} (double other braces)"
         ) from None
@@ -125,16 +122,16 @@ def read_targets_file(path: str) -> list[TargetSpec]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read --targets-file {path}: {exc}") from None
+        raise MatrixInputError(f"cannot read --targets-file {path}: {exc}") from None
     if text.lstrip().startswith("{"):
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise UsageError(f"--targets-file {path}: not JSON: {exc}") from None
+            raise MatrixInputError(f"--targets-file {path}: not JSON: {exc}") from None
         if not isinstance(data, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in data.items()
         ):
-            raise UsageError(f"--targets-file {path}: expected {{NAME: CMD}} strings")
+            raise MatrixInputError(f"--targets-file {path}: expected {{NAME: CMD}} strings")
         return [_spec(k.strip(), v.strip(), f"{path}") for k, v in data.items()]
     specs = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -156,7 +153,7 @@ def load_targets_module() -> ModuleType:
     """``fixtures/servers/targets.py`` of the checkout, loaded by path."""
     root = checkout_root()
     if root is None:
-        raise UsageError(
+        raise MatrixInputError(
             "--builtin-targets needs a ws-conformance checkout (fixtures/servers/targets.py "
             "next to the conformance package or in the current directory)"
         )
@@ -167,7 +164,7 @@ def load_targets_module() -> ModuleType:
         "wsconform_builtin_targets", root / TARGETS_MODULE
     )
     if spec is None or spec.loader is None:  # pragma: no cover - a .py file always has one
-        raise UsageError(f"cannot load {root / TARGETS_MODULE}")
+        raise MatrixInputError(f"cannot load {root / TARGETS_MODULE}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -182,7 +179,7 @@ def builtin_targets(
     try:
         runnable, skipped = module.matrix_targets(names, tls=tls, python=sys.executable)
     except ValueError as exc:
-        raise UsageError(f"--builtin-targets: {exc}") from None
+        raise MatrixInputError(f"--builtin-targets: {exc}") from None
     specs = [TargetSpec(name, command=cmd, version=version) for name, cmd, version in runnable]
     return specs, [(name, reason) for name, reason in skipped]
 
@@ -238,7 +235,7 @@ def read_reports(paths: Sequence[str]) -> Matrix:
             else:
                 matrix.entries.append(_entry_from_json(data, Path(path).stem))
         except (OSError, UnicodeDecodeError, ValueError, KeyError) as exc:
-            raise UsageError(f"cannot read report {path}: {exc}") from None
+            raise MatrixInputError(f"cannot read report {path}: {exc}") from None
     return matrix
 
 
@@ -369,7 +366,7 @@ async def run_matrix(
     )
 
 
-def _summary_line(entry: MatrixEntry) -> str:
+def entry_summary_line(entry: MatrixEntry) -> str:
     label = f"{entry.name} ({entry.version})" if entry.version else entry.name
     if entry.report is None:
         return f"{label}: could not run: {entry.error}"
@@ -393,180 +390,3 @@ def render_table(matrix: Matrix) -> str:
     for name, reason in matrix.skipped:
         lines.append(f"{name:<{width}} skipped: {reason}")
     return "\n".join(printable(line) for line in lines)
-
-
-def _write(path: str, text: str) -> None:
-    try:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
-def _collect_specs(args: argparse.Namespace) -> tuple[list[TargetSpec], list[tuple[str, str]]]:
-    specs = [parse_target(text) for text in args.target or ()]
-    for path in args.targets_file or ():
-        specs.extend(read_targets_file(path))
-    skipped: list[tuple[str, str]] = []
-    if args.builtin_targets is not None:
-        more, skipped = builtin_targets(args.builtin_targets, tls=args.tls)
-        specs.extend(more)
-    names = [spec.name for spec in specs]
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise UsageError(f"target names must be unique: {', '.join(duplicates)}")
-    if args.tls and any(spec.url for spec in specs):
-        raise UsageError("--tls is for servers the suite starts; for wss:// URLs use --ca-file")
-    return specs, skipped
-
-
-def _ca_context(path: str | None) -> ssl.SSLContext | None:
-    if path is None:
-        return None
-    try:
-        return ssl.create_default_context(cafile=path)
-    except (ssl.SSLError, OSError) as exc:
-        raise UsageError(f"--ca-file {path!r} is not a PEM CA bundle: {exc}") from None
-
-
-def cmd_matrix(args: argparse.Namespace) -> int:
-    """The ``matrix`` subcommand (options: see :func:`conformance.cli.build_parser`)."""
-    if args.jobs < 1 or args.jobs_targets < 1:
-        raise UsageError("--jobs and --jobs-targets must be at least 1")
-    if args.timeout <= 0:
-        raise UsageError("--timeout must be positive")
-    if args.from_reports:
-        if args.target or args.targets_file or args.builtin_targets is not None:
-            raise UsageError("--from-reports renders saved reports; it takes no targets")
-        matrix = read_reports(args.from_reports)
-    else:
-        specs, skipped = _collect_specs(args)
-        if not specs:
-            if skipped:
-                reasons = "; ".join(f"{name}: {why}" for name, why in skipped)
-                raise TargetError(f"no built-in target is installed here ({reasons})")
-            raise UsageError(
-                "no targets: give --target NAME=CMD, --targets-file F or --builtin-targets"
-            )
-        cases = select_cases(args.cases or (), args.exclude or (), profile=args.profile)
-        if not cases:
-            raise UsageError("no case matches the --cases/--exclude patterns")
-        total = len(specs)
-        finished = 0
-
-        def done(entry: MatrixEntry) -> None:
-            nonlocal finished
-            finished += 1
-            if not args.quiet:
-                print(f"[{finished}/{total}] {printable(_summary_line(entry))}", flush=True)
-
-        finished_matrix: list[Matrix] = []
-
-        async def run_all() -> None:
-            # The result stays out of asyncio.run: on CPython 3.11 its teardown builds
-            # the repr of the main task's result (via the SIGINT handler's partial),
-            # which for every report's transcripts is hundreds of megabytes.
-            finished_matrix.append(
-                await run_matrix(
-                    specs,
-                    cases,
-                    timeout=args.timeout,
-                    jobs=args.jobs,
-                    jobs_targets=args.jobs_targets,
-                    startup_timeout=args.startup_timeout,
-                    strict=args.strict,
-                    tls=args.tls,
-                    ca_context=_ca_context(args.ca_file),
-                    done=done,
-                    profile=args.profile,
-                )
-            )
-
-        asyncio.run(run_all())
-        matrix = finished_matrix[0]
-        matrix.skipped = skipped
-    print(render_table(matrix))
-    if args.json:
-        cut = None if args.json_bytes < 0 else args.json_bytes
-        _write(args.json, json.dumps(matrix_to_json(matrix, cut), indent=1) + "\n")
-    if args.html:
-        html = render_matrix_html(matrix, load_catalog(), pass_evidence=args.html_pass_evidence)
-        _write(args.html, html)
-    if any(entry.report is None for entry in matrix.entries):
-        return EXIT_UNREACHABLE
-    if any(entry.report.failed for entry in matrix.entries if entry.report is not None):
-        return EXIT_FAILED
-    return EXIT_OK
-
-
-def add_matrix_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``matrix`` subcommand's options."""
-    parser.add_argument(
-        "--target",
-        action="append",
-        metavar="NAME=CMD",
-        help="a server: NAME=command with {port} (and {cert}/{key} with --tls), "
-        "or NAME=ws://… of a running one (repeatable)",
-    )
-    parser.add_argument(
-        "--targets-file",
-        action="append",
-        metavar="F",
-        help="NAME=CMD lines (# comments) or a JSON object {NAME: CMD}",
-    )
-    parser.add_argument(
-        "--builtin-targets",
-        nargs="*",
-        metavar="NAME",
-        help="the servers of fixtures/servers/targets.py in this checkout that are "
-        "installed (all, or the NAMEs given)",
-    )
-    parser.add_argument(
-        "--from-reports",
-        nargs="+",
-        metavar="JSON",
-        help="run nothing: build the matrix from saved wsconform run --json reports "
-        "(named by file stem) or matrix JSON files",
-    )
-    parser.add_argument(
-        "--jobs-targets",
-        type=int,
-        default=DEFAULT_JOBS_TARGETS,
-        metavar="N",
-        help=f"servers run at once (default {DEFAULT_JOBS_TARGETS})",
-    )
-    parser.add_argument(
-        "--jobs", type=int, default=4, metavar="N", help="cases in parallel per server"
-    )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=DEFAULT_TIMEOUT,
-        metavar="S",
-        help=f"deadline of one case in seconds (default {DEFAULT_TIMEOUT:g})",
-    )
-    parser.add_argument("--startup-timeout", type=float, default=30.0, metavar="S")
-    parser.add_argument("--profile", choices=("default", "full"), default="default")
-    parser.add_argument("--cases", action="append", metavar="GLOB", help="only matching cases")
-    parser.add_argument("--exclude", action="append", metavar="GLOB", help="skip matching cases")
-    parser.add_argument("--strict", action="store_true", help="a WARN fails a server's run")
-    parser.add_argument(
-        "--tls", action="store_true", help="run the started servers over wss:// ({cert} {key})"
-    )
-    parser.add_argument("--ca-file", metavar="PEM", help="CA to trust for wss:// URL targets")
-    parser.add_argument("--json", metavar="PATH", help="write the combined JSON")
-    parser.add_argument(
-        "--json-bytes",
-        type=int,
-        default=DEFAULT_JSON_BYTES,
-        metavar="N",
-        help="bytes of each direction kept per case in the JSON "
-        f"(default {DEFAULT_JSON_BYTES}; -1 keeps what the run recorded, up to 64 KiB)",
-    )
-    parser.add_argument("--html", metavar="PATH", help="write the one-page HTML matrix")
-    parser.add_argument(
-        "--html-pass-evidence",
-        action="store_true",
-        help="evidence blocks for passing cases too (a much larger page)",
-    )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no line per finished server")

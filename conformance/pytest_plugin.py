@@ -31,7 +31,6 @@ The plugin does nothing unless ``--ws-url``/``--ws-server-cmd`` (or ``ws_url``/
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -426,10 +425,10 @@ class SessionTarget:
             self.target_args = [settings.url]
 
     def _ssl(self) -> ssl.SSLContext | None:
-        from .cli import UsageError, _ssl_context
+        from .cli.common import UsageError, ssl_context
 
         try:
-            return _ssl_context(argparse.Namespace(ca_file=self.settings.ca_file or None))
+            return ssl_context(self.settings.ca_file or None)
         except UsageError as exc:
             raise pytest.UsageError(f"--ws-ca-file: {exc}") from None
 

@@ -11,10 +11,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from .cases import all_cases
-from .cases.base import CannotRun, Case, CaseContext
+from .cases.base import Case
 from .driver import ConfigError, Connection, DeadlineExceeded, Target, Transcript, Unreachable
 from .model.outcomes import Outcome, Verdict
 from .results import CaseResult, RunReport
+from .session.context import CannotRun, CaseContext
 
 DEFAULT_TIMEOUT = 5.0
 """Seconds one case may take, all its steps included."""

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cli import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, main
+from conformance.cli import main
+from conformance.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
 from conformance.server_process import free_port
 
 PY = sys.executable

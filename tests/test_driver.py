@@ -14,7 +14,8 @@ from typing import cast
 
 import pytest
 
-from conformance.cli import EXIT_OK, EXIT_USAGE, main
+from conformance.cli import main
+from conformance.cli.common import EXIT_OK, EXIT_USAGE
 from conformance.driver import (
     PAUSE_BUDGET,
     ConfigError,

@@ -14,12 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.reference_server import (
-    LoopbackServer,
-    accept_key,
-    split_list,
-    start_reference_server,
-)
+from conformance.model.header_grammar import split_list
+from conformance.model.server_handshake import accept_key
+from conformance.reference_server import LoopbackServer, start_reference_server
 from fixtures.fault_server import FAULTS, HANDSHAKE_FAULTS, start_fault_server
 from fixtures.hostile import HOSTILE_KINDS, start_hostile_server
 

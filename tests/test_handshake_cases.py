@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import pytest
 
 from conformance.cases import all_cases, case_by_id, handshake
-from conformance.cases.base import Case, CaseContext
+from conformance.cases.base import Case
 from conformance.driver import Target
 from conformance.model.outcomes import (
     AcceptedWithout,
@@ -26,6 +26,7 @@ from conformance.policy.handshake import ConnectionDropped
 from conformance.reference_server import start_reference_server
 from conformance.results import CaseResult
 from conformance.runner import run_cases
+from conformance.session.context import CaseContext
 from fixtures.fault_server import FAULTS, HANDSHAKE_FAULTS, start_fault_server
 from fixtures.hostile import HOSTILE_KINDS, start_hostile_server
 from fixtures.variants import variant_by_name

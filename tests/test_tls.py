@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from conformance.cli import EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, main
+from conformance.cli import main
+from conformance.cli.common import EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
 from conformance.reference_server import start_reference_server
 from conformance.tls import TlsFiles, make_tls_files
 

@@ -18,12 +18,12 @@ from conformance.model.codec import close_payload, encode_frame
 from conformance.model.constants import Opcode
 from conformance.model.decoder import FrameDecoder
 from conformance.model.frames import Frame
+from conformance.model.server_handshake import accept_key
 from conformance.reference_server import (
     ENGINES,
     EngineName,
     LoopbackServer,
     ServerLimits,
-    accept_key,
     start_reference_server,
 )
 from fixtures.fault_server import FAULTS, start_fault_server

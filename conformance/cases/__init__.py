@@ -1,19 +1,22 @@
-"""The registry of conformance cases, in report order."""
+"""The registry of conformance cases, in report order.
+
+Every module here but :mod:`.base` (what a case is) and :mod:`.factories` (case
+factories for message plans) is a case table: data, its ``CASES``, built on the
+session layer (:mod:`conformance.session`); no table imports another."""
 
 from __future__ import annotations
 
 from functools import cache
 
-from .base import Allowed, Case, CaseContext
+from . import closing, fragmentation, framing, handshake, limits, utf8
+from .base import Allowed, Case
 
-__all__ = ["Allowed", "Case", "CaseContext", "all_cases", "case_by_id"]
+__all__ = ["Allowed", "Case", "all_cases", "case_by_id"]
 
 
 @cache
 def all_cases() -> tuple[Case, ...]:
     """Every case the suite knows, ids unique."""
-    from . import closing, fragmentation, framing, handshake, limits, utf8
-
     cases = (
         *handshake.CASES,
         *framing.CASES,

@@ -1,9 +1,9 @@
 """What a case is: one requirement sentence, the behaviours it accepts, how to observe them.
 
 A case is data plus one coroutine. The coroutine drives the peer through a
-:class:`CaseContext` and returns what it :class:`~conformance.model.outcomes.Observed`;
-the verdict is then computed from the case's :class:`Expectation`, never from the
-coroutine, so no case can hard-code a pass.
+:class:`~conformance.session.context.CaseContext` and returns what it
+:class:`~conformance.model.outcomes.Observed`; the verdict is then computed from the
+case's :class:`Expectation`, never from the coroutine, so no case can hard-code a pass.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from ..driver import Connection, Target, Transcript
 from ..model.outcomes import (
     Allowed,
     Expectation,
@@ -21,36 +20,9 @@ from ..model.outcomes import (
     Verdict,
     judge,
 )
+from ..session.context import CaseContext
 
-__all__ = ["Allowed", "CannotRun", "Case", "CaseContext", "RunFn"]
-
-
-class CannotRun(Exception):
-    """The case cannot run against this target (e.g. a valid handshake was refused).
-
-    Reported as ERROR: the suite could not observe the behaviour the case checks.
-    """
-
-
-class CaseContext:
-    """What a running case may use: the target, its deadline and a transcript."""
-
-    def __init__(self, target: Target, deadline: float) -> None:
-        self.target = target
-        self.deadline = deadline
-        self.transcript = Transcript()
-        self.connections: list[Connection] = []
-
-    async def connect(self) -> Connection:
-        """Open a connection to the target, bounded by the case deadline."""
-        conn = await Connection.open(self.target, self.deadline, self.transcript)
-        self.connections.append(conn)
-        return conn
-
-    async def close_all(self) -> None:
-        for conn in self.connections:
-            await conn.close()
-
+__all__ = ["Allowed", "Case", "RunFn"]
 
 RunFn = Callable[[CaseContext], Awaitable[Observed]]
 

@@ -60,8 +60,9 @@ from ..policy.closing import (
     reserved_code_allowed,
 )
 from ..policy.pingpong import PONG_AFTER_CLOSE_NOTE
-from .base import Allowed, Case, CaseContext, RunFn
-from .wire import WireSession, binary, client_frame, close_frame, text, watch_failure
+from ..session.context import CaseContext
+from ..session.wire import WireSession, binary, client_frame, close_frame, text, watch_failure
+from .base import Allowed, Case, RunFn
 
 # Requirement ids cited by this module (records in spec_refs/rfc6455.toml).
 R_BODY_OPTIONAL = "rfc6455-5.5.1-close-body-optional"

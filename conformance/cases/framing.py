@@ -40,9 +40,11 @@ from ..model.outcomes import (
 )
 from ..policy import closing as closing_policy
 from ..policy import limits as limit_policy
+from ..policy.closing import PROTOCOL_ERROR
 from ..policy.pingpong import LATEST_ONLY_NOTE, PONG_WAIT, PongsAnswered
-from .base import Allowed, Case, CaseContext, RunFn
-from .wire import WireSession, client_frame, close_frame, watch_echo, watch_failure
+from ..session.context import CaseContext
+from ..session.wire import WireSession, client_frame, close_frame, watch_echo, watch_failure
+from .base import Allowed, Case, RunFn
 
 # Requirement ids cited by this module (records in spec_refs/rfc6455.toml).
 R_LENGTH_7_16 = "rfc6455-5.2-payload-length-7-16"
@@ -95,7 +97,6 @@ BIG_CHUNK = 997  # a prime, so frame and write boundaries never line up
 VALID: Msg = (TEXT, b"Hello, world!")
 """The valid message sent before an offending frame."""
 
-PROTOCOL_ERROR = frozenset({1002})
 CLOSE_OFFENCE_NOTE = (
     "The offending frame is a Close 1000. A Close back, then the TCP close, does close "
     "the connection, which is what §5.1 and §7.1.7 require; a code other than 1002 "

@@ -46,7 +46,8 @@ from ..policy.handshake import (
     REFUSED,
     VARIANT_REFUSALS,
 )
-from .base import Allowed, Case, CaseContext, RunFn
+from ..session.context import CaseContext
+from .base import Allowed, Case, RunFn
 
 # Requirement ids cited by this section (records in spec_refs/rfc6455.toml).
 R_REFUSE_INVALID = "rfc6455-4.2.1-bad-handshake-400"  # §4.2.1 lead-in: MUST ... error code

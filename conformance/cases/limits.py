@@ -20,7 +20,7 @@ policy's floor, so a refusal there is FAIL.
 
 Payloads are regenerated from (opcode, size, seed), never stored in the case table
 (:func:`~conformance.model.outcomes.pattern_payload`); the echo is compared byte for
-byte. The suite reads while it writes (:meth:`~conformance.cases.wire.WireSession.send`),
+byte. The suite reads while it writes (:meth:`~conformance.session.wire.WireSession.send`),
 so a server that echoes fragments as they come, or refuses mid-message, never
 deadlocks against it; memory stays bounded by the one message in flight each way.
 """
@@ -33,8 +33,9 @@ from ..model.codec import encode_frame
 from ..model.constants import Opcode
 from ..model.outcomes import EchoedPattern, Level, Observed, PayloadRecipe, expect, pattern_payload
 from ..policy import limits as limit_policy
-from .base import Case, CaseContext, RunFn
-from .wire import WireSession, client_frame
+from ..session.context import CaseContext
+from ..session.wire import WireSession, client_frame
+from .base import Case, RunFn
 
 # Requirement ids cited by this module (records in spec_refs/rfc6455.toml).
 R_LENGTH = "rfc6455-5.2-payload-length-7-16"

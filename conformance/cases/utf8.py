@@ -30,9 +30,12 @@ from ..model.outcomes import (
     Ponged,
     expect,
 )
-from .base import Allowed, Case, CaseContext
-from .fragmentation import Chop, Part, Plan, echo_case, failure_allowed, fragmented, send_plan
-from .wire import WireSession, client_frame, watch_failure
+from ..policy.closing import failure_allowances
+from ..session.context import CaseContext
+from ..session.plans import Chop, Part, Plan, fragmented, send_plan
+from ..session.wire import WireSession, client_frame, watch_failure
+from .base import Allowed, Case
+from .factories import plan_echo_case
 
 INVALID_DATA: Final = frozenset({1007})
 """§7.4.1: "1007 indicates that an endpoint is terminating the connection because it
@@ -73,7 +76,7 @@ def _invalid_case(case_id: str, title: str, plan: Plan, notes: str = "") -> Case
         level=Level.MUST,
         expect=expect(FailedConnection(INVALID_DATA), FailedLate(INVALID_DATA)),
         run=run,
-        allowed=failure_allowed(INVALID_DATA),
+        allowed=failure_allowances(INVALID_DATA),
         notes=f"{notes} {LATE_NOTE}".strip(),
     )
 
@@ -83,7 +86,7 @@ def _kuhn_cases(entry: KuhnEntry) -> list[Case]:
     if entry.valid:
         notes = NONCHARACTER_NOTES if entry.number.startswith("5.3") else ""
         return [
-            echo_case(
+            plan_echo_case(
                 f"rfc6455/5.6/kuhn-{entry.slug}",
                 f"Valid UTF-8 text ({where}) is echoed unchanged",
                 VALID_CITES,
@@ -117,26 +120,26 @@ def _split_cases() -> list[Case]:
     clef = data.index("𝄞".encode())
     cites = (*VALID_CITES, "rfc6455-5.4-receive-fragmented")
     cases = [
-        echo_case(
+        plan_echo_case(
             "rfc6455/5.6/text-split-on-code-points",
             "Text in one fragment per character is echoed unchanged",
             cites,
             fragmented(Opcode.TEXT, by_char),
         ),
-        echo_case(
+        plan_echo_case(
             "rfc6455/5.6/text-split-inside-code-points",
             "Text in one fragment per byte (fragments end inside characters) is echoed unchanged",
             cites,
             fragmented(Opcode.TEXT, by_byte),
         ),
-        echo_case(
+        plan_echo_case(
             "rfc6455/5.6/text-split-inside-code-points-byte-writes",
             "Text in one fragment per byte, written one byte per TCP write, is echoed unchanged",
             (*cites, "rfc6455-6.2-parse-frames"),
             fragmented(Opcode.TEXT, by_byte),
             chop=Chop.BYTES,
         ),
-        echo_case(
+        plan_echo_case(
             "rfc6455/5.6/text-byte-writes",
             "Text in one frame written one byte per TCP write is echoed unchanged",
             (*VALID_CITES, "rfc6455-6.2-parse-frames"),
@@ -146,7 +149,7 @@ def _split_cases() -> list[Case]:
     ]
     for cut in (1, 2, 3):
         cases.append(
-            echo_case(
+            plan_echo_case(
                 f"rfc6455/5.6/text-4-byte-character-split-after-byte-{cut}",
                 f"Text whose 4-byte character is split after its byte {cut} by a fragment "
                 "boundary is echoed unchanged",
@@ -215,7 +218,7 @@ def _fail_fast_case(slug: str, what: str, first: bytes, *, chop: Chop = Chop.WHO
         run=run,
         allowed=(
             Allowed(late, Outcome.INFO, "not fail-fast: it waited for the whole message"),
-            *failure_allowed(INVALID_DATA),
+            *failure_allowances(INVALID_DATA),
         ),
         notes=FAIL_FAST_NOTES,
     )

@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from typing import Final
 from urllib.parse import urlsplit
 
-from ..model.violations import Violation
-from ..reference_server import (
+from ..model.header_grammar import ascii_lower, decode_key, is_token, split_list
+from ..model.server_handshake import (
     CONNECTION,
     KEY_LENGTH,
     ORIGIN,
@@ -36,13 +36,10 @@ from ..reference_server import (
     SEC_VERSION,
     UPGRADE,
     WS_VERSION,
-    HandshakeRequest,
+    ReceivedRequest,
     ServerBehaviour,
-    ascii_lower,
-    decode_key,
-    is_token,
-    split_list,
 )
+from ..model.violations import Violation
 from .scenario_server import ConnectionRecord
 from .scenarios import Profile, scenario_by_name
 
@@ -159,7 +156,7 @@ def request_violations(record: ConnectionRecord, profile: Profile) -> list[Viola
         detail = "the request head does not start with a request line (RFC 2616 §5.1)"
         return [Violation(VALID_HTTP, detail)]
     match = _VERSION.fullmatch(record.http_version)
-    request = HandshakeRequest(
+    request = ReceivedRequest(
         record.method,
         record.target,
         f"{match.group(1)}.{match.group(2)}" if match else "",
@@ -265,7 +262,7 @@ def _split_authority(value: str) -> tuple[str, int | None] | None:
 # -- the checks -----------------------------------------------------------------------
 
 
-def _http_syntax(record: ConnectionRecord, request: HandshakeRequest) -> list[Violation]:
+def _http_syntax(record: ConnectionRecord, request: ReceivedRequest) -> list[Violation]:
     """RFC 2616: CRLF line ends, ``field-name ":" field-value``, a token name, no CTL."""
     out: list[Violation] = []
     head = record.request_head
@@ -301,7 +298,7 @@ def _http_syntax(record: ConnectionRecord, request: HandshakeRequest) -> list[Vi
 
 
 def _request_line(
-    record: ConnectionRecord, request: HandshakeRequest, whatwg: bool
+    record: ConnectionRecord, request: ReceivedRequest, whatwg: bool
 ) -> list[Violation]:
     """§4.1 item 2: GET, HTTP/1.1 or higher; the Request-URI names the resource (§3)."""
     out: list[Violation] = []
@@ -359,7 +356,7 @@ def _target(record: ConnectionRecord, whatwg: bool) -> list[Violation]:
     return out
 
 
-def _host(record: ConnectionRecord, request: HandshakeRequest) -> list[Violation]:
+def _host(record: ConnectionRecord, request: ReceivedRequest) -> list[Violation]:
     """§4.1 item 4: |Host| is /host/, plus ":" /port/ unless the port is the default."""
     hosts = request.values("Host")
     if not hosts:
@@ -380,7 +377,7 @@ def _host(record: ConnectionRecord, request: HandshakeRequest) -> list[Violation
     return out
 
 
-def _upgrade_and_connection(request: HandshakeRequest, whatwg: bool) -> list[Violation]:
+def _upgrade_and_connection(request: ReceivedRequest, whatwg: bool) -> list[Violation]:
     """§4.1 items 5, 6: |Upgrade| includes websocket, |Connection| the token Upgrade."""
     out: list[Violation] = []
     if _BEHAVIOUR.check_upgrade(request) is not None:
@@ -402,7 +399,7 @@ def _is_nonce(key: str) -> bool:
     return raw is not None and len(raw) == KEY_LENGTH and base64.b64encode(raw).decode() == key
 
 
-def _key(request: HandshakeRequest, whatwg: bool) -> list[Violation]:
+def _key(request: ReceivedRequest, whatwg: bool) -> list[Violation]:
     """§4.1 item 7, §11.3.1: one |Sec-WebSocket-Key|, a base64-encoded 16-byte nonce."""
     keys = request.values(SEC_KEY)
     if not keys:
@@ -418,7 +415,7 @@ def _key(request: HandshakeRequest, whatwg: bool) -> list[Violation]:
     return out
 
 
-def _version(request: HandshakeRequest, whatwg: bool) -> list[Violation]:
+def _version(request: ReceivedRequest, whatwg: bool) -> list[Violation]:
     """§4.1 item 9, §11.3.5: one |Sec-WebSocket-Version|, of value 13."""
     versions = request.values(SEC_VERSION)
     if not versions:
@@ -433,9 +430,7 @@ def _version(request: HandshakeRequest, whatwg: bool) -> list[Violation]:
     return out
 
 
-def _protocols(
-    record: ConnectionRecord, request: HandshakeRequest, whatwg: bool
-) -> list[Violation]:
+def _protocols(record: ConnectionRecord, request: ReceivedRequest, whatwg: bool) -> list[Violation]:
     """§4.1 item 10: unique tokens; WHATWG: exactly the constructor's protocols, in order."""
     values = request.values(SEC_PROTOCOL)
     offered = split_list(values)
@@ -508,7 +503,7 @@ def _extension(element: str) -> list[Violation]:
     return out
 
 
-def _extensions(request: HandshakeRequest, whatwg: bool) -> list[Violation]:
+def _extensions(request: ReceivedRequest, whatwg: bool) -> list[Violation]:
     """§9.1 ABNF, RFC 7692 §7.1; WHATWG: a permessage-deflate offer and nothing else."""
     values = request.values(SEC_EXTENSIONS)
     elements = split_list(values) or ([""] if values else [])
@@ -542,7 +537,7 @@ def is_serialized_origin(value: str) -> bool:
     return port is None or DEFAULT_PORTS.get(match.group("scheme")) != int(port)
 
 
-def _origin(request: HandshakeRequest, whatwg: bool) -> list[Violation]:
+def _origin(request: ReceivedRequest, whatwg: bool) -> list[Violation]:
     """§4.1 item 8: |Origin| from browsers, an ASCII serialization; Fetch: always appended."""
     origins = request.values(ORIGIN)
     out: list[Violation] = []
@@ -559,7 +554,7 @@ def _origin(request: HandshakeRequest, whatwg: bool) -> list[Violation]:
     return out
 
 
-def _referrer(request: HandshakeRequest, whatwg: bool) -> list[Violation]:
+def _referrer(request: ReceivedRequest, whatwg: bool) -> list[Violation]:
     """WHATWG §2.2: the request's referrer is "no-referrer", so Fetch sends no |Referer|."""
     referer = request.values("Referer")
     if not whatwg or not referer:

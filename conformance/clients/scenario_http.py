@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
-from ..reference_server import HandshakeRequest, ServerBehaviour
+from ..model.server_handshake import ReceivedRequest, ServerBehaviour
 from .scenarios import Answer, Upgrade, scenario_by_name
 
 REDIRECT_TARGET: Final = "redirect-target"
@@ -99,7 +99,7 @@ def upgrade_request_problems(head: RequestHead) -> list[str]:
     """What keeps a request from being a client's opening handshake (RFC 6455 §4.1)."""
     problems = list(head.malformed)
     match = _HTTP_VERSION.fullmatch(head.http_version)
-    request = HandshakeRequest(
+    request = ReceivedRequest(
         head.method, head.target, match.group(1) if match else "", tuple(head.headers)
     )
     checks = list(_REQUEST_CHECKS)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import h11
 
-from .constants import GUID as _GUID
+from .constants import GUID
 from .outcomes import HttpResponse
 from .rules import (
     RESPONSE_ACCEPT,
@@ -48,9 +48,6 @@ __all__ = [
     "new_key",
 ]
 
-GUID = _GUID.encode("ascii")
-"""The GUID concatenated with the key (RFC 6455 §1.3, §4.2.2 step 5.4)."""
-
 MAX_RESPONSE_HEAD = 16 * 1024
 """Largest response head the suite reads before declaring the response malformed."""
 
@@ -64,8 +61,12 @@ def new_key() -> bytes:
 
 
 def accept_for(key: bytes) -> bytes:
-    """The |Sec-WebSocket-Accept| value for ``key`` (§4.2.2 step 5.4)."""
-    return base64.b64encode(hashlib.sha1(key.strip() + GUID).digest())
+    """The |Sec-WebSocket-Accept| value for ``key``: base64(SHA-1(key + GUID)) (§4.2.2 step 5.4).
+
+    The one Accept computation of the suite: the client side checks a server's answer
+    with it, the reference server computes its own.
+    """
+    return base64.b64encode(hashlib.sha1(key.strip() + GUID.encode("ascii")).digest())
 
 
 Header = tuple[bytes, bytes]
@@ -73,7 +74,8 @@ Header = tuple[bytes, bytes]
 
 @dataclass(frozen=True, slots=True)
 class HandshakeRequest:
-    """A client's opening handshake, as exact bytes-to-be.
+    """A client's opening handshake, as exact bytes-to-be (the server's parsed view of
+    one is :class:`~conformance.model.server_handshake.ReceivedRequest`).
 
     ``key``, ``protocols`` and ``extensions`` record what the client offered, so that
     the server's answer can be checked against them.

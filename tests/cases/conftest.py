@@ -16,12 +16,11 @@ from conformance.cases.base import Case
 from conformance.driver import Target
 from conformance.echo_engine import WirePolicy
 from conformance.model.outcomes import Outcome
+from conformance.model.server_handshake import accept_key, render_response
 from conformance.reference_server import (
     EngineName,
     LoopbackServer,
     ServerLimits,
-    accept_key,
-    render_response,
     start_reference_server,
 )
 from conformance.results import CaseResult

@@ -28,7 +28,7 @@ from conftest import (
 )
 
 from conformance.cases import case_by_id, closing
-from conformance.cases.base import Case, CaseContext
+from conformance.cases.base import Case
 from conformance.driver import Target
 from conformance.echo_engine import EchoEngine, WirePolicy
 from conformance.model import rules
@@ -54,6 +54,7 @@ from conformance.policy.closing import (
 )
 from conformance.reference_server import EngineName, LoopbackServer
 from conformance.results import CaseResult
+from conformance.session.context import CaseContext
 from fixtures.variants_closing import AwaitClientClose, EchoReservedCodes, LatestPingOnly
 from fixtures.wire_faults import WIRE_FAULTS
 

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.network
 
 FAIL_CASES = (
     "rfc6455/5.2/rsv1-text",  # framing.fail_case
-    "rfc6455/5.4/continuation-without-message",  # fragmentation.fail_case
+    "rfc6455/5.4/continuation-without-message",  # factories.plan_fail_case
     "rfc6455/8.1/kuhn-2-1-5",  # utf8 invalid text
 )
 

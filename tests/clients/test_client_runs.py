@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-from conformance.clients.commands import BUILTIN_ADAPTERS, FIXTURES, builtin_adapter
+from conformance.cli.client import BUILTIN_ADAPTERS, FIXTURES, builtin_adapter
 from conformance.clients.runner import (
     NEEDS_NAMESPACE,
     RUN_WIDE,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from conformance.clients.commands import FIXTURES
+from conformance.cli.client import FIXTURES
 from conformance.pytest_plugin import check_client, client_conformance_tests
 from conformance.results import RunReport
 

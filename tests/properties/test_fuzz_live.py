@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance import cli
+from conformance.cli import main
+from conformance.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
 from conformance.driver import Target
 from conformance.fuzz import INVALID_KINDS, FuzzRun, Kind, expected, fuzz, generate
 from conformance.model.outcomes import Outcome
@@ -98,8 +99,8 @@ def test_shrunk_echo_counterexample_is_minimal() -> None:
 
 def test_cli_fuzz_writes_a_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = tmp_path / "fuzz.json"
-    code = cli.main(["fuzz", "--examples", "5", "--seed", "7", "-q", "--json", str(report)])
-    assert code == cli.EXIT_OK
+    code = main(["fuzz", "--examples", "5", "--seed", "7", "-q", "--json", str(report)])
+    assert code == EXIT_OK
     data = json.loads(report.read_text())
     ids = [case["id"] for case in data["cases"]]
     assert ids == [f"fuzz/echo/{n}" for n in range(5)] + [f"fuzz/invalid/{n}" for n in range(5)]
@@ -109,10 +110,10 @@ def test_cli_fuzz_writes_a_json_report(tmp_path: Path, capsys: pytest.CaptureFix
 def test_cli_fuzz_finds_a_fault(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     command = f"{sys.executable} -m fixtures.fault_server --fault accept-rsv --port {{port}}"
     report = tmp_path / "fuzz.json"
-    code = cli.main(
+    code = main(
         ["fuzz", "--server-cmd", command, "--examples", "13", "--seed", "1", "--json", str(report)]
     )
-    assert code == cli.EXIT_FAILED
+    assert code == EXIT_FAILED
     out = capsys.readouterr().out
     assert "shrunk in" in out
     failed = [c for c in json.loads(report.read_text())["cases"] if c["outcome"] == "fail"]
@@ -122,9 +123,9 @@ def test_cli_fuzz_finds_a_fault(tmp_path: Path, capsys: pytest.CaptureFixture[st
 @pytest.mark.parametrize(
     ("argv", "code"),
     [
-        (["fuzz", "--examples", "0"], cli.EXIT_USAGE),
-        (["fuzz", "ws://127.0.0.1:1/", "--examples", "1", "--timeout", "2"], cli.EXIT_UNREACHABLE),
+        (["fuzz", "--examples", "0"], EXIT_USAGE),
+        (["fuzz", "ws://127.0.0.1:1/", "--examples", "1", "--timeout", "2"], EXIT_UNREACHABLE),
     ],
 )
 def test_cli_fuzz_exit_codes(argv: list[str], code: int) -> None:
-    assert cli.main(argv) == code
+    assert main(argv) == code

@@ -13,7 +13,7 @@ from hypothesis import given
 from conformance import strategies as ws
 from conformance.catalog import load_catalog
 from conformance.model import handshake as hs
-from conformance.reference_server import Refusal, ServerBehaviour, parse_request_bytes
+from conformance.model.server_handshake import Refusal, ServerBehaviour, parse_request_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 

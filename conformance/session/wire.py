@@ -1,4 +1,4 @@
-"""An open WebSocket connection to the server under test, for the wire-rule cases.
+"""An open WebSocket connection to the server under test, for the wire-rule cases and fuzz.
 
 :class:`WireSession` performs a valid opening handshake, sends client frames (masked,
 as §5.1 requires, unless a case says otherwise) and observes everything the server
@@ -32,7 +32,7 @@ from ..model.decoder import (
 )
 from ..model.frames import Frame, LengthForm
 from ..model.outcomes import CloseInfo, Observed, TransportEnd
-from .base import CannotRun, CaseContext
+from .context import CannotRun, CaseContext
 
 CLOSING_GRACE = 1.0
 """Seconds a case waits for the server's side of the closing handshake once it is

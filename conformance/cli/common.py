@@ -1,0 +1,266 @@
+"""What every ``wsconform`` subcommand shares: exit codes, errors, progress, reports,
+and opening the target named by typed options.
+
+Exit codes: 0 no FAIL or ERROR (and no WARN with ``--strict``); 1 at least one of
+them; 2 usage or configuration error; 3 target unreachable or server command failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import ssl
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..catalog import Catalog
+from ..driver import ConfigError, Target
+from ..model.outcomes import Outcome
+from ..reference_server import start_reference_server
+from ..reports import html as html_report
+from ..reports import json_report, junit, markdown, terminal
+from ..results import CaseResult, RunReport
+from ..runner import DEFAULT_TIMEOUT
+from ..server_process import ServerCommand, ServerCommandFailed
+from ..tls import make_tls_files
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_UNREACHABLE = 3
+
+PROGRESS_MARK = {
+    Outcome.PASS: ".",
+    Outcome.FAIL: "F",
+    Outcome.WARN: "W",
+    Outcome.INFO: "i",
+    Outcome.UNSUPPORTED: "u",
+    Outcome.ERROR: "E",
+}
+
+
+class UsageError(Exception):
+    """Bad command-line input: exit 2 with a one-line message."""
+
+
+class TargetError(Exception):
+    """The target cannot be reached or started: exit 3 with a one-line message."""
+
+
+@dataclass(frozen=True, slots=True)
+class TargetOptions:
+    """Which server to test: a URL, a command to start, or (neither) the built-in one."""
+
+    url: str | None = None
+    server_cmd: str | None = None
+    path: str = "/"
+    startup_timeout: float = 30.0
+    ca_file: str | None = None
+    tls: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> TargetOptions:
+        return cls(
+            url=args.url,
+            server_cmd=args.server_cmd,
+            path=args.path,
+            startup_timeout=args.startup_timeout,
+            ca_file=args.ca_file,
+            tls=args.tls,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReportPaths:
+    """Where to write the report files (``None``: not that format)."""
+
+    json: str | None = None
+    junit: str | None = None
+    markdown: str | None = None
+    html: str | None = None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ReportPaths:
+        return cls(json=args.json, junit=args.junit, markdown=args.markdown, html=args.html)
+
+
+@dataclass(frozen=True, slots=True)
+class RunningTarget:
+    target: Target
+    reproduce_args: tuple[str, ...]  # how to name this target again on the command line
+
+
+def trust_context(ca_file: str | None) -> ssl.SSLContext | None:
+    """A client context trusting the PEM bundle ``ca_file`` (RFC 6455 §4.1 ``wss://``)."""
+    if ca_file is None:
+        return None
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (ssl.SSLError, OSError) as exc:
+        raise UsageError(f"--ca-file {ca_file!r} is not a PEM CA bundle: {exc}") from None
+
+
+def ssl_context(ca_file: str | None) -> ssl.SSLContext | None:
+    """As :func:`trust_context`, first checking that ``ca_file`` is a readable file."""
+    if ca_file is not None and not Path(ca_file).is_file():
+        raise UsageError(f"--ca-file {ca_file!r} is not a readable file")
+    return trust_context(ca_file)
+
+
+@asynccontextmanager
+async def open_target(options: TargetOptions) -> AsyncIterator[RunningTarget]:
+    """The target the options name, started if it is a command or the default.
+
+    With ``tls`` the suite makes a throw-away CA and a loopback certificate, gives
+    them to the server it starts (``{cert}``/``{key}`` in ``--server-cmd``, or the
+    built-in server) and trusts that CA for ``wss://``.
+    """
+    url, server_cmd, use_tls = options.url, options.server_cmd, options.tls
+    if url and server_cmd:
+        raise UsageError("give a URL or --server-cmd, not both")
+    if url and use_tls:
+        raise UsageError(
+            "--tls makes certificates for a server the suite starts; "
+            "for a running wss:// server use --ca-file"
+        )
+    with contextlib.ExitStack() as stack:
+        tls = (
+            make_tls_files(Path(stack.enter_context(tempfile.TemporaryDirectory())))
+            if use_tls
+            else None
+        )
+        scheme = "wss" if tls else "ws"
+        client_ssl = tls.client_context() if tls else None
+        if url:
+            try:
+                target = Target.parse(url, ssl_context(options.ca_file))
+            except ConfigError as exc:
+                raise UsageError(str(exc)) from None
+            yield RunningTarget(target, (url,))
+        elif server_cmd:
+            try:
+                command = ServerCommand(
+                    server_cmd,
+                    startup_timeout=options.startup_timeout,
+                    cert=tls.cert if tls else None,
+                    key=tls.key if tls else None,
+                )
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+            named = ("--server-cmd", server_cmd, *(("--tls",) if tls else ()))
+            try:
+                async with command as server:
+                    where = f"{scheme}://{server.host}:{server.port}{options.path}"
+                    yield RunningTarget(Target.parse(where, client_ssl), named)
+            except ServerCommandFailed as exc:
+                raise TargetError(str(exc)) from None
+        else:
+            server_ssl = tls.server_context() if tls else None
+            async with await start_reference_server(ssl=server_ssl) as server:
+                yield RunningTarget(Target.parse(server.url, client_ssl), ("--tls",) if tls else ())
+
+
+class ProgressMarks:
+    """One mark per finished case on stderr, pytest style, with a running count."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total = total
+        self.done = 0
+        self.enabled = enabled
+
+    def __call__(self, result: CaseResult) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        sys.stderr.write(PROGRESS_MARK[result.outcome])
+        if self.done % 60 == 0 or self.done == self.total:
+            sys.stderr.write(f" [{self.done}/{self.total}]\n")
+        sys.stderr.flush()
+
+
+def use_color(no_color: bool) -> bool:
+    """ANSI colours: on a terminal, unless ``--no-color`` or ``NO_COLOR`` is set."""
+    if no_color or os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+def write_reports(paths: ReportPaths, report: RunReport, catalog: Catalog) -> None:
+    """Write each report format that has a path; UsageError if one cannot be written."""
+    outputs = (
+        (paths.json, lambda p: json_report.write_json(report, p)),
+        (paths.junit, lambda p: junit.write_junit(report, p)),
+        (paths.markdown, lambda p: Path(p).write_text(markdown.render_markdown(report, catalog))),
+        (paths.html, lambda p: Path(p).write_text(html_report.render_html(report, catalog))),
+    )
+    for path, write in outputs:
+        if path:
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                write(path)
+            except OSError as exc:
+                raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def conclude(
+    report: RunReport, catalog: Catalog, paths: ReportPaths, *, quiet: bool, no_color: bool
+) -> int:
+    """Reports first (a closed stdout must not lose them), then failures and the summary."""
+    write_reports(paths, report, catalog)
+    color = use_color(no_color)
+    if not quiet:
+        text = terminal.render_failures(report, catalog, color=color)
+        if text:
+            print(text)
+    print(terminal.render_summary(report, color=color))
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options naming a target, and the per-case deadline, parallelism and profile."""
+    parser.add_argument(
+        "url",
+        nargs="?",
+        help="ws:// or wss:// URL of a running server (default: the built-in reference server)",
+    )
+    parser.add_argument(
+        "--server-cmd",
+        metavar="CMD",
+        help="command that starts the server; {port} is replaced by a free port",
+    )
+    parser.add_argument("--path", default="/", help="resource name used with --server-cmd")
+    parser.add_argument(
+        "--startup-timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="seconds --server-cmd may take to accept connections",
+    )
+    parser.add_argument("--ca-file", metavar="PEM", help="CA certificates to trust for wss://")
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="run the started server over wss:// with a generated CA and "
+        "certificate ({cert} and {key} in --server-cmd)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help=f"deadline of one case in seconds (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=4,
+        metavar="N",
+        help="cases run in parallel, one connection each (default 4)",
+    )
+    parser.add_argument("--profile", choices=("default", "full"), default="default")
+    parser.add_argument("--no-color", action="store_true", help="no ANSI colours")

@@ -1,0 +1,153 @@
+"""``wsconform run``: the cases against one server (RFC 6455, WHATWG WebSockets)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from ..cases.base import Case
+from ..catalog import load_catalog
+from ..driver import ConfigError, Segmentation, Unreachable
+from ..results import RunReport
+from ..runner import run_suite, select_cases
+from .common import (
+    ProgressMarks,
+    ReportPaths,
+    TargetError,
+    TargetOptions,
+    UsageError,
+    add_target_arguments,
+    conclude,
+    open_target,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SuiteSettings:
+    """How to run the chosen cases against the target."""
+
+    timeout: float
+    jobs: int
+    strict: bool
+    quiet: bool
+    segmentation: str | None = None  # ``random[:SEED]``, parsed when the run starts
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """Everything ``wsconform run`` was given, typed."""
+
+    target: TargetOptions
+    settings: SuiteSettings
+    cases: tuple[str, ...]
+    exclude: tuple[str, ...]
+    profile: str
+    reports: ReportPaths
+    no_color: bool
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> RunOptions:
+        return cls(
+            target=TargetOptions.from_args(args),
+            settings=SuiteSettings(
+                timeout=args.timeout,
+                jobs=args.jobs,
+                strict=args.strict,
+                quiet=args.quiet,
+                segmentation=args.segmentation,
+            ),
+            cases=tuple(args.cases or ()),
+            exclude=tuple(args.exclude or ()),
+            profile=args.profile,
+            reports=ReportPaths.from_args(args),
+            no_color=args.no_color,
+        )
+
+
+def parse_segmentation(text: str | None) -> Segmentation | None:
+    """``--segmentation`` (announced on stderr, so that a run can be repeated)."""
+    if text is None:
+        return None
+    try:
+        segmentation = Segmentation.parse(text)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"segmentation {segmentation.describe()}", file=sys.stderr)
+    return segmentation
+
+
+async def run_against_target(
+    target_options: TargetOptions, cases: Sequence[Case], settings: SuiteSettings
+) -> RunReport:
+    """Open the target and run ``cases`` against it; TargetError if it cannot be reached."""
+    segmentation = parse_segmentation(settings.segmentation)
+    async with open_target(target_options) as running:
+        progress = ProgressMarks(len(cases), enabled=not settings.quiet)
+        target, named = running.target, running.reproduce_args
+        if segmentation is not None:
+            target = replace(target, segmentation=segmentation)
+            named = (*named, "--segmentation", segmentation.describe())
+        try:
+            report = await run_suite(
+                target,
+                cases,
+                timeout=settings.timeout,
+                jobs=settings.jobs,
+                progress=progress,
+                strict=settings.strict,
+                target_args=named,
+            )
+        except Unreachable as exc:
+            raise TargetError(str(exc)) from None
+        if not running.reproduce_args:
+            report.target_url = f"{running.target.url} (built-in reference server)"
+        return report
+
+
+def run_selected(options: RunOptions) -> int:
+    """Run the selected cases; exit 1 when one FAILs or ERRORs (or WARNs with strict)."""
+    settings = options.settings
+    if settings.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    if settings.timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    cases = select_cases(options.cases, options.exclude, profile=options.profile)
+    if not cases:
+        raise UsageError("no case matches the --cases/--exclude patterns (see 'wsconform cases')")
+    catalog = load_catalog()
+    report = asyncio.run(run_against_target(options.target, cases, settings))
+    return conclude(
+        report, catalog, options.reports, quiet=settings.quiet, no_color=options.no_color
+    )
+
+
+def run_command(args: argparse.Namespace) -> int:
+    return run_selected(RunOptions.from_args(args))
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("run", help="run the cases against a server")
+    add_target_arguments(parser)
+    parser.add_argument(
+        "--cases",
+        action="append",
+        metavar="GLOB",
+        help="only cases whose id matches (repeatable; a prefix works too)",
+    )
+    parser.add_argument("--exclude", action="append", metavar="GLOB", help="skip matching cases")
+    parser.add_argument("--strict", action="store_true", help="a WARN fails the run")
+    parser.add_argument("--json", metavar="PATH", help="write the JSON report")
+    parser.add_argument("--junit", metavar="PATH", help="write JUnit XML")
+    parser.add_argument("--markdown", metavar="PATH", help="write a Markdown report")
+    parser.add_argument("--html", metavar="PATH", help="write a self-contained HTML report")
+    parser.add_argument("-q", "--quiet", action="store_true", help="summary only, no progress")
+    parser.add_argument(
+        "--segmentation",
+        metavar="random[:SEED]",
+        help="cut and join the suite's separate writes at random (a case's own chopping "
+        "stays); the seed is printed: a verdict must not change",
+    )
+    parser.set_defaults(func=run_command)
