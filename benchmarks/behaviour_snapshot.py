@@ -7,7 +7,7 @@ and after a change that must not change behaviour (a restructuring).
 
 ``take`` runs ``wsconform`` as a user would (through ``python -m conformance.cli``) with
 ``--json``: the default and full profiles against the reference server (both engines),
-the default profile against three third-party targets of ``fixtures/servers``
+the default profile against three third-party targets of ``conformance/targets``
 (``wsconform matrix --builtin-targets``), and ``wsconform client --builtin reference``
 under both client profiles. It keeps, per run, each case id with its outcome.
 ``compare`` prints every difference and exits 1 if there is one.

@@ -15,7 +15,7 @@ cuts and joins the suite's separate writes differently (``wsconform run
 ``random``), printed beside each outcome, so ``wsconform run --segmentation random:S
 --cases ID`` repeats a flip. Targets: the reference server (``--engine``; the default
 when no other target is named), ``--server-cmd``, third-party servers of
-``fixtures/servers/targets.py`` (``--target NAME``, repeatable) and every conforming
+``conformance/targets/table.py`` (``--target NAME``, repeatable) and every conforming
 variant and twin of ``fixtures.variants`` (``--variants``, or ``--variant NAME``).
 Each target runs in its own process, as a third-party server would. Timings: each
 run's wall time and the cases whose own duration varies most. Exit status 1 when any
@@ -169,8 +169,8 @@ def variant_servers(patterns: list[str]) -> list[Server]:
 
 
 def third_party_servers(names: list[str]) -> list[Server]:
-    """The ``fixtures/servers/targets.py`` targets called ``names``, started from the checkout."""
-    from fixtures.servers import targets
+    """The ``conformance/targets/table.py`` targets called ``names``, started from the checkout."""
+    from conformance.targets import table as targets
 
     known = targets.by_name()
     servers = []

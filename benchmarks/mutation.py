@@ -21,7 +21,7 @@ if str(ROOT) not in sys.path:  # run as a script: fixtures/ lives in the checkou
 
 from conformance.cases import all_cases  # noqa: E402
 from conformance.driver import Target  # noqa: E402
-from conformance.model.outcomes import Outcome  # noqa: E402
+from conformance.model.verdict import Outcome  # noqa: E402
 from conformance.runner import run_cases  # noqa: E402
 from fixtures.fault_server import FAULTS, HANDSHAKE_FAULTS, start_fault_server  # noqa: E402
 

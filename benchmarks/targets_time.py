@@ -4,7 +4,7 @@
     python benchmarks/targets_time.py --repeat 5 --targets aiohttp node-ws
     python benchmarks/targets_time.py --profiles default --json times.json
 
-For each target (fixtures/servers/targets.py) and profile, one worker process starts
+For each target (conformance/targets/table.py) and profile, one worker process starts
 the server once and runs the whole profile ``--repeat`` times against it. The table
 gives the median wall time of a run (reachability check and every case, ``--jobs`` at
 a time, server start-up excluded), its ratio to the built-in reference server
@@ -39,7 +39,7 @@ if str(ROOT) not in sys.path:
 from conformance.driver import Target  # noqa: E402
 from conformance.runner import run_suite, select_cases  # noqa: E402
 from conformance.server_process import ServerCommand  # noqa: E402
-from fixtures.servers import targets as table  # noqa: E402
+from conformance.targets import table  # noqa: E402
 
 REFERENCE = "reference"
 TIMEOUTS = {"default": 5.0, "full": 30.0}

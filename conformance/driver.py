@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from .model.outcomes import TransportEnd
+from .model.observed import TransportEnd
 
 READ_SIZE = 65536
 TRANSCRIPT_LIMIT = 64 * 1024

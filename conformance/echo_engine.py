@@ -50,21 +50,6 @@ DATA_OPCODES: Final = frozenset({Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY
 MAX_HEADER_SIZE: Final = BASE_HEADER_SIZE + max(EXTENDED_LENGTH_SIZE.values()) + MASK_KEY_SIZE
 """2 bytes, a 64-bit extended length and a masking key (§5.2)."""
 
-CLOSE_BODY_RULES: Final = frozenset(
-    {
-        rules.CLOSE_BODY_CODE,
-        rules.CLOSE_REASON_UTF8,
-        rules.CLOSE_CODE_1004_RESERVED,
-        rules.CLOSE_CODE_1005_NOT_SENT,
-        rules.CLOSE_CODE_1006_NOT_SENT,
-        rules.CLOSE_CODE_1015_NOT_SENT,
-        rules.CLOSE_CODE_UNUSED_RANGE,
-        rules.CLOSE_CODE_PROTOCOL_RANGE,
-        rules.CLOSE_CODE_OUT_OF_RANGE,
-    }
-)
-"""Rules of the client's Close body (§5.5.1, §7.4); PeerStream reports them only there."""
-
 
 class WirePolicy:
     """What the server does on the wire, one hook per rule; the defaults are correct.
@@ -243,7 +228,7 @@ class EchoEngine:
         if isinstance(event, Violation):
             if event.requirement == rules.TEXT_UTF8:
                 return  # the engine checks text itself, fail-fast or per message
-            if event.requirement in CLOSE_BODY_RULES:
+            if event.requirement in rules.CLOSE_BODY_RULES:
                 self._close_violations.append(event)  # judged with the Close it concerns
                 return
             self._violation(event, out)

@@ -3,8 +3,8 @@
 Targets come from ``--target NAME=CMD`` (a ``--server-cmd`` template with ``{port}``,
 or a ``ws://``/``wss://`` URL of a running server), from ``--targets-file`` (one
 ``NAME=CMD`` per line, ``#`` comments; or a JSON object ``{"NAME": "CMD"}``), from
-``--builtin-targets [NAME ...]`` (the table in ``fixtures/servers/targets.py`` of a
-checkout; targets not installed are listed as skipped) or, without running anything,
+``--builtin-targets [NAME ...]`` (the table in :mod:`conformance.targets.table`; targets
+not installed are listed as skipped) or, without running anything,
 from existing JSON reports (``--from-reports``: per-target ``wsconform run --json``
 reports, named by file stem, or matrix JSON files).
 
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import json
 import re
 import ssl
@@ -39,7 +38,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from . import __version__
@@ -51,6 +49,7 @@ from .reports.matrix_html import Matrix, MatrixEntry
 from .results import OUTCOME_ORDER, RunReport
 from .runner import DEFAULT_TIMEOUT, run_suite
 from .server_process import ServerCommand, ServerCommandFailed
+from .targets.table import matrix_targets
 from .tls import TlsFiles, make_tls_files
 
 DEFAULT_JOBS_TARGETS = 2
@@ -59,7 +58,6 @@ DEFAULT_JSON_BYTES = 1024
 per-case reproduce command gives the rest; 64 KiB transcripts × cases × servers would
 make the file tens of megabytes."""
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
-TARGETS_MODULE = Path("fixtures") / "servers" / "targets.py"
 
 
 class MatrixInputError(Exception):
@@ -141,43 +139,12 @@ def read_targets_file(path: str) -> list[TargetSpec]:
     return specs
 
 
-def checkout_root() -> Path | None:
-    """The checkout holding ``fixtures/servers/targets.py``: this package's parent, or cwd."""
-    for root in (Path(__file__).resolve().parent.parent, Path.cwd()):
-        if (root / TARGETS_MODULE).is_file():
-            return root
-    return None
-
-
-def load_targets_module() -> ModuleType:
-    """``fixtures/servers/targets.py`` of the checkout, loaded by path."""
-    root = checkout_root()
-    if root is None:
-        raise MatrixInputError(
-            "--builtin-targets needs a ws-conformance checkout (fixtures/servers/targets.py "
-            "next to the conformance package or in the current directory)"
-        )
-    existing = sys.modules.get("fixtures.servers.targets")
-    if existing is not None and Path(existing.__file__ or "") == root / TARGETS_MODULE:
-        return existing
-    spec = importlib.util.spec_from_file_location(
-        "wsconform_builtin_targets", root / TARGETS_MODULE
-    )
-    if spec is None or spec.loader is None:  # pragma: no cover - a .py file always has one
-        raise MatrixInputError(f"cannot load {root / TARGETS_MODULE}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def builtin_targets(
     names: Sequence[str], *, tls: bool
 ) -> tuple[list[TargetSpec], list[tuple[str, str]]]:
-    """The checkout's target table: (runnable specs, skipped (name, reason))."""
-    module = load_targets_module()
+    """The target table (:mod:`conformance.targets.table`): (runnable specs, skipped)."""
     try:
-        runnable, skipped = module.matrix_targets(names, tls=tls, python=sys.executable)
+        runnable, skipped = matrix_targets(names, tls=tls, python=sys.executable)
     except ValueError as exc:
         raise MatrixInputError(f"--builtin-targets: {exc}") from None
     specs = [TargetSpec(name, command=cmd, version=version) for name, cmd, version in runnable]

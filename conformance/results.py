@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import __version__
-from .model.outcomes import Level, Outcome
+from .model.verdict import Level, Outcome
 
 OUTCOME_ORDER = (
     Outcome.PASS,
@@ -15,6 +17,20 @@ OUTCOME_ORDER = (
     Outcome.UNSUPPORTED,
     Outcome.ERROR,
 )
+
+
+def wsconform_command(subcommand: str, target_args: Sequence[str], *options: str) -> str:
+    """A shell-quoted ``wsconform`` command line.
+
+    ``target_args`` name the target as on the command line: ``("ws://h:1/",)``,
+    ``("--server-cmd", "node s.js {port}")``, or ``()`` for the reference server.
+    """
+    return shlex.join(["wsconform", subcommand, *target_args, *options])
+
+
+def reproduce_command(target_args: Sequence[str], case_id: str) -> str:
+    """The one command that re-runs just ``case_id`` against the same target."""
+    return wsconform_command("run", target_args, "--cases", case_id)
 
 
 @dataclass(frozen=True, slots=True)

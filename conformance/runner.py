@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-import shlex
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -13,8 +12,8 @@ from datetime import UTC, datetime
 from .cases import all_cases
 from .cases.base import Case
 from .driver import ConfigError, Connection, DeadlineExceeded, Target, Transcript, Unreachable
-from .model.outcomes import Outcome, Verdict
-from .results import CaseResult, RunReport
+from .model.verdict import Outcome, Verdict
+from .results import CaseResult, RunReport, reproduce_command
 from .session.context import CannotRun, CaseContext
 
 DEFAULT_TIMEOUT = 5.0
@@ -64,15 +63,6 @@ def _under(case: Case, prefix: str) -> bool:
     if case.spec != spec:
         return False
     return not section or case.section == section or case.section.startswith(section + ".")
-
-
-def reproduce_command(target_args: Sequence[str], case_id: str) -> str:
-    """The one command that re-runs just ``case_id`` against the same target.
-
-    ``target_args`` name the target as on the command line: ``("ws://h:1/",)``,
-    ``("--server-cmd", "node s.js {port}")``, or ``()`` for the reference server.
-    """
-    return shlex.join(["wsconform", "run", *target_args, "--cases", case_id])
 
 
 async def run_case(

@@ -8,11 +8,11 @@ Public API, for property tests of the model or of any WebSocket implementation::
   breaking exactly one rule of §5, labelled with its requirement id);
 * messages: :func:`payloads`, :func:`text_payloads`, :func:`messages`,
   :func:`fragmentations`, :func:`fragmented_messages`, :func:`traffic`;
-* TCP: :func:`chunkings` (split points) and :func:`split_at`;
+* TCP: :func:`chunkings` (split points, for
+  :func:`conformance.model.random_traffic.split_at`);
 * Close (§5.5.1, §7.4): :func:`valid_close_codes`, :func:`invalid_close_codes`,
   :func:`close_reasons`, :func:`invalid_utf8`, :func:`close_bodies`;
-* the opening handshake (§4.1, §4.2.1): :func:`handshake_requests` and
-  :func:`broken_handshake_requests`.
+* the opening handshake (§4.1, §4.2.1): in :mod:`conformance.handshake_strategies`.
 
 ``role`` names the sender: ``"client"`` frames are masked (§5.1), ``"server"`` ones not.
 Hypothesis is an optional dependency: ``pip install ws-conformance[fuzz]``.
@@ -20,66 +20,54 @@ Hypothesis is an optional dependency: ``pip install ws-conformance[fuzz]``.
 
 from __future__ import annotations
 
-import base64
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import Final
 
-try:
-    from hypothesis import strategies as st
-except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the tests
-    raise ImportError(
-        "conformance.strategies needs hypothesis, an optional dependency: "
-        "pip install ws-conformance[fuzz]"
-    ) from exc
-
-from .model import handshake as hs
 from .model import rules
 from .model.codec import close_payload, encode_frame
 from .model.constants import (
     MAX_7BIT_LENGTH,
     MAX_16BIT_LENGTH,
     MAX_CONTROL_PAYLOAD,
-    NEVER_SENT_CLOSE_CODES,
     PRIVATE_RANGE,
     REGISTERED_RANGE,
     RESERVED_CONTROL_OPCODES,
     RESERVED_DATA_OPCODES,
     SENDABLE_PROTOCOL_CLOSE_CODES,
-    CloseCode,
     Opcode,
 )
 from .model.decoder import Message, Peer, close_code_rule
 from .model.frames import Frame, LengthForm
+from .model.random_traffic import (
+    FAIL_PROTOCOL,
+    INVALID_CLOSE_CODE_RANGES,
+    failure_codes,
+    random_text,
+)
 from .model.utf8 import NOT_UTF8_SEQUENCES
+from .optional_hypothesis import strategies as st
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
-    "FAIL_PROTOCOL",
-    "FAIL_UTF8",
     "MAX_REASON_BYTES",
-    "REQUEST_BREAKS",
     "BrokenFrame",
-    "BrokenRequest",
     "Fragmented",
     "Traffic",
     "broken_frames",
-    "broken_handshake_requests",
     "chunkings",
     "close_bodies",
     "close_reasons",
     "fragmentations",
     "fragmented_messages",
-    "handshake_requests",
     "invalid_close_codes",
     "invalid_frames",
     "invalid_utf8",
     "masking_keys",
     "messages",
     "payloads",
-    "split_at",
     "text_payloads",
     "traffic",
     "valid_close_codes",
@@ -102,12 +90,6 @@ LENGTH_BOUNDARIES: Final = (0, 1, 125, 126, 127, 65535, 65536, 65537)
 
 DATA_OPCODES: Final = (Opcode.TEXT, Opcode.BINARY)
 CONTROL_OPCODES: Final = (Opcode.PING, Opcode.PONG, Opcode.CLOSE)
-
-FAIL_PROTOCOL: Final = frozenset({CloseCode.PROTOCOL_ERROR})
-FAIL_UTF8: Final = frozenset({CloseCode.INVALID_FRAME_PAYLOAD_DATA})
-FAIL_EITHER: Final = FAIL_PROTOCOL | FAIL_UTF8
-FAIL_TOO_BIG: Final = FAIL_PROTOCOL | {CloseCode.MESSAGE_TOO_BIG}
-
 
 # --------------------------------------------------------------------------- results
 
@@ -146,21 +128,17 @@ class BrokenFrame:
     codes: frozenset[int] = FAIL_PROTOCOL
     prefix: tuple[Frame, ...] = ()
 
+    @classmethod
+    def breaking(cls, frame: Frame, rule: str, prefix: tuple[Frame, ...] = ()) -> BrokenFrame:
+        """``frame`` breaking ``rule``, with the close codes that rule allows."""
+        return cls(frame, rule, failure_codes(rule), prefix)
+
     @property
     def frames(self) -> tuple[Frame, ...]:
         return (*self.prefix, self.frame)
 
     def encode(self) -> bytes:
         return b"".join(encode_frame(frame) for frame in self.frames)
-
-
-@dataclass(frozen=True, slots=True)
-class BrokenRequest:
-    """An opening handshake that breaks exactly ``rule`` of §4.2.1 (``detail`` says how)."""
-
-    request: hs.HandshakeRequest
-    rule: str
-    detail: str
 
 
 # --------------------------------------------------------------------------- bytes
@@ -185,26 +163,15 @@ def payloads(min_size: int = 0, max_size: int = DEFAULT_MAX_SIZE) -> S[bytes]:
     return st.one_of(small, large)
 
 
-# One code point of each UTF-8 length (RFC 3629 §3), surrogates excluded.
-_CODE_POINT_RANGES: Final = ((0x20, 0x7E), (0x80, 0x7FF), (0xE000, 0xFFFD), (0x10000, 0x10FFFF))
-
-
-def _random_text(size: int, seed: int) -> bytes:
-    """Exactly ``size`` bytes of valid UTF-8 mixing 1- to 4-byte characters."""
-    rng = random.Random(seed)
-    out = bytearray()
-    while len(out) < size:
-        low, high = rng.choice(_CODE_POINT_RANGES)
-        char = chr(rng.randint(low, high)).encode()
-        out += char if len(out) + len(char) <= size else b"a"
-    return bytes(out)
+def _seeded_text(size: int, seed: int) -> bytes:
+    return random_text(random.Random(seed), size)
 
 
 def text_payloads(min_size: int = 0, max_size: int = DEFAULT_MAX_SIZE) -> S[bytes]:
     """Valid UTF-8 text (§5.6) of ``min_size`` to ``max_size`` bytes."""
     chars = st.text(max_size=min(max_size, SMALL) // 4).map(str.encode)
     small = chars.filter(lambda b: len(b) >= min_size) if min_size else chars
-    large = st.builds(_random_text, _sizes(min_size, max_size), st.integers(0, 2**32))
+    large = st.builds(_seeded_text, _sizes(min_size, max_size), st.integers(0, 2**32))
     return st.one_of(small, large)
 
 
@@ -249,12 +216,7 @@ def valid_close_codes() -> S[int]:
 def invalid_close_codes() -> S[int]:
     """Codes no Close frame may carry (§7.4.1, §7.4.2): 0-999, 1004-1006, 1015,
     1016-2999 (unassigned) and 5000-65535 (no range defines them)."""
-    return st.one_of(
-        st.integers(0, 999),
-        st.sampled_from(sorted(NEVER_SENT_CLOSE_CODES)),
-        st.integers(CloseCode.TLS_HANDSHAKE + 1, REGISTERED_RANGE.start - 1),
-        st.integers(PRIVATE_RANGE.stop, 0xFFFF),
-    )
+    return st.one_of(*(st.integers(low, high) for low, high in INVALID_CLOSE_CODE_RANGES))
 
 
 def close_reasons(max_size: int = MAX_REASON_BYTES) -> S[bytes]:
@@ -367,7 +329,7 @@ def broken_frames(role: Peer = "client", *, standalone: bool = False) -> S[Broke
             st.booleans(),
         ),
         st.builds(
-            lambda f: BrokenFrame(replace(f, length_msb=True), rules.LENGTH_MSB_ZERO, FAIL_TOO_BIG),
+            lambda f: BrokenFrame.breaking(replace(f, length_msb=True), rules.LENGTH_MSB_ZERO),
             _data_frames(role, DATA_OPCODES, SMALL, fins=st.just(True)),
         ),
         st.builds(
@@ -404,14 +366,14 @@ def broken_frames(role: Peer = "client", *, standalone: bool = False) -> S[Broke
             mask,
         ),
         st.builds(
-            lambda f: BrokenFrame(f, rules.CLOSE_REASON_UTF8, FAIL_EITHER),
+            lambda f: BrokenFrame.breaking(f, rules.CLOSE_REASON_UTF8),
             close_frame(
                 st.builds(close_payload, valid_close_codes(), invalid_utf8(MAX_REASON_BYTES))
             ),
         ),
         st.builds(
-            lambda data, key: BrokenFrame(
-                Frame(Opcode.TEXT, data, mask=key), rules.TEXT_UTF8, FAIL_UTF8
+            lambda data, key: BrokenFrame.breaking(
+                Frame(Opcode.TEXT, data, mask=key), rules.TEXT_UTF8
             ),
             invalid_utf8(),
             mask,
@@ -556,143 +518,3 @@ def chunkings(size: int, *, max_chunks: int = 16) -> S[list[int]]:
         return st.just([])
     points = st.lists(st.integers(1, size - 1), unique=True, max_size=max_chunks - 1)
     return points.map(sorted)
-
-
-def split_at(data: bytes, points: Sequence[int]) -> list[bytes]:
-    """``data`` cut at ``points`` (as drawn by :func:`chunkings`); never an empty piece."""
-    bounds = sorted({0, len(data), *(p for p in points if 0 < p < len(data))})
-    return [data[lo:hi] for lo, hi in pairwise(bounds)] or [data]
-
-
-# --------------------------------------------------------------------------- handshake
-
-_TOKENS: Final = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=8)
-_KEYS: Final = st.binary(min_size=16, max_size=16).map(base64.b64encode)
-
-
-def _case_variant(name: bytes, mode: int) -> bytes:
-    return (name, name.lower(), name.upper())[mode]
-
-
-def _shuffle_headers(
-    request: hs.HandshakeRequest, order: list[int], cases: list[int]
-) -> hs.HandshakeRequest:
-    headers = list(request.headers)
-    placed = sorted(range(len(headers)), key=lambda i: order[i % len(order)] if order else 0)
-    shuffled = tuple(
-        (_case_variant(headers[i][0], cases[i % len(cases)] if cases else 0), headers[i][1])
-        for i in placed
-    )
-    return replace(request, headers=shuffled)
-
-
-def handshake_requests(
-    host: bytes = b"localhost", resource: bytes = b"/"
-) -> S[hs.HandshakeRequest]:
-    """A valid opening handshake (§4.1, §4.2.1) in any of its allowed spellings.
-
-    Header order and name case vary, Upgrade and Connection vary in case and carry
-    other tokens, Origin, subprotocols and unknown header fields are optional.
-    """
-
-    def build(
-        key: bytes,
-        upgrade: bytes,
-        connection: bytes,
-        origin: bytes | None,
-        protocols: list[str],
-        extra: list[str],
-        order: list[int],
-        cases: list[int],
-    ) -> hs.HandshakeRequest:
-        request = hs.build_request(
-            host,
-            resource,
-            key=key,
-            origin=origin,
-            protocols=[p.encode() for p in dict.fromkeys(protocols)],
-            extra=[(b"X-Fuzz-" + name.encode(), b"1") for name in extra],
-        )
-        request = request.replacing(b"Upgrade", upgrade).replacing(b"Connection", connection)
-        return _shuffle_headers(request, order, cases)
-
-    return st.builds(
-        build,
-        _KEYS,
-        st.sampled_from([b"websocket", b"WebSocket", b"WEBSOCKET"]),
-        st.sampled_from([b"Upgrade", b"upgrade", b"keep-alive, Upgrade", b"Upgrade, keep-alive"]),
-        st.one_of(st.none(), st.just(b"http://" + host)),
-        st.lists(_TOKENS, max_size=3),
-        st.lists(_TOKENS, max_size=3),
-        st.lists(st.integers(0, 20), max_size=12),
-        st.lists(st.integers(0, 2), max_size=12),
-    )
-
-
-METHOD_RULE: Final = "rfc6455-4.2.1-get-http-1-1"
-HOST_RULE: Final = "rfc6455-4.2.1-host-header"
-UPGRADE_RULE: Final = "rfc6455-4.2.1-upgrade-websocket"
-CONNECTION_RULE: Final = "rfc6455-4.2.1-connection-upgrade"
-KEY_RULE: Final = "rfc6455-4.2.1-key-16-bytes"
-VERSION_RULE: Final = "rfc6455-4.2.1-version-13"
-
-REQUEST_BREAKS: Final[tuple[tuple[str, str], ...]] = (
-    (METHOD_RULE, "method POST"),
-    (METHOD_RULE, "HTTP/1.0"),
-    (HOST_RULE, "no Host"),
-    (UPGRADE_RULE, "no Upgrade"),
-    (UPGRADE_RULE, "Upgrade: h2c"),
-    (CONNECTION_RULE, "no Connection"),
-    (CONNECTION_RULE, "Connection: keep-alive"),
-    (KEY_RULE, "no Sec-WebSocket-Key"),
-    (KEY_RULE, "a key of 15 bytes"),
-    (KEY_RULE, "a key that is not base64"),
-    (KEY_RULE, "two Sec-WebSocket-Key lines"),
-    (VERSION_RULE, "no Sec-WebSocket-Version"),
-    (VERSION_RULE, "Sec-WebSocket-Version: 8"),
-)
-"""One broken rule of §4.2.1 each: (requirement id, what is broken)."""
-
-
-def _break(request: hs.HandshakeRequest, detail: str) -> hs.HandshakeRequest:
-    """``request`` with the one rule ``detail`` names broken."""
-    match detail:
-        case "method POST":
-            return replace(request, method=b"POST")
-        case "HTTP/1.0":
-            return replace(request, http_version=b"HTTP/1.0")
-        case "no Host":
-            return request.without(b"Host")
-        case "no Upgrade":
-            return request.without(b"Upgrade")
-        case "Upgrade: h2c":
-            return request.replacing(b"Upgrade", b"h2c")
-        case "no Connection":
-            return request.without(b"Connection")
-        case "Connection: keep-alive":
-            return request.replacing(b"Connection", b"keep-alive")
-        case "no Sec-WebSocket-Key":
-            return request.without(b"Sec-WebSocket-Key")
-        case "a key of 15 bytes":
-            short = base64.b64encode(bytes(15))
-            return replace(request.replacing(b"Sec-WebSocket-Key", short), key=short)
-        case "a key that is not base64":
-            return request.replacing(b"Sec-WebSocket-Key", b"not*base64*key!!")
-        case "two Sec-WebSocket-Key lines":
-            return request.with_header(b"Sec-WebSocket-Key", hs.new_key())
-        case "no Sec-WebSocket-Version":
-            return request.without(b"Sec-WebSocket-Version")
-        case "Sec-WebSocket-Version: 8":
-            return request.replacing(b"Sec-WebSocket-Version", b"8")
-    raise ValueError(f"unknown handshake break {detail!r}")
-
-
-def broken_handshake_requests(
-    host: bytes = b"localhost", resource: bytes = b"/"
-) -> S[BrokenRequest]:
-    """A :func:`handshake_requests` draw with exactly one rule of §4.2.1 broken."""
-    return st.builds(
-        lambda request, which: BrokenRequest(_break(request, which[1]), which[0], which[1]),
-        handshake_requests(host, resource),
-        st.sampled_from(REQUEST_BREAKS),
-    )

@@ -9,7 +9,7 @@ import pytest
 from conformance.cases import all_cases, case_by_id
 from conformance.catalog import load_catalog
 from conformance.model import handshake, rules
-from conformance.model.outcomes import Level
+from conformance.model.verdict import Level
 
 CASE_ID = re.compile(r"^rfc\d+/\d+(\.\d+)*/[a-z0-9][a-z0-9.-]*$")
 CASES = all_cases()

@@ -1,7 +1,7 @@
 """The requirement catalog (``spec_refs/*.toml``) is well formed, verbatim and complete.
 
 * every record loads, has a unique, well-formed id, a known keyword and party;
-* every quote appears verbatim (after normalisation, see ``conformance.spec_text``)
+* every quote appears verbatim (after normalisation, see ``tests/spec_text.py``)
   in the spec file it cites, and RFC quotes sit in the section they claim;
 * every uppercase RFC 2119 keyword in RFC 6455 sections 1-11 lies inside some
   record's quote, except the occurrences listed in ``RFC_EXCLUSIONS``;
@@ -19,10 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
-import spec_refs
-from conformance.catalog import KEYWORDS, PARTIES, Requirement, load_catalog, parse_records
-from conformance.spec_text import (
+from spec_text import (
     SPEC_FILES,
     RfcSection,
     normalise_quote,
@@ -33,6 +30,9 @@ from conformance.spec_text import (
     spec_text_for,
     specs_dir,
 )
+
+import spec_refs
+from conformance.catalog import KEYWORDS, PARTIES, Requirement, load_catalog, parse_records
 
 RFC = "RFC 6455"
 WS = "WHATWG WebSockets"

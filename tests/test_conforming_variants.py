@@ -15,7 +15,7 @@ import pytest
 from conformance.cases import all_cases
 from conformance.cases.base import Case
 from conformance.driver import Target
-from conformance.model.outcomes import Outcome
+from conformance.model.verdict import Outcome
 from conformance.results import CaseResult
 from conformance.runner import run_cases
 from fixtures.variants import Pair, Variant, all_pairs

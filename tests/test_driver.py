@@ -27,7 +27,7 @@ from conformance.driver import (
     Unreachable,
     WritePlan,
 )
-from conformance.model.outcomes import TransportEnd
+from conformance.model.observed import TransportEnd
 
 
 class TestSection3Urls:

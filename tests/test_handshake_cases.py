@@ -16,12 +16,8 @@ import pytest
 from conformance.cases import all_cases, case_by_id, handshake
 from conformance.cases.base import Case
 from conformance.driver import Target
-from conformance.model.outcomes import (
-    AcceptedWithout,
-    HandshakeAccepted,
-    Level,
-    Outcome,
-)
+from conformance.model.behaviours import AcceptedWithout, HandshakeAccepted
+from conformance.model.verdict import Level, Outcome
 from conformance.policy.handshake import ConnectionDropped
 from conformance.reference_server import start_reference_server
 from conformance.results import CaseResult

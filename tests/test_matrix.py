@@ -18,7 +18,7 @@ import pytest
 from conformance.catalog import load_catalog
 from conformance.cli import main
 from conformance.matrix import matrix_from_json, parse_target, read_targets_file
-from conformance.model.outcomes import Level, Outcome
+from conformance.model.verdict import Level, Outcome
 from conformance.reports import json_report
 from conformance.reports.matrix_html import Matrix, MatrixEntry, render_matrix_html
 from conformance.results import CaseResult, RunReport

@@ -1,4 +1,4 @@
-"""The third-party target table (fixtures/servers/targets.py), its pins, tox envs and launchers.
+"""The third-party target table (conformance/targets/), its pins, tox envs and launchers.
 
 The runs check what the table promises: every target installed here starts from its
 template and answers the opening-handshake cases (``rfc6455/4.2.2``) with no ERROR.
@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from conformance.cli import targets as targets_cli
 from conformance.matrix import NAME_PATTERN, TargetSpec, run_matrix
-from conformance.model.outcomes import Outcome
+from conformance.model.verdict import Outcome
 from conformance.reports.matrix_html import MatrixEntry
 from conformance.runner import select_cases
-from fixtures.servers import targets as table
+from conformance.targets import table
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVERS = ROOT / "fixtures" / "servers"
@@ -50,7 +51,7 @@ def test_row_is_well_formed(target: table.ServerTarget) -> None:
     assert target.launcher.is_file(), target.launcher
     launcher = target.launcher.read_text(encoding="utf-8")
     if target.runtime == "python":
-        assert target.command.startswith("{python} -m fixtures.servers.")
+        assert target.command.startswith("{python} -m conformance.targets.launchers.")
         # the launcher's docstring gives its command line
         module = target.command.split()[2]
         assert f"python -m {module}" in launcher and "--port {port}" in launcher
@@ -93,7 +94,7 @@ def test_tox_env_installs_the_pins_and_runs_the_target(target: table.ServerTarge
     env = config[section]
     commands = env["commands"].strip()
     report = f"reports-out/{target.name}.json"
-    assert commands.startswith(f"python -m fixtures.servers.targets --run {target.name} ")
+    assert commands.startswith(f"python -m conformance.cli.targets --run {target.name} ")
     assert f"--json {report}" in commands
     if target.runtime == "python":
         pins = table.python_pins()
@@ -106,21 +107,22 @@ def test_tox_env_installs_the_pins_and_runs_the_target(target: table.ServerTarge
 
 
 def test_list_and_command(capsys: pytest.CaptureFixture[str]) -> None:
-    assert table.main(["--list"]) == 0
+    assert targets_cli.main(["--list"]) == 0
     listed = capsys.readouterr().out
     for name in NAMES:
         assert re.search(rf"^{re.escape(name)}\s", listed, re.MULTILINE), name
-    assert table.main(["--list", "--json"]) == 0
+    assert targets_cli.main(["--list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [row["name"] for row in rows] == NAMES
-    assert table.main(["--command", "aiohttp", "--tls"]) == 0
+    assert targets_cli.main(["--command", "aiohttp", "--tls"]) == 0
     assert capsys.readouterr().out.strip() == (
-        "python -m fixtures.servers.aiohttp_echo --port {port} --cert {cert} --key {key}"
+        "python -m conformance.targets.launchers.aiohttp_echo"
+        " --port {port} --cert {cert} --key {key}"
     )
 
 
 def test_run_rejects_an_unknown_name(capsys: pytest.CaptureFixture[str]) -> None:
-    assert table.main(["--run", "no-such-server"]) == 2
+    assert targets_cli.main(["--run", "no-such-server"]) == 2
     assert "NAME is one of" in capsys.readouterr().err
 
 
@@ -178,10 +180,10 @@ def test_run_passes_with_fails_and_fails_when_unreachable(
     monkeypatch.chdir(ROOT)
     report = tmp_path / "fault.json"
     options = ["--cases", "rfc6455/5.2", "-q", "--json", str(report)]
-    assert table.main(["--run", "fault", *options]) == 0
+    assert targets_cli.main(["--run", "fault", *options]) == 0
     out = capsys.readouterr().out
     assert out.startswith("+ wsconform run --server-cmd ")
     assert "finished with FAIL/ERROR results" in out
     assert json.loads(report.read_text())["summary"]["fail"] > 0
-    assert table.main(["--run", "dead", "--cases", "rfc6455/4.2.2", "-q"]) == 3
+    assert targets_cli.main(["--run", "dead", "--cases", "rfc6455/4.2.2", "-q"]) == 3
     assert "exited with status 7" in capsys.readouterr().err

@@ -2,7 +2,7 @@
 
 A case is data plus one coroutine. The coroutine drives the peer through a
 :class:`~conformance.session.context.CaseContext` and returns what it
-:class:`~conformance.model.outcomes.Observed`; the verdict is then computed from the
+:class:`~conformance.model.observed.Observed`; the verdict is then computed from the
 case's :class:`Expectation`, never from the coroutine, so no case can hard-code a pass.
 """
 
@@ -11,15 +11,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from ..model.outcomes import (
-    Allowed,
-    Expectation,
-    Level,
-    Observed,
-    Outcome,
-    Verdict,
-    judge,
-)
+from ..model.behaviours import Expectation
+from ..model.observed import Observed
+from ..model.verdict import Allowed, Level, Outcome, Verdict, judge
 from ..session.context import CaseContext
 
 __all__ = ["Allowed", "Case", "RunFn"]

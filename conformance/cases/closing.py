@@ -31,21 +31,13 @@ import os
 from dataclasses import dataclass, replace
 
 from ..model import rules
+from ..model.behaviours import ClosingHandshake, ConnectionClosed, Expectation, TcpClose, expect
 from ..model.codec import close_payload
 from ..model.constants import Opcode
 from ..model.decoder import close_code_rule
 from ..model.frames import Frame
-from ..model.outcomes import (
-    ClosingHandshake,
-    ConnectionClosed,
-    Expectation,
-    Level,
-    Observed,
-    Outcome,
-    TcpClose,
-    TransportEnd,
-    expect,
-)
+from ..model.observed import Observed, TransportEnd
+from ..model.verdict import Level, Outcome
 from ..policy.closing import (
     CODE_ECHO_NOTE,
     ECHO_NOTE,

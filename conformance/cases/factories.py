@@ -19,7 +19,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from ..model.outcomes import AllOf, Behaviour, Echoed, FailedConnection, Level, Observed, expect
+from ..model.behaviours import AllOf, Behaviour, Echoed, FailedConnection, expect
+from ..model.observed import Observed
+from ..model.verdict import Level
 from ..policy import closing as closing_policy
 from ..policy import limits as limit_policy
 from ..policy.pingpong import PONG_WAIT, PongsAnswered

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Final
 
+from ..model.behaviours import AllOf, CloseFrame, FailedConnection, Not
 from ..model.codec import close_payload
 from ..model.constants import Opcode
-from ..model.outcomes import AllOf, CloseFrame, FailedConnection, Not, Outcome
+from ..model.verdict import Outcome
 from ..policy import closing as closing_policy
 from ..policy.pingpong import LATEST_ONLY_NOTE
 from ..session.plans import Chop, Part, fragmented, split

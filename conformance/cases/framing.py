@@ -23,21 +23,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ..model import rules
-from ..model.codec import encode_frame
-from ..model.constants import Opcode
-from ..model.frames import Frame
-from ..model.outcomes import (
+from ..model.behaviours import (
     AllOf,
     Behaviour,
     Echoed,
     EchoedWithout,
     FailedConnection,
-    Level,
-    Observed,
-    Outcome,
     Ponged,
     expect,
 )
+from ..model.codec import encode_frame
+from ..model.constants import Opcode
+from ..model.frames import Frame
+from ..model.observed import Observed
+from ..model.verdict import Level, Outcome
 from ..policy import closing as closing_policy
 from ..policy import limits as limit_policy
 from ..policy.closing import PROTOCOL_ERROR

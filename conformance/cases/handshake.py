@@ -23,20 +23,13 @@ from collections.abc import Callable
 
 from ..driver import Connection, DeadlineExceeded, Unreachable
 from ..model import handshake as hs
+from ..model.behaviours import AcceptedWithout, Expectation, HandshakeAccepted, HttpRefusal, expect
 from ..model.codec import close_payload, encode_frame
 from ..model.constants import Opcode
 from ..model.frames import Frame
 from ..model.handshake import HandshakeRequest, ResponseReader, build_request
-from ..model.outcomes import (
-    AcceptedWithout,
-    Expectation,
-    HandshakeAccepted,
-    HttpRefusal,
-    HttpResponse,
-    Level,
-    Observed,
-    expect,
-)
+from ..model.observed import HttpResponse, Observed
+from ..model.verdict import Level
 from ..policy import handshake as policy
 from ..policy.handshake import (
     ACCEPTED,

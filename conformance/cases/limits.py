@@ -19,7 +19,7 @@ sent. A wrong echo is FAIL. The round trips (0 B to 4 KiB) are all at or under t
 policy's floor, so a refusal there is FAIL.
 
 Payloads are regenerated from (opcode, size, seed), never stored in the case table
-(:func:`~conformance.model.outcomes.pattern_payload`); the echo is compared byte for
+(:func:`~conformance.model.payloads.pattern_payload`); the echo is compared byte for
 byte. The suite reads while it writes (:meth:`~conformance.session.wire.WireSession.send`),
 so a server that echoes fragments as they come, or refuses mid-message, never
 deadlocks against it; memory stays bounded by the one message in flight each way.
@@ -29,9 +29,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..model.behaviours import EchoedPattern, expect
 from ..model.codec import encode_frame
 from ..model.constants import Opcode
-from ..model.outcomes import EchoedPattern, Level, Observed, PayloadRecipe, expect, pattern_payload
+from ..model.observed import Observed
+from ..model.payloads import PayloadRecipe, pattern_payload
+from ..model.verdict import Level
 from ..policy import limits as limit_policy
 from ..session.context import CaseContext
 from ..session.wire import WireSession, client_frame

@@ -18,18 +18,11 @@ from __future__ import annotations
 
 from typing import Final
 
+from ..model.behaviours import AllOf, FailedConnection, FailedLate, Ponged, expect
 from ..model.constants import Opcode
 from ..model.kuhn import KUHN_TABLE, KuhnEntry
-from ..model.outcomes import (
-    AllOf,
-    FailedConnection,
-    FailedLate,
-    Level,
-    Observed,
-    Outcome,
-    Ponged,
-    expect,
-)
+from ..model.observed import Observed
+from ..model.verdict import Level, Outcome
 from ..policy.closing import failure_allowances
 from ..session.context import CaseContext
 from ..session.plans import Chop, Part, Plan, fragmented, send_plan

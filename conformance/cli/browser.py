@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from ..clients.browser import BROWSERS, browser_adapter_command
-from ..clients.scenario_server import ScenarioServer
+from ..clients.browser.adapter import BROWSERS, browser_adapter_command
+from ..clients.scenario_server.server import ScenarioServer
 from .client import ScenarioOptions, add_scenario_arguments, maybe_isolate, run_scenarios_command
 
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..catalog import load_catalog
-from ..clients.harness import AdapterArgv, AdapterFailed, ClientObservation
+from ..clients.harness import AdapterArgv, AdapterFailed
+from ..clients.observation import ClientObservation
 from ..clients.runner import (
     isolated,
     reexec_isolated,
@@ -31,9 +32,10 @@ BUILTIN_ADAPTERS: dict[str, tuple[tuple[str, ...], Profile]] = {
     "aiohttp": ((sys.executable, "python_aiohttp.py"), "rfc6455-client"),
     "node-ws": (("node", "node_ws.js"), "rfc6455-client"),
     "undici": (("node", "node_undici.mjs"), "whatwg"),
-    "reference": ((sys.executable, "reference_client.py"), "whatwg"),
+    "reference": ((sys.executable, "-m", "conformance.clients.reference"), "whatwg"),
 }
-"""The adapters of ``fixtures/clients/`` (a source checkout) and the profile each claims."""
+"""Each built-in adapter's command and the profile it claims: a script of
+``fixtures/clients/`` (a source checkout) or, with ``-m``, a module of the package."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,10 @@ def builtin_adapter(name: str) -> list[str]:
     """argv of a built-in adapter; a one-line error when the checkout lacks it."""
     if name not in BUILTIN_ADAPTERS:
         raise UsageError(f"unknown adapter {name!r}; built-in: {', '.join(BUILTIN_ADAPTERS)}")
-    (program, script), _ = BUILTIN_ADAPTERS[name]
+    command, _ = BUILTIN_ADAPTERS[name]
+    if "-m" in command:  # a module of the installed package
+        return list(command)
+    program, script = command
     path = FIXTURES / script
     if not path.exists():
         raise UsageError(f"{path} not found: built-in adapters need a source checkout")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..catalog import Catalog
 from ..driver import ConfigError, Target
-from ..model.outcomes import Outcome
+from ..model.verdict import Outcome
 from ..reference_server import start_reference_server
 from ..reports import html as html_report
 from ..reports import json_report, junit, markdown, terminal

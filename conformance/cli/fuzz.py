@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from ..catalog import load_catalog
 from ..driver import Unreachable
-from ..fuzz import FuzzRun, fuzz
-from ..model.outcomes import Outcome
+from ..fuzz.campaign import FuzzRun, fuzz
+from ..model.verdict import Outcome
 from ..reports import json_report, terminal
 from .common import (
     EXIT_FAILED,

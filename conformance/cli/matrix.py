@@ -238,7 +238,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--builtin-targets",
         nargs="*",
         metavar="NAME",
-        help="the servers of fixtures/servers/targets.py in this checkout that are "
+        help="the servers of the target table (python -m conformance.cli.targets --list) that are "
         "installed (all, or the NAMEs given)",
     )
     parser.add_argument(

@@ -2,27 +2,25 @@
 
 The scenario says what the server does; this module feeds the same facts, in the same
 order, to :mod:`conformance.model.user_agent` and returns the events the model yields.
-Where the text allows more than one sequence, :func:`alternatives` lists the others,
-each with the reason it is allowed.
+Where the text allows more than one sequence, the scenario's ``alternatives`` list the
+others, each with the reason it is allowed.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from ..model.constants import Opcode
 from ..model.handshake import accept_for
 from ..model.user_agent import ScriptEvent, WebSocketModel, construct
 from .scenarios import (
     AwaitClient,
+    ClientScenario,
     CloseCall,
     CloseTcp,
-    HttpAnswer,
     NoAnswer,
     RedirectTo,
-    Scenario,
     Send,
     SendFrame,
+    StatusAnswer,
     Upgrade,
 )
 
@@ -54,7 +52,7 @@ def _response_headers(answer: Upgrade) -> list[tuple[str, str]]:
     return headers
 
 
-def expected_events(scenario: Scenario) -> list[ScriptEvent]:
+def expected_events(scenario: ClientScenario) -> list[ScriptEvent]:
     """The events a conforming user agent fires, in order, for ``scenario``."""
     url = MODEL_URL.format(name=scenario.name)
     made = construct(
@@ -67,7 +65,7 @@ def expected_events(scenario: Scenario) -> list[ScriptEvent]:
     answer = scenario.answer
     if scenario.endpoint in _NETWORK_ERROR:
         return ws.network_error(_NETWORK_ERROR[scenario.endpoint])
-    if isinstance(answer, HttpAnswer):
+    if isinstance(answer, StatusAnswer):
         return ws.response(answer.status, list(answer.headers))
     if isinstance(answer, RedirectTo):
         return ws.network_error("redirect")
@@ -99,7 +97,7 @@ def expected_events(scenario: Scenario) -> list[ScriptEvent]:
     return events
 
 
-def _play_script(ws: WebSocketModel, scenario: Scenario) -> list[ScriptEvent]:
+def _play_script(ws: WebSocketModel, scenario: ClientScenario) -> list[ScriptEvent]:
     """The script's actions against the scenario server's echo mode."""
     events: list[ScriptEvent] = []
     for action in scenario.script.on_open:
@@ -114,63 +112,3 @@ def _play_script(ws: WebSocketModel, scenario: Scenario) -> list[ScriptEvent]:
                 events += ws.frame(Opcode.CLOSE, ws.sent_close)
                 events += ws.transport_closed()
     return events
-
-
-@dataclass(frozen=True, slots=True)
-class Alternative:
-    """Another event sequence the text allows, and why."""
-
-    events: tuple[ScriptEvent, ...]
-    why: str
-    requirements: tuple[str, ...] = ()
-
-
-def _open() -> ScriptEvent:
-    return ScriptEvent("open", ready_state=1, protocol="")
-
-
-def _failed() -> tuple[ScriptEvent, ...]:
-    return (
-        ScriptEvent("error", ready_state=3),
-        ScriptEvent("close", ready_state=3, code=1006, reason="", was_clean=False),
-    )
-
-
-def alternatives(scenario: Scenario) -> list[Alternative]:
-    """Sequences other than :func:`expected_events` that the text also allows."""
-    if scenario.name == "server-close-1006":
-        return [
-            Alternative(
-                (_open(), *_failed()),
-                "the client failed the connection on a Close carrying 1006, which no endpoint "
-                "may send (RFC 6455 §7.4.1); §7.4.1 names no reaction of the receiver",
-                ("rfc6455-7.4.1-code-1006-not-sent", "rfc6455-7.1.5-close-code-first-frame"),
-            )
-        ]
-    if scenario.name == "masked-server-frame":
-        closings = [
-            (
-                _failed(),
-                "the client failed the connection after delivering the message: §5.1 does "
-                "not say whether a masked frame's payload may reach the application first",
-            ),
-            (
-                (ScriptEvent("close", ready_state=3, code=1002, reason=None, was_clean=True),),
-                "RFC 6455 §5.1 says the client MUST *close* the connection (and MAY use 1002), "
-                "not that it must *fail* it: a closing handshake with 1002 also conforms",
-            ),
-            (
-                (ScriptEvent("close", ready_state=3, code=1006, reason="", was_clean=False),),
-                "closing the connection without failing it (no error event) also reads as "
-                '"close a connection" (RFC 6455 §5.1)',
-            ),
-        ]
-        delivered = ScriptEvent("message", ready_state=1, data="masked")
-        masked = ("rfc6455-5.1-client-close-masked",)
-        out = [Alternative((_open(), *events), why, masked) for events, why in closings[1:]]
-        out += [
-            Alternative((_open(), delivered, *events), why + "; the message came first", masked)
-            for events, why in closings
-        ]
-        return out
-    return []

@@ -17,62 +17,24 @@ import os
 import secrets
 import signal
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from .observation import WIRE_GRACE, ClientObservation
 from .protocol import MAX_LINE, AdapterEvent, command, parse_event
-from .scenario_server import ConnectionRecord, ScenarioServer
-from .scenarios import AwaitMessage, CloseCall, Scenario, Send
+from .scenario_server.server import ScenarioServer
+from .scenarios import AwaitMessage, ClientScenario, CloseCall, Send
 
 READY_TIMEOUT = 30.0
 """Seconds an adapter may take to print ``ready`` (a browser starts within it)."""
 
 STDERR_TAIL = 4096
-WIRE_GRACE = 3.0
-"""Seconds the server may still need, after the terminal event, to finish the connection."""
 
 
 class AdapterFailed(Exception):
     """The adapter did not start, or broke the contract so that no scenario can run."""
 
 
-@dataclass(slots=True)
-class ClientObservation:
-    """Everything seen in one scenario: the adapter's events and the server's records."""
-
-    scenario: Scenario
-    url: str
-    events: list[AdapterEvent] = field(default_factory=list)
-    records: list[ConnectionRecord] = field(default_factory=list)
-    timed_out: bool = False  # no terminal event before the deadline
-    harness_closed: bool = False  # the harness sent close at the deadline
-    problems: list[str] = field(default_factory=list)  # contract breaches by the adapter
-    stderr_tail: str = ""
-    duration_s: float = 0.0
-
-    @property
-    def script_events(self) -> list[AdapterEvent]:
-        """The events a script would see (logs and malformed lines left out)."""
-        return [
-            e for e in self.events if e.type in ("open", "message", "error", "close", "exception")
-        ]
-
-    def first(self, kind: str) -> AdapterEvent | None:
-        return next((e for e in self.events if e.type == kind), None)
-
-    @property
-    def terminal(self) -> AdapterEvent | None:
-        return next((e for e in self.events if e.terminal), None)
-
-    @property
-    def opened(self) -> bool:
-        return self.first("open") is not None
-
-    def records_for(self, scenario_name: str) -> list[ConnectionRecord]:
-        return [r for r in self.records if r.scenario == scenario_name]
-
-
-class Adapter:
+class AdapterProcess:
     """An adapter subprocess speaking the JSON-lines contract."""
 
     def __init__(self, argv: Sequence[str] | str, *, env: dict[str, str] | None = None) -> None:
@@ -189,10 +151,10 @@ class Adapter:
             transport.close()
 
 
-async def run_scenario(
-    adapter: Adapter,
+async def play_scenario(
+    adapter: AdapterProcess,
     server: ScenarioServer,
-    scenario: Scenario,
+    scenario: ClientScenario,
     *,
     timeout: float,
 ) -> ClientObservation:
@@ -269,7 +231,7 @@ async def run_scenario(
     return seen
 
 
-async def _recover(adapter: Adapter) -> None:
+async def _recover(adapter: AdapterProcess) -> None:
     """An adapter that ended no connection by the deadline is restarted."""
     await adapter.stop(grace=1.0)
     with contextlib.suppress(AdapterFailed):
@@ -296,7 +258,7 @@ AdapterArgv = Sequence[str] | str | Callable[[ScenarioServer], Sequence[str] | s
 
 async def run_scenarios(
     argv: AdapterArgv,
-    scenarios: Sequence[Scenario],
+    scenarios: Sequence[ClientScenario],
     *,
     timeout: float = 5.0,
     env: dict[str, str] | None = None,
@@ -305,14 +267,14 @@ async def run_scenarios(
 ) -> tuple[str, list[ClientObservation]]:
     """Start the scenario server and the adapter, play every scenario, stop both."""
     async with ScenarioServer(tls_dir=tls_dir) as server:
-        adapter = Adapter(argv(server) if callable(argv) else argv, env=env)
+        adapter = AdapterProcess(argv(server) if callable(argv) else argv, env=env)
         await adapter.start()
         try:
             observations = []
             for scenario in scenarios:
                 if not adapter.alive:
                     await adapter.start()
-                seen = await run_scenario(adapter, server, scenario, timeout=timeout)
+                seen = await play_scenario(adapter, server, scenario, timeout=timeout)
                 observations.append(seen)
                 if progress is not None:
                     progress(seen)

@@ -24,13 +24,13 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..model.outcomes import Level, Outcome
 from ..model.user_agent import ScriptEvent
+from ..model.verdict import Level, Outcome
 from ..results import CaseResult
-from .expected import alternatives, expected_events
-from .harness import WIRE_GRACE, ClientObservation
+from .expected import expected_events
+from .observation import WIRE_GRACE, ClientObservation
 from .protocol import AdapterEvent
-from .scenarios import BINARY_PAYLOAD, Profile, Scenario
+from .scenarios import REDIRECT_TARGET, ClientScenario, Profile, RedirectTo, ReportedClose, RfcCheck
 
 SEVERITY = {
     Outcome.PASS: 0,
@@ -90,25 +90,6 @@ def _message_data(seen: AdapterEvent) -> str | bytes | None:
         return None
 
 
-PINGED = {"ping": b"are you there", "ping-mid-message": b"mid-message"}
-"""Scenarios whose Ping must be answered, with the Ping's application data."""
-
-DELIVERED = {
-    "fragmented-text": ("hello", "rfc6455-5.4-receive-fragmented"),
-    "ping-mid-message": ("hello", "rfc6455-5.4-control-mid-message"),
-    "binary": (BINARY_PAYLOAD, "rfc6455-6.2-unfragmented-received"),
-    "unsolicited-pong": ("after pong", "rfc6455-5.5.3-unsolicited-pong"),
-}
-"""Scenarios whose message must reach the application intact, and the rule that says so."""
-
-MUST_FAIL_ON_FRAME = {
-    "invalid-utf8": "rfc6455-8.1-invalid-utf8-fail",
-    "reserved-opcode": "rfc6455-5.2-unknown-opcode-fail",
-    "rsv1-set": "rfc6455-5.2-rsv-nonzero-fail",
-}
-"""Scenarios where the frame must fail the connection and reach no application."""
-
-
 def _sequence_matches(expected: Sequence[ScriptEvent], seen: Sequence[AdapterEvent]) -> int | None:
     """None if ``seen`` equals ``expected``; else the index of the first difference."""
     for index, want in enumerate(expected):
@@ -132,7 +113,7 @@ def whatwg_events(seen: ClientObservation) -> Finding:
     where = _sequence_matches(expected, observed)
     if where is None:
         return _f(Outcome.PASS, f"events: {describe_seen(observed)}", *_ids(expected))
-    for alternative in alternatives(seen.scenario):
+    for alternative in seen.scenario.alternatives:
         if _sequence_matches(alternative.events, observed) is None:
             return _f(
                 Outcome.PASS,
@@ -158,25 +139,6 @@ def _ids(events: Sequence[ScriptEvent]) -> tuple[str, ...]:
 
 
 # -- RFC 6455 client rules (events) ----------------------------------------------------
-
-NON_101 = {"status-403", "status-500", "status-200", "status-401"}
-REDIRECTS = {"redirect-301", "redirect-302", "redirect-307", "redirect-308"}
-REJECT_101 = {
-    "wrong-accept": "rfc6455-4.1-response-accept-check",
-    "missing-upgrade": "rfc6455-4.1-response-upgrade-websocket",
-    "missing-connection": "rfc6455-4.1-response-connection-upgrade",
-    "protocol-unoffered": "rfc6455-4.1-response-unrequested-subprotocol",
-    "protocol-none-offered": "rfc6455-4.1-response-unrequested-subprotocol",
-    "extension-unoffered": "rfc6455-4.1-response-unrequested-extension",
-}
-NO_CONNECTION = {
-    "no-response": "rfc6455-4.1-response-nonconforming-fail",
-    "refused": "rfc6455-4.1-connect-failure-fail",
-    "unresolvable": "rfc6455-4.1-connect-failure-fail",
-    "unroutable": "rfc6455-4.1-connect-failure-fail",
-    "tls-untrusted": "rfc6455-4.1-tls-failure-fail",
-}
-ABRUPT = {"fin-after-101", "rst-after-101"}
 
 
 def _no_open(seen: ClientObservation, requirement: str, what: str) -> Finding:
@@ -204,13 +166,12 @@ def _exposed_status(seen: ClientObservation) -> str:
     )
 
 
-def _reported_close(
-    seen: ClientObservation, code: int | None, reason: str | None, why: tuple[str, ...]
-) -> Finding | None:
+def _reported_close(seen: ClientObservation, want: ReportedClose | None) -> Finding | None:
     """A close code or reason the library reports that differs from the RFC's: WARN."""
     close = seen.first("close")
-    if close is None:
+    if close is None or want is None:
         return None
+    code, reason, why = want.code, want.reason, want.requirements
     got_code, got_reason = close.fields.get("code"), close.fields.get("reason")
     wrong = []
     if got_code is not None and code is not None and got_code != code:
@@ -223,51 +184,25 @@ def _reported_close(
 
 
 def rfc6455_events(seen: ClientObservation) -> list[Finding]:
-    """The RFC 6455 client rules that the adapter's events show."""
-    name = seen.scenario.name
+    """The RFC 6455 client rules that the adapter's events show (the scenario's
+    ``rfc_check``)."""
+    scenario = seen.scenario
+    check = scenario.rfc_check
     out: list[Finding] = []
-    if name in NON_101:
+    if check == "http-status":
         out.append(_no_open(seen, "rfc6455-4.1-non-101-http-procedures", "a non-101 answer"))
         out.append(_f(Outcome.PASS, _exposed_status(seen)))
-    elif name in REDIRECTS:
+    elif check == "redirect":
         out.extend(_redirect(seen))
-    elif name in REJECT_101:
-        out.append(_no_open(seen, REJECT_101[name], "a 101 it must reject"))
-    elif name in NO_CONNECTION:
-        out.append(_no_open(seen, NO_CONNECTION[name], "a failed connection"))
-    elif name == "protocol-not-acked":
-        if seen.opened:
-            out.append(
-                _f(
-                    Outcome.PASS,
-                    "the client accepted a 101 that selects no subprotocol",
-                    "rfc6455-4.2.2-subprotocol-null-only",
-                )
-            )
-        elif seen.terminal is not None:
-            out.append(
-                _f(
-                    Outcome.INFO,
-                    "the client refused a 101 that selects no subprotocol; "
-                    "RFC 6455 §4.1 does not require that (WHATWG does)",
-                    "rfc6455-4.1-response-unrequested-subprotocol",
-                )
-            )
-        else:
-            out.append(_f(Outcome.ERROR, "no event before the deadline"))
-    elif name in ABRUPT:
+    elif check == "reject-101":
+        out.append(_no_open(seen, scenario.rfc_rule, "a 101 it must reject"))
+    elif check == "no-connection":
+        out.append(_no_open(seen, scenario.rfc_rule, "a failed connection"))
+    elif check == "subprotocol-optional":
+        out.append(_subprotocol_optional(seen))
+    elif check == "connection-lost":
         out.extend(_abrupt(seen))
-    elif name == "server-close-1000":
-        out.extend(_needs_open(seen))
-        bad = _reported_close(
-            seen,
-            1000,
-            "bye",
-            ("rfc6455-7.1.5-close-code-first-frame", "rfc6455-7.1.6-close-reason-first-frame"),
-        )
-        if bad:
-            out.append(bad)
-    elif name in MUST_FAIL_ON_FRAME:
+    elif check == "fail-on-frame":
         out.extend(_needs_open(seen))
         for event in seen.events:
             if event.type == "message":
@@ -275,36 +210,54 @@ def rfc6455_events(seen: ClientObservation) -> list[Finding]:
                     _f(
                         Outcome.FAIL,
                         f"the frame was delivered as {event.describe()}",
-                        MUST_FAIL_ON_FRAME[name],
+                        scenario.fails_on_frame or "",
                     )
                 )
-    elif name in DELIVERED:
+    elif check == "delivered":
         out.extend(_needs_open(seen))
-        data, rule = DELIVERED[name]
+        data = scenario.delivers
         got = [_message_data(e) for e in seen.events if e.type == "message"]
         if seen.opened and data not in got:
             shown = ", ".join(repr(g) for g in got) or "no message"
-            out.append(_f(Outcome.FAIL, f"expected the message {data!r}, got {shown}", rule))
-    elif name == "server-close-no-body":
+            out.append(
+                _f(Outcome.FAIL, f"expected the message {data!r}, got {shown}", scenario.rfc_rule)
+            )
+    elif check == "echoed":
         out.extend(_needs_open(seen))
-        bad = _reported_close(seen, 1005, "", ("rfc6455-7.1.5-no-status-code-1005",))
-        if bad:
-            out.append(bad)
-    elif name in ("echo", "tls-trusted"):
-        out.extend(_needs_open(seen))
-        if not any(e.type == "message" and e.fields.get("text") == "hello" for e in seen.events):
+        if not any(
+            e.type == "message" and e.fields.get("text") == scenario.delivers for e in seen.events
+        ):
             out.append(
                 _f(
                     Outcome.FAIL,
-                    "the echo of 'hello' was not delivered",
+                    f"the echo of {scenario.delivers!r} was not delivered",
                     "rfc6455-6.2-unfragmented-received",
                 )
             )
-    elif name == "ping":
-        out.extend(_needs_open(seen))
     else:
         out.extend(_needs_open(seen))
+        bad = _reported_close(seen, scenario.reported_close)
+        if bad:
+            out.append(bad)
     return out
+
+
+def _subprotocol_optional(seen: ClientObservation) -> Finding:
+    """A 101 without the offered subprotocol: RFC 6455 lets the client open or refuse."""
+    if seen.opened:
+        return _f(
+            Outcome.PASS,
+            "the client accepted a 101 that selects no subprotocol",
+            "rfc6455-4.2.2-subprotocol-null-only",
+        )
+    if seen.terminal is not None:
+        return _f(
+            Outcome.INFO,
+            "the client refused a 101 that selects no subprotocol; "
+            "RFC 6455 §4.1 does not require that (WHATWG does)",
+            "rfc6455-4.1-response-unrequested-subprotocol",
+        )
+    return _f(Outcome.ERROR, "no event before the deadline")
 
 
 def _needs_open(seen: ClientObservation) -> list[Finding]:
@@ -320,7 +273,7 @@ def _needs_open(seen: ClientObservation) -> list[Finding]:
 
 
 def _redirect(seen: ClientObservation) -> list[Finding]:
-    targets = seen.records_for("redirect-target")
+    targets = seen.records_for(REDIRECT_TARGET)
     first = next((r for r in seen.records if r.scenario == seen.scenario.name), None)
     if not targets:
         if seen.opened:
@@ -393,7 +346,7 @@ def _abrupt(seen: ClientObservation) -> list[Finding]:
                 "rfc6455-7.1.4-closed-cleanly",
             )
         )
-    bad = _reported_close(seen, 1006, None, ("rfc6455-7.1.5-no-close-frame-1006",))
+    bad = _reported_close(seen, seen.scenario.reported_close)
     if bad:
         out.append(bad)
     return out
@@ -405,14 +358,14 @@ def _abrupt(seen: ClientObservation) -> list[Finding]:
 def wire_findings(seen: ClientObservation, profile: Profile) -> list[Finding]:
     """What the client sent, from the scenario server's records."""
     out: list[Finding] = []
-    name = seen.scenario.name
-    records = [r for r in seen.records if r.scenario == name]
+    scenario = seen.scenario
+    records = [r for r in seen.records if r.scenario == scenario.name]
     for record in seen.records:
         for violation in record.violations:
             out.append(_f(Outcome.FAIL, f"the client sent: {violation}", violation.requirement))
 
     closes = [r.client_close for r in records if r.client_close is not None]
-    if name in ("server-close-1000", "server-close-no-body", "ping") and not closes:
+    if scenario.answers_close and not closes:
         out.append(
             _f(
                 Outcome.FAIL,
@@ -420,7 +373,8 @@ def wire_findings(seen: ClientObservation, profile: Profile) -> list[Finding]:
                 "rfc6455-5.5.1-close-reply",
             )
         )
-    if name in PINGED:
+    pinged = scenario.pinged
+    if pinged is not None:
         pongs = [p for r in records for p in r.pongs]
         if not pongs:
             out.append(
@@ -430,7 +384,7 @@ def wire_findings(seen: ClientObservation, profile: Profile) -> list[Finding]:
                     "rfc6455-5.5.2-pong-reply",
                 )
             )
-        elif PINGED[name] not in pongs:
+        elif pinged not in pongs:
             out.append(
                 _f(
                     Outcome.FAIL,
@@ -438,13 +392,8 @@ def wire_findings(seen: ClientObservation, profile: Profile) -> list[Finding]:
                     "rfc6455-5.5.3-pong-echo-data",
                 )
             )
-    wanted = {
-        "script-close-code": (3000, b"custom"),
-        "echo": (1000, b"done"),
-        "tls-trusted": (1000, b"done"),
-    }
-    if name in wanted and seen.opened:
-        code, reason = wanted[name]
+    if scenario.sends_close is not None and seen.opened:
+        code, reason = scenario.sends_close
         if not closes:
             out.append(
                 _f(
@@ -467,7 +416,7 @@ def wire_findings(seen: ClientObservation, profile: Profile) -> list[Finding]:
                     *ids,
                 )
             )
-    if name == "script-close-no-args" and closes and closes[0].raw_payload:
+    if scenario.sends_empty_close and closes and closes[0].raw_payload:
         out.append(
             _f(
                 Outcome.FAIL,
@@ -475,16 +424,15 @@ def wire_findings(seen: ClientObservation, profile: Profile) -> list[Finding]:
                 "whatwg-ws-close-no-args-no-body",
             )
         )
-    if (name == "masked-server-frame" or name in MUST_FAIL_ON_FRAME) and seen.harness_closed:
-        rule = MUST_FAIL_ON_FRAME.get(name, "rfc6455-5.1-client-close-masked")
+    if scenario.fails_on_frame is not None and seen.harness_closed:
         out.append(
             _f(
                 Outcome.FAIL,
                 "the client kept the connection open until the harness closed it",
-                rule,
+                scenario.fails_on_frame,
             )
         )
-    must_close = name in REJECT_101 or name in MUST_FAIL_ON_FRAME or name == "masked-server-frame"
+    must_close = scenario.rfc_check == "reject-101" or scenario.fails_on_frame is not None
     if must_close and seen.terminal is not None and not seen.harness_closed:
         lingering = [r for r in records if r.status == 101 and r.closed_by is None]
         if lingering:
@@ -498,8 +446,8 @@ def wire_findings(seen: ClientObservation, profile: Profile) -> list[Finding]:
             )
     if (
         profile == "whatwg"
-        and seen.scenario.name in REDIRECTS
-        and seen.records_for("redirect-target")
+        and isinstance(scenario.answer, RedirectTo)
+        and seen.records_for(REDIRECT_TARGET)
     ):
         out.append(
             _f(
@@ -529,53 +477,29 @@ def worst(found: Sequence[Finding]) -> Outcome:
     return max((f.outcome for f in found), key=SEVERITY.__getitem__, default=Outcome.ERROR)
 
 
-def expected_text(scenario: Scenario, profile: Profile) -> str:
+def expected_text(scenario: ClientScenario, profile: Profile) -> str:
     if profile == "whatwg":
         text = describe_expected(expected_events(scenario))
-        for alternative in alternatives(scenario):
+        for alternative in scenario.alternatives:
             text += f" (or {describe_expected(alternative.events)}: {alternative.why})"
         return text
-    return RFC_EXPECTED.get(scenario.name, "") or _rfc_expected_group(scenario.name)
+    return scenario.rfc_expected or RFC_EXPECTED.get(scenario.rfc_check, "")
 
 
-RFC_EXPECTED = {
-    "protocol-not-acked": "the connection opens (a server may select no subprotocol); "
-    "refusing it is reported as INFO",
-    "server-close-1000": "a masked Close in reply; the close code 1000 and reason 'bye' "
-    "where the library reports them",
-    "server-close-1006": "a masked Close in reply or a TCP close; never a Close carrying 1006",
-    "script-close-code": "a masked Close frame carrying 3000 'custom'",
-    "masked-server-frame": "the client closes the connection (Close, 1002 allowed, or TCP close)",
-    "invalid-utf8": "the client fails the connection (Close 1007 or TCP close) "
-    "and delivers no message",
-    "echo": "every frame masked; the echo delivered; a Close frame carrying 1000 'done'",
-    "fragmented-text": "the two fragments delivered as one message 'hello'",
-    "ping-mid-message": "a Pong with the Ping's data, and the message 'hello' delivered whole",
-    "binary": "the binary message delivered byte for byte",
-    "unsolicited-pong": "the Pong ignored and the next message delivered",
-    "reserved-opcode": "the client fails the connection (Close 1002 or TCP close), no message",
-    "rsv1-set": "the client fails the connection (Close 1002 or TCP close), no message",
-    "server-close-no-body": "a masked Close in reply; the close code 1005 where the library "
-    "reports one",
-    "tls-trusted": "with the CA given: every frame masked; the echo delivered; "
-    "a Close frame carrying 1000 'done'",
-    "ping": "a masked Pong with the Ping's data, then a Close in reply to the server's",
+RFC_EXPECTED: dict[RfcCheck, str] = {
+    "http-status": "no open connection; the HTTP status may be exposed",
+    "redirect": "no open connection, or a new valid handshake to the new location that then opens",
+    "reject-101": "the client fails the connection: no open, no message",
+    "no-connection": "the client fails the connection: no open, no message",
+    "connection-lost": "open, then the client reports the connection lost "
+    "(code 1006 where it reports one)",
 }
+"""What ``rfc6455-client`` expects for a check, where the scenario names nothing finer."""
 
 
-def _rfc_expected_group(name: str) -> str:
-    if name in NON_101:
-        return "no open connection; the HTTP status may be exposed"
-    if name in REDIRECTS:
-        return "no open connection, or a new valid handshake to the new location that then opens"
-    if name in REJECT_101 or name in NO_CONNECTION:
-        return "the client fails the connection: no open, no message"
-    if name in ABRUPT:
-        return "open, then the client reports the connection lost (code 1006 where it reports one)"
-    return ""
-
-
-def case_result(seen: ClientObservation, profile: Profile, reproduce: str = "") -> CaseResult:
+def scenario_case_result(
+    seen: ClientObservation, profile: Profile, reproduce: str = ""
+) -> CaseResult:
     found = findings(seen, profile)
     outcome = worst(found)
     shown = [f for f in found if f.outcome is outcome] or found

@@ -40,7 +40,7 @@ from ..model.server_handshake import (
     ServerBehaviour,
 )
 from ..model.violations import Violation
-from .scenario_server import ConnectionRecord
+from .scenario_server.records import ConnectionRecord
 from .scenarios import Profile, scenario_by_name
 
 # RFC 6455 §4.1 (client requirements), §4.3, §9, §9.1, §11.3.

@@ -17,12 +17,13 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
-from ..model.outcomes import Level, Outcome
+from ..model.verdict import Level, Outcome
 from ..results import CaseResult, RunReport
-from .harness import AdapterArgv, ClientObservation, run_scenarios
-from .judge import case_result
+from .harness import AdapterArgv, run_scenarios
+from .judge import scenario_case_result
+from .observation import ClientObservation
 from .run_checks import indistinguishable, opening_requests, tls_control
-from .scenarios import SCENARIOS, Profile, Scenario
+from .scenarios import SCENARIOS, ClientScenario, Profile
 
 NETNS_ENV = "WSCONFORM_NETNS"
 """Set (to "1") in the environment of a run re-executed in its own network namespace."""
@@ -36,7 +37,7 @@ WHATWG_RUN_WIDE = ("client/whatwg/indistinguishable", "client/whatwg/failure-tim
 """The run-wide results of the ``whatwg`` profile, always present, after the scenarios."""
 
 
-def runnable_here(scenarios: Iterable[Scenario]) -> list[Scenario]:
+def runnable_here(scenarios: Iterable[ClientScenario]) -> list[ClientScenario]:
     """``scenarios`` without those that need a loopback-only namespace, unless in one."""
     return [s for s in scenarios if isolated() or s.name not in NEEDS_NAMESPACE]
 
@@ -85,11 +86,11 @@ def reexec_isolated(argv: Sequence[str]) -> int | None:
 
 def select_scenarios(
     profile: Profile, include: Iterable[str] = (), exclude: Iterable[str] = ()
-) -> list[Scenario]:
+) -> list[ClientScenario]:
     """The scenarios of ``profile`` whose id matches an ``include`` glob (all if none)."""
     include, exclude = list(include), list(exclude)
 
-    def hit(scenario: Scenario, pattern: str) -> bool:
+    def hit(scenario: ClientScenario, pattern: str) -> bool:
         return fnmatch.fnmatchcase(scenario.id, pattern) or scenario.id.startswith(
             pattern.rstrip("/") + "/"
         )
@@ -103,7 +104,7 @@ def select_scenarios(
     ]
 
 
-def not_isolated_result(scenario: Scenario) -> CaseResult:
+def not_isolated_result(scenario: ClientScenario) -> CaseResult:
     return CaseResult(
         id=scenario.id,
         title=scenario.title,
@@ -123,7 +124,7 @@ ObservationProgress = Callable[[ClientObservation], None]
 
 async def run_client_suite(
     argv: AdapterArgv,
-    scenarios: Sequence[Scenario],
+    scenarios: Sequence[ClientScenario],
     profile: Profile,
     *,
     label: str,
@@ -144,7 +145,9 @@ async def run_client_suite(
         if seen is None:
             results.append(not_isolated_result(scenario))
         else:
-            results.append(case_result(seen, profile, reproduce(scenario.id) if reproduce else ""))
+            results.append(
+                scenario_case_result(seen, profile, reproduce(scenario.id) if reproduce else "")
+            )
     results = tls_control(results, observations)
     results.extend(opening_requests(observations, profile))
     if profile == "whatwg":

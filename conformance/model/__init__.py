@@ -13,7 +13,9 @@ Theory of operation
 * :mod:`.utf8` validates text incrementally, so fail-fast positions are known.
 * :mod:`.handshake` builds valid and deliberately broken opening handshakes and
   checks a server's answer on h11.
-* :mod:`.outcomes` holds what a case observed (:class:`~.outcomes.Observed`) and
-  the *set* of behaviours the spec accepts (:class:`~.outcomes.Expectation`);
-  a case passes only when one acceptable behaviour was actually observed.
+* :mod:`.observed` holds what a case observed (:class:`~.observed.Observed`),
+  :mod:`.behaviours` the *set* of behaviours the spec accepts
+  (:class:`~.behaviours.Expectation`), :mod:`.verdict` the verdict: a case passes
+  only when one acceptable behaviour was actually observed. :mod:`.payloads`
+  generates the deterministic payloads whose echoes are compared.
 """

@@ -20,6 +20,14 @@ class Opcode(IntEnum):
     PONG = 0xA
 
 
+def opcode_name(opcode: int) -> str:
+    """The lower-case name of a defined opcode (``text``; RFC 6455 §5.2), else ``opcode 0x3``."""
+    try:
+        return Opcode(opcode).name.lower()
+    except ValueError:
+        return f"opcode {opcode:#x}"
+
+
 RESERVED_DATA_OPCODES: Final = frozenset(range(0x3, 0x8))
 """%x3-7, "reserved for further non-control frames" (RFC 6455 §5.2)."""
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import h11
 
 from .constants import GUID
-from .outcomes import HttpResponse
+from .observed import HttpResponse
 from .rules import (
     RESPONSE_ACCEPT,
     RESPONSE_ACCEPT_ONCE,

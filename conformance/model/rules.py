@@ -44,6 +44,21 @@ CLOSE_CODE_PROTOCOL_RANGE: Final = "rfc6455-7.4.2-range-1000-2999-protocol"
 # No range of §7.4.2 covers 5000-65535: such a code is not "defined in Section 7.4".
 CLOSE_CODE_OUT_OF_RANGE: Final = "rfc6455-5.5.1-close-body-status-code"
 
+CLOSE_BODY_RULES: Final = frozenset(
+    {
+        CLOSE_BODY_CODE,
+        CLOSE_REASON_UTF8,
+        CLOSE_CODE_1004_RESERVED,
+        CLOSE_CODE_1005_NOT_SENT,
+        CLOSE_CODE_1006_NOT_SENT,
+        CLOSE_CODE_1015_NOT_SENT,
+        CLOSE_CODE_UNUSED_RANGE,
+        CLOSE_CODE_PROTOCOL_RANGE,
+        CLOSE_CODE_OUT_OF_RANGE,
+    }
+)
+"""Rules of a Close frame's body (§5.5.1, §7.4): the decoder reports them only there."""
+
 # RFC 6455 §4.1 (the client's checks of the server's 101), §4.2.2 step 5, §11.3.
 RESPONSE_VALID_HTTP: Final = "rfc6455-4.2.2-accept-valid-response"
 RESPONSE_UPGRADE: Final = "rfc6455-4.1-response-upgrade-websocket"

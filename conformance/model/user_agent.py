@@ -49,7 +49,7 @@ from .codec import close_payload
 from .constants import CloseCode, Opcode, is_control_opcode, is_reserved_opcode
 from .decoder import close_code_rule
 from .handshake import HandshakeRequest, check_accept
-from .outcomes import HttpResponse
+from .observed import HttpResponse
 from .utf8 import first_invalid_offset
 
 __all__ = [

@@ -21,8 +21,10 @@ from dataclasses import dataclass, field, replace
 from typing import ClassVar, Final
 
 from ..model import rules
+from ..model.behaviours import ClosingHandshake, FailedConnection
 from ..model.constants import is_valid_close_code
-from ..model.outcomes import Allowed, ClosingHandshake, FailedConnection, Observed, Outcome
+from ..model.observed import Observed
+from ..model.verdict import Allowed, Outcome
 
 MAX_CODE: Final = 0xFFFF
 """The largest value a 2-byte status code can carry (§5.5.1)."""

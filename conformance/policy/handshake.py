@@ -11,17 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..model.outcomes import (
-    Allowed,
-    HandshakeAccepted,
-    HttpAnswer,
-    HttpRefusal,
-    HttpResponse,
-    Observed,
-    Outcome,
-    TransportEnd,
-    expect,
-)
+from ..model.behaviours import HandshakeAccepted, HttpAnswer, HttpRefusal, expect
+from ..model.observed import HttpResponse, Observed, TransportEnd
+from ..model.verdict import Allowed, Outcome
 
 SWITCHING = 101
 """The status of an accepted opening handshake (§4.2.2 step 5.1)."""

@@ -29,17 +29,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Final
 
+from ..model.behaviours import Echoed, EchoedPattern
 from ..model.constants import CloseCode
-from ..model.outcomes import (
-    Allowed,
-    Echoed,
-    EchoedPattern,
-    Observed,
-    Outcome,
-    PayloadRecipe,
-    TransportEnd,
-    Verdict,
-)
+from ..model.observed import Observed, TransportEnd
+from ..model.payloads import PayloadRecipe
+from ..model.verdict import Allowed, Outcome, Verdict
 
 KIB: Final = 2**10
 
@@ -86,7 +80,7 @@ WHY_OTHER_WAY: Final = (
 @dataclass(frozen=True, slots=True)
 class SentMessages:
     """The data messages a case sends, in order: literal ``messages``, or pattern
-    ``recipes`` (:func:`~conformance.model.outcomes.pattern_payload`) for big ones."""
+    ``recipes`` (:func:`~conformance.model.payloads.pattern_payload`) for big ones."""
 
     messages: tuple[Msg, ...] = ()
     recipes: tuple[PayloadRecipe, ...] = ()

@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Final
 
-from ..model.outcomes import Observed, Ponged, PongedLatest
+from ..model.behaviours import Ponged, PongedLatest
+from ..model.observed import Observed
 
 PONG_WAIT: Final = 2.0
 """Seconds (at most half the time a case has left) a case waits for the Pong of its

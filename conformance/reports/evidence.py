@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..catalog import Catalog, Requirement
-from ..model.outcomes import Outcome
-from ..results import OUTCOME_ORDER, CaseResult, RunReport
+from ..model.verdict import Outcome
+from ..results import OUTCOME_ORDER, CaseResult, RunReport, reproduce_command
 
 BYTES_PER_LINE = 16
 
@@ -128,11 +127,9 @@ def non_passing(report: RunReport) -> list[CaseResult]:
     return sorted(cases, key=lambda r: rank[r.outcome])
 
 
-def reproduce_command(result: CaseResult, target_url: str) -> str:
+def reproduce_line(result: CaseResult, target_url: str) -> str:
     """The case's own command, or one built from the target and the case id."""
-    if result.reproduce:
-        return printable(result.reproduce)
-    return printable(f"wsconform run {shlex.quote(target_url)} --cases {shlex.quote(result.id)}")
+    return printable(result.reproduce or reproduce_command((target_url,), result.id))
 
 
 def _natural(section: str) -> tuple[tuple[int, int | str], ...]:

@@ -12,7 +12,7 @@ import re
 from html import escape
 
 from ..catalog import Catalog
-from ..model.outcomes import Outcome
+from ..model.verdict import Outcome
 from ..results import OUTCOME_ORDER, CaseResult, RunReport
 from .evidence import (
     NON_PASS_ORDER,
@@ -21,7 +21,7 @@ from .evidence import (
     hexdump,
     one_line,
     printable,
-    reproduce_command,
+    reproduce_line,
     requirement_lines,
     section_counts,
 )
@@ -229,7 +229,7 @@ def evidence_parts(result: CaseResult, catalog: Catalog | None, target_url: str)
         parts.append(f"<p><strong>Notes:</strong></p><ul>{notes}</ul>")
     parts.append(
         "<p><strong>Reproduce:</strong></p>"
-        f"<pre><code>{_text(reproduce_command(result, target_url))}</code></pre>"
+        f"<pre><code>{_text(reproduce_line(result, target_url))}</code></pre>"
     )
     return parts
 

@@ -19,7 +19,7 @@ import json
 from os import PathLike
 from typing import Any
 
-from ..model.outcomes import Level, Outcome
+from ..model.verdict import Level, Outcome
 from ..results import CaseResult, RunReport
 
 StrPath = str | PathLike[str]

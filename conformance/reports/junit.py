@@ -21,7 +21,7 @@ import xml.etree.ElementTree as ET
 from os import PathLike
 
 from ..catalog import Catalog, load_catalog
-from ..model.outcomes import Outcome
+from ..model.verdict import Outcome
 from ..results import CaseResult, RunReport
 from .evidence import one_line, printable
 from .terminal import render_case

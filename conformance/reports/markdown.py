@@ -14,7 +14,7 @@ from .evidence import (
     non_passing,
     one_line,
     printable,
-    reproduce_command,
+    reproduce_line,
     requirement_lines,
     section_counts,
 )
@@ -94,7 +94,7 @@ def render_case_markdown(
     lines += [
         "Reproduce with:",
         "",
-        fenced(reproduce_command(result, target_url), "sh"),
+        fenced(reproduce_line(result, target_url), "sh"),
         "",
         f"Found with ws-conformance {md_escape(version or __version__)}",
     ]

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from html import escape
 
 from ..catalog import Catalog
-from ..model.outcomes import Outcome
+from ..model.verdict import Outcome
 from ..results import OUTCOME_ORDER, CaseResult, RunReport
 from .evidence import (
     NON_PASS_ORDER,

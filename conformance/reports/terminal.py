@@ -21,14 +21,14 @@ from __future__ import annotations
 import textwrap
 
 from ..catalog import Catalog
-from ..model.outcomes import Outcome
+from ..model.verdict import Outcome
 from ..results import OUTCOME_ORDER, CaseResult, RunReport
 from .evidence import (
     hexdump,
     non_passing,
     one_line,
     printable,
-    reproduce_command,
+    reproduce_line,
     requirement_lines,
     section_counts,
 )
@@ -119,7 +119,7 @@ def render_case(
     for index, note in enumerate(result.notes):
         label = "  Notes: " if index == 0 else "         "
         lines += _wrap(one_line(note), label, "         ")
-    lines.append(f"  {_paint('Reproduce:', _BOLD, color)} {reproduce_command(result, target_url)}")
+    lines.append(f"  {_paint('Reproduce:', _BOLD, color)} {reproduce_line(result, target_url)}")
     return "\n".join(lines)
 
 

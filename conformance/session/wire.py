@@ -31,7 +31,7 @@ from ..model.decoder import (
     PongReceived,
 )
 from ..model.frames import Frame, LengthForm
-from ..model.outcomes import CloseInfo, Observed, TransportEnd
+from ..model.observed import CloseInfo, Observed, TransportEnd
 from .context import CannotRun, CaseContext
 
 CLOSING_GRACE = 1.0

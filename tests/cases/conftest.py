@@ -15,8 +15,8 @@ from conformance.cases import case_by_id
 from conformance.cases.base import Case
 from conformance.driver import Target
 from conformance.echo_engine import WirePolicy
-from conformance.model.outcomes import Outcome
 from conformance.model.server_handshake import accept_key, render_response
+from conformance.model.verdict import Outcome
 from conformance.reference_server import (
     EngineName,
     LoopbackServer,

@@ -32,18 +32,13 @@ from conformance.cases.base import Case
 from conformance.driver import Target
 from conformance.echo_engine import EchoEngine, WirePolicy
 from conformance.model import rules
+from conformance.model.behaviours import ClosingHandshake, ConnectionClosed
 from conformance.model.codec import close_payload, encode_frame
 from conformance.model.constants import CloseCode, Opcode
 from conformance.model.decoder import CloseReceived, PeerStream, PingReceived
 from conformance.model.frames import Frame
-from conformance.model.outcomes import (
-    CloseInfo,
-    ClosingHandshake,
-    ConnectionClosed,
-    Observed,
-    Outcome,
-    TransportEnd,
-)
+from conformance.model.observed import CloseInfo, Observed, TransportEnd
+from conformance.model.verdict import Outcome
 from conformance.model.violations import Violation
 from conformance.policy.closing import (
     FORBIDDEN,

@@ -15,7 +15,7 @@ from conftest import by_id, run_reference
 
 from conformance.cases import case_by_id
 from conformance.echo_engine import WirePolicy
-from conformance.model.outcomes import Outcome
+from conformance.model.verdict import Outcome
 from conformance.model.violations import Violation
 
 pytestmark = pytest.mark.network

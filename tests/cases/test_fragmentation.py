@@ -14,9 +14,11 @@ from conftest import assert_failed, broken_by, by_id, fault_policy, not_passed, 
 
 from conformance.cases import fragmentation
 from conformance.echo_engine import WirePolicy
+from conformance.model.behaviours import AllOf, Echoed, Not, Ponged
 from conformance.model.decoder import Message
 from conformance.model.frames import Frame
-from conformance.model.outcomes import AllOf, Echoed, Not, Observed, Outcome, Ponged
+from conformance.model.observed import Observed
+from conformance.model.verdict import Outcome
 from conformance.reference_server import EngineName
 from conformance.results import CaseResult
 from fixtures.variants_closing import LatestPingOnly

@@ -22,7 +22,8 @@ from conformance.model.codec import close_payload
 from conformance.model.constants import CloseCode, Opcode
 from conformance.model.decoder import Message
 from conformance.model.frames import Frame, LengthForm
-from conformance.model.outcomes import Observed, Outcome
+from conformance.model.observed import Observed
+from conformance.model.verdict import Outcome
 from conformance.policy.pingpong import PongsAnswered
 from conformance.reference_server import EngineName
 from conformance.results import CaseResult

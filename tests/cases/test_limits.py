@@ -23,19 +23,15 @@ from conformance.cases import all_cases, fragmentation, framing, limits
 from conformance.cases.base import Case
 from conformance.echo_engine import WirePolicy
 from conformance.model import rules
+from conformance.model.behaviours import EchoedPattern
 from conformance.model.codec import close_payload, encode_frame
 from conformance.model.constants import Opcode
 from conformance.model.decoder import CloseReceived, Message, PeerStream, PingReceived
 from conformance.model.frames import Frame
-from conformance.model.outcomes import (
-    CloseInfo,
-    EchoedPattern,
-    Observed,
-    Outcome,
-    TransportEnd,
-    pattern_payload,
-)
+from conformance.model.observed import CloseInfo, Observed, TransportEnd
+from conformance.model.payloads import pattern_payload
 from conformance.model.utf8 import first_invalid_offset
+from conformance.model.verdict import Outcome
 from conformance.model.violations import Violation
 from conformance.policy import limits as policy
 from conformance.reference_server import EngineName, Handler, LoopbackServer, ServerLimits

@@ -22,7 +22,7 @@ from conformance.model.constants import Opcode
 from conformance.model.decoder import Message
 from conformance.model.frames import Frame
 from conformance.model.kuhn import KUHN_TABLE
-from conformance.model.outcomes import Outcome
+from conformance.model.verdict import Outcome
 from conformance.reference_server import EngineName
 from conformance.results import CaseResult
 from fixtures.wire_faults import WIRE_FAULTS, wire_policy

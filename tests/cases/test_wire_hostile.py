@@ -14,7 +14,7 @@ import pytest
 from conftest import run_on
 
 from conformance.cases import all_cases, handshake
-from conformance.model.outcomes import Outcome
+from conformance.model.verdict import Outcome
 from conformance.results import CaseResult
 from conformance.runner import GRACE
 from fixtures.hostile import HOSTILE_KINDS, start_hostile_server

@@ -33,7 +33,7 @@ FORBIDDEN_BODY = "forbidden by policy\n"
 
 
 @dataclass(frozen=True)
-class Adapter:
+class ShippedAdapter:
     """An adapter and what its library is known to expose."""
 
     script: str
@@ -59,18 +59,18 @@ class Adapter:
 
 
 ADAPTERS = {
-    "websockets": Adapter("python_websockets.py", "python-websockets", module="websockets"),
+    "websockets": ShippedAdapter("python_websockets.py", "python-websockets", module="websockets"),
     # WebSocketApp's close() races its own reader thread for the reply: on_close may get None.
-    "websocket-client": Adapter(
+    "websocket-client": ShippedAdapter(
         "python_websocket_client.py",
         "python-websocket-client",
         module="websocket",
         close_codes=(1000, None),
         rejected=("close", None),
     ),
-    "aiohttp": Adapter("python_aiohttp.py", "python-aiohttp", module="aiohttp"),
-    "node-ws": Adapter("node_ws.js", "node-ws", package="ws"),
-    "node-undici": Adapter(
+    "aiohttp": ShippedAdapter("python_aiohttp.py", "python-aiohttp", module="aiohttp"),
+    "node-ws": ShippedAdapter("node_ws.js", "node-ws", package="ws"),
+    "node-undici": ShippedAdapter(
         "node_undici.mjs", "node-undici", package="undici", rejected=("close", None)
     ),
 }
@@ -107,7 +107,7 @@ async def forbidden_server() -> asyncio.Server:
     return await asyncio.start_server(handle, "127.0.0.1", 0)
 
 
-async def exercise(adapter: Adapter, tmp_path: Path) -> None:
+async def exercise(adapter: ShippedAdapter, tmp_path: Path) -> None:
     tls = make_tls_files(tmp_path)
     refused = socket.socket()  # bound, never listening: connections are refused
     refused.bind(("127.0.0.1", 0))

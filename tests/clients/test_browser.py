@@ -1,4 +1,4 @@
-"""The browser adapter (``conformance/clients/browser.py``) through its JSON-lines contract.
+"""The browser adapter (``conformance/clients/browser/``) through its JSON-lines contract.
 
 Headless Chromium and Firefox, each skipped when not installed, against the in-process
 reference server, a server that echoes Close reasons, a refused port and a 403; trust of a
@@ -32,9 +32,9 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
 from wsproto.events import AcceptConnection, CloseConnection, Message, Request, TextMessage
 
-from conformance.clients.browser import browser_adapter_command
-from conformance.clients.browser_process import ROOT_PREFIX, descendants, process_table
-from conformance.clients.browser_profile import find_browser
+from conformance.clients.browser.adapter import browser_adapter_command
+from conformance.clients.browser.process import ROOT_PREFIX, descendants, process_table
+from conformance.clients.browser.profile import find_browser
 from conformance.reference_server import start_reference_server
 from conformance.tls import make_tls_files
 

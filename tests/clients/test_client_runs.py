@@ -22,7 +22,7 @@ from conformance.clients.runner import (
     run_client_suite,
     select_scenarios,
 )
-from conformance.model.outcomes import Outcome
+from conformance.model.verdict import Outcome
 
 pytestmark = pytest.mark.network
 

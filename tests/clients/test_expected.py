@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from conformance.catalog import load_catalog
-from conformance.clients.expected import alternatives, expected_events
+from conformance.clients.expected import expected_events
 from conformance.clients.judge import expected_text
-from conformance.clients.scenarios import PROFILES, SCENARIOS, SITUATIONS, Scenario
+from conformance.clients.scenarios import PROFILES, SCENARIOS, SITUATIONS, ClientScenario
 
 IDS = [s.id for s in SCENARIOS]
 
@@ -22,7 +22,7 @@ def test_scenario_ids_and_names_are_unique() -> None:
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=IDS)
-def test_whatwg_expectation_ends_the_connection(scenario: Scenario) -> None:
+def test_whatwg_expectation_ends_the_connection(scenario: ClientScenario) -> None:
     """The model always ends in an exception or a close event: nothing is left open."""
     events = expected_events(scenario)
     assert events, scenario.id
@@ -32,7 +32,7 @@ def test_whatwg_expectation_ends_the_connection(scenario: Scenario) -> None:
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=IDS)
 @pytest.mark.parametrize("profile", PROFILES)
-def test_every_profile_has_an_expected_text(scenario: Scenario, profile: str) -> None:
+def test_every_profile_has_an_expected_text(scenario: ClientScenario, profile: str) -> None:
     if profile not in scenario.profiles:
         pytest.skip("not part of this profile")
     assert expected_text(scenario, profile)  # type: ignore[arg-type]
@@ -41,7 +41,7 @@ def test_every_profile_has_an_expected_text(scenario: Scenario, profile: str) ->
 @pytest.mark.parametrize(
     "scenario", [s for s in SCENARIOS if s.situation], ids=[s.id for s in SCENARIOS if s.situation]
 )
-def test_failure_situations_end_in_error_then_1006(scenario: Scenario) -> None:
+def test_failure_situations_end_in_error_then_1006(scenario: ClientScenario) -> None:
     """WHATWG "Feedback from the protocol": the seven situations look alike (code 1006)."""
     events = expected_events(scenario)
     tail = [e.describe() for e in events if e.type != "open"]
@@ -53,7 +53,7 @@ def test_all_seven_situations_have_a_scenario_but_unroutable_and_dns_need_a_name
 
 
 def test_alternatives_only_where_the_text_is_ambiguous() -> None:
-    ambiguous = {s.name for s in SCENARIOS if alternatives(s)}
+    ambiguous = {s.name for s in SCENARIOS if s.alternatives}
     assert ambiguous == {"server-close-1006", "masked-server-frame"}
 
 

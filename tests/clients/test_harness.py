@@ -9,10 +9,10 @@ import time
 import pytest
 
 from conformance.clients.harness import run_scenarios
-from conformance.clients.judge import case_result
+from conformance.clients.judge import scenario_case_result
 from conformance.clients.protocol import parse_event
 from conformance.clients.scenarios import scenario_by_name
-from conformance.model.outcomes import Outcome
+from conformance.model.verdict import Outcome
 
 pytestmark = pytest.mark.network
 
@@ -27,7 +27,7 @@ def run(body: str, *names: str, timeout: float = 1.0) -> list[Outcome]:
     scenarios = [scenario_by_name(n) for n in names]
     assert all(scenarios)
     _, seen = asyncio.run(run_scenarios(adapter(body), scenarios, timeout=timeout))  # type: ignore[arg-type]
-    return [case_result(s, "rfc6455-client").outcome for s in seen]
+    return [scenario_case_result(s, "rfc6455-client").outcome for s in seen]
 
 
 def test_an_adapter_that_never_answers_is_an_error_within_the_deadline() -> None:

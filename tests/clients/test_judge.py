@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from conformance.clients.harness import ClientObservation
-from conformance.clients.judge import case_result
+from conformance.clients.judge import scenario_case_result
+from conformance.clients.observation import ClientObservation
 from conformance.clients.protocol import AdapterEvent
 from conformance.clients.run_checks import indistinguishable, tls_control
-from conformance.clients.scenario_server import ConnectionRecord
-from conformance.clients.scenarios import Scenario, scenario_by_name
+from conformance.clients.scenario_server.records import ConnectionRecord
+from conformance.clients.scenarios import ClientScenario, scenario_by_name
 from conformance.model.decoder import CloseReceived
-from conformance.model.outcomes import Outcome
+from conformance.model.verdict import Outcome
 from conformance.model.violations import Violation
 
 
@@ -28,7 +28,7 @@ def close(code: int | None, reason: str | None = "", clean: bool | None = None) 
 FAILED = [ev("error"), close(1006, "", False)]
 
 
-def scenario(name: str) -> Scenario:
+def scenario(name: str) -> ClientScenario:
     found = scenario_by_name(name)
     assert found is not None
     return found
@@ -46,7 +46,7 @@ def observe(name: str, events: list[AdapterEvent], **extra: Any) -> ClientObserv
 
 
 def outcome(seen: ClientObservation, profile: str) -> Outcome:
-    return case_result(seen, profile).outcome  # type: ignore[arg-type]
+    return scenario_case_result(seen, profile).outcome  # type: ignore[arg-type]
 
 
 class TestWhatwgEvents:
@@ -55,13 +55,13 @@ class TestWhatwgEvents:
 
     def test_403_exposed_as_a_close_code_fails(self) -> None:
         seen = observe("status-403", [ev("error"), close(1002, "", False)])
-        result = case_result(seen, "whatwg")
+        result = scenario_case_result(seen, "whatwg")
         assert result.outcome is Outcome.FAIL
         assert "whatwg-ws-closed-fire-close" in result.requirements
 
     def test_open_on_wrong_accept_fails(self) -> None:
         seen = observe("wrong-accept", [ev("open", protocol=""), *FAILED])
-        result = case_result(seen, "whatwg")
+        result = scenario_case_result(seen, "whatwg")
         assert result.outcome is Outcome.FAIL
         assert "whatwg-ws-validate-rfc-steps-2-6" in result.requirements
 
@@ -105,7 +105,7 @@ class TestWhatwgEvents:
 
     def test_followed_redirect_fails_even_without_open(self) -> None:
         seen = observe("redirect-302", FAILED, records=[record("redirect-target")])
-        result = case_result(seen, "whatwg")
+        result = scenario_case_result(seen, "whatwg")
         assert result.outcome is Outcome.FAIL
         assert "whatwg-ws-request-redirect-error" in result.requirements
 
@@ -115,7 +115,7 @@ class TestRfc6455Client:
         seen = observe(
             "status-403", [ev("exception", phase="connect", name="InvalidStatus", status=403)]
         )
-        result = case_result(seen, "rfc6455-client")
+        result = scenario_case_result(seen, "rfc6455-client")
         assert result.outcome is Outcome.PASS
         assert "403" in result.actual
 
@@ -158,7 +158,7 @@ class TestRfc6455Client:
             [ev("open", protocol=""), close(1000, "bye")],
             records=[record("server-close-1000")],
         )
-        result = case_result(seen, "rfc6455-client")
+        result = scenario_case_result(seen, "rfc6455-client")
         assert result.outcome is Outcome.FAIL
         assert "rfc6455-5.5.1-close-reply" in result.requirements
 
@@ -211,7 +211,10 @@ class TestIndistinguishable:
 def test_untrusted_tls_pass_is_inconclusive_without_the_control() -> None:
     untrusted = observe("tls-untrusted", [ev("exception", phase="connect", name="SSLError")])
     control = observe("tls-trusted", [ev("exception", phase="connect", name="SSLError")])
-    results = [case_result(untrusted, "rfc6455-client"), case_result(control, "rfc6455-client")]
+    results = [
+        scenario_case_result(untrusted, "rfc6455-client"),
+        scenario_case_result(control, "rfc6455-client"),
+    ]
     assert results[0].outcome is Outcome.PASS
     fixed = tls_control(results, [untrusted, control])
     assert fixed[0].outcome is Outcome.ERROR
@@ -243,7 +246,7 @@ def test_binary_message_is_compared_byte_for_byte() -> None:
 
 def test_fragmented_message_lost_fails_under_rfc6455() -> None:
     events = [ev("open", protocol=""), ev("message", text="hel"), close(1000)]
-    result = case_result(observe("fragmented-text", events), "rfc6455-client")
+    result = scenario_case_result(observe("fragmented-text", events), "rfc6455-client")
     assert result.outcome is Outcome.FAIL
     assert "rfc6455-5.4-receive-fragmented" in result.requirements
 

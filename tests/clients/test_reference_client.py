@@ -1,4 +1,4 @@
-"""The reference client (fixtures/clients/reference_client.py) passes every client scenario.
+"""The reference client (conformance/clients/reference/) passes every client scenario.
 
 It is built on the suite's own model, so it conforms by construction: any FAIL, WARN or
 ERROR here is a false alarm of the scenario server, the harness or the judge (or a bug of
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -24,15 +23,12 @@ from conformance.clients.runner import (
     select_scenarios,
 )
 from conformance.clients.scenarios import PROFILES, Profile
-from conformance.model.outcomes import Outcome
+from conformance.model.verdict import Outcome
 from conformance.results import RunReport
 
 pytestmark = pytest.mark.network
 
-ADAPTER = [
-    sys.executable,
-    str(Path(__file__).resolve().parents[2] / "fixtures" / "clients" / "reference_client.py"),
-]
+ADAPTER = [sys.executable, "-m", "conformance.clients.reference"]
 EXPECTED_INFO: dict[Profile, frozenset[str]] = {
     "whatwg": frozenset({"client/whatwg/failure-timing"}),
     "rfc6455-client": frozenset({"client/handshake/protocol-not-acked"}),

@@ -18,7 +18,8 @@ from conformance.clients.request_checks import (
     keys_reused,
     request_violations,
 )
-from conformance.clients.scenario_server import ConnectionRecord, ScenarioServer
+from conformance.clients.scenario_server.records import ConnectionRecord
+from conformance.clients.scenario_server.server import ScenarioServer
 from conformance.clients.scenarios import Profile
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455 §1.3

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.clients.scenario_server import ConnectionRecord, ScenarioServer, wrong_accept
-from conformance.clients.scenarios import SCENARIOS, Scenario, scenario_by_name
+from conformance.clients.scenario_server.http import wrong_accept
+from conformance.clients.scenario_server.records import ConnectionRecord
+from conformance.clients.scenario_server.server import ScenarioServer
+from conformance.clients.scenarios import SCENARIOS, ClientScenario, scenario_by_name
 from conformance.model import rules
 from conformance.model.codec import close_payload, encode_frame
 from conformance.model.constants import Opcode
@@ -32,7 +34,7 @@ from conformance.model.handshake import (
     build_request,
     check_accept,
 )
-from conformance.model.outcomes import HttpResponse
+from conformance.model.observed import HttpResponse
 
 pytestmark = pytest.mark.network
 
@@ -45,7 +47,7 @@ TEST_TIMEOUT = 5.0
 Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
-def scenario(name: str) -> Scenario:
+def scenario(name: str) -> ClientScenario:
     found = scenario_by_name(name)
     assert found is not None, name
     return found

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from conformance.cli.client import FIXTURES
-from conformance.pytest_plugin import check_client, client_conformance_tests
+from conformance.pytest_support import check_client, client_conformance_tests
 from conformance.results import RunReport
 
 pytestmark = pytest.mark.network

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import conformance
-from conformance.model.outcomes import Level, Outcome
-from conformance.pytest_plugin import LoopThread, WsConformanceWarning, enforce
+from conformance.model.verdict import Level, Outcome
+from conformance.pytest_support import LoopThread, WsConformanceWarning, enforce
 from conformance.reference_server import start_reference_server
 from conformance.results import CaseResult
 from conformance.runner import select_cases
@@ -199,6 +199,26 @@ def test_inert_without_a_target(pytester: pytest.Pytester) -> None:
     assert result.ret == pytest.ExitCode.OK
     assert "ws-conformance" not in result.stdout.str()
     result.stdout.fnmatch_lines(["test_plain.py::test_plain", "1 test collected*"])
+
+
+def test_plain_run_imports_only_the_thin_plugin(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ``pytest11`` entry point loads no case table, runner or client code by itself."""
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+    )
+    pytester.makepyfile(
+        test_plain="""
+        import sys
+
+        def test_plain():
+            loaded = sorted(m for m in sys.modules if m.startswith("conformance"))
+            assert loaded == ["conformance", "conformance.pytest_plugin"], loaded
+        """
+    )
+    result = pytester.runpytest_subprocess(*PLUGIN, "-p", "no:cacheprovider", timeout=60)
+    result.assert_outcomes(passed=1)
 
 
 def test_unreachable_target_is_one_clear_error(pytester: pytest.Pytester) -> None:

@@ -18,6 +18,7 @@ from conformance.model.codec import close_payload, encode_frame
 from conformance.model.constants import CloseCode, Opcode
 from conformance.model.decoder import CloseReceived, Event, Message, PeerStream, PongReceived
 from conformance.model.frames import Frame
+from conformance.model.random_traffic import FAIL_UTF8, split_at
 
 KEY = b"\x5c\x01\xa7\x33"
 LIMIT = 2**20
@@ -29,7 +30,7 @@ def serve(data: bytes, points: Sequence[int] = ()) -> tuple[Reply, bool]:
     engine = EchoEngine(max_message=LIMIT)
     out = bytearray()
     close_transport = False
-    for piece in ws.split_at(data, points):
+    for piece in split_at(data, points):
         output = engine.receive(piece)
         out += output.send
         close_transport = output.close_transport
@@ -110,7 +111,7 @@ class TestFailsBrokenFrames:
         assert last.code in broken.codes
         assert last.code == (
             CloseCode.INVALID_FRAME_PAYLOAD_DATA
-            if broken.codes == ws.FAIL_UTF8
+            if broken.codes == FAIL_UTF8
             else CloseCode.PROTOCOL_ERROR
         )
         assert close_transport

@@ -13,8 +13,10 @@ import pytest
 from conformance.cli import main
 from conformance.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
 from conformance.driver import Target
-from conformance.fuzz import INVALID_KINDS, FuzzRun, Kind, expected, fuzz, generate
-from conformance.model.outcomes import Outcome
+from conformance.fuzz.campaign import FuzzRun, fuzz
+from conformance.fuzz.generate import INVALID_KINDS, generate
+from conformance.fuzz.scenario import Kind, read_case
+from conformance.model.verdict import Outcome
 from conformance.reference_server import ENGINES, EngineName, start_reference_server
 from fixtures.fault_server import start_fault_server
 
@@ -49,7 +51,7 @@ class TestGenerator:
     def test_generated_cases_pass_the_model(self, kind: Kind) -> None:
         for example in range(200):
             scenario = generate(kind, SEED, example)
-            assert expected(scenario) is not None, scenario.describe()
+            assert read_case(scenario) is not None, scenario.describe()
 
     def test_same_seed_same_cases(self) -> None:
         assert generate("echo", 1, 3) == generate("echo", 1, 3)

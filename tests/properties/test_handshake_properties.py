@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import h11
+import pytest
 from hypothesis import given
 
-from conformance import strategies as ws
+from conformance import handshake_strategies as ws
 from conformance.catalog import load_catalog
 from conformance.model import handshake as hs
 from conformance.model.server_handshake import Refusal, ServerBehaviour, parse_request_bytes
@@ -49,8 +50,9 @@ class TestSection4_2_1:
         assert all(catalog.get(rule) is not None for rule, _ in ws.REQUEST_BREAKS)
 
 
-def test_strategies_without_hypothesis_name_the_extra() -> None:
-    code = "import sys; sys.modules['hypothesis'] = None; import conformance.strategies"
+@pytest.mark.parametrize("module", ["strategies", "handshake_strategies"])
+def test_strategies_without_hypothesis_name_the_extra(module: str) -> None:
+    code = f"import sys; sys.modules['hypothesis'] = None; import conformance.{module}"
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=30
     )

@@ -35,6 +35,7 @@ from conformance.model.decoder import (
     PongReceived,
 )
 from conformance.model.frames import Frame
+from conformance.model.random_traffic import split_at
 from conformance.model.utf8 import Utf8Validator
 from conformance.model.violations import Violation
 
@@ -59,7 +60,7 @@ def decode(data: bytes, role: Peer, points: Sequence[int] = ()) -> list[Event]:
     """Everything a fresh PeerStream reports for ``data`` cut at ``points``, EOF included."""
     stream = PeerStream(peer=role, max_payload=SMALL_FRAME, max_message=SMALL_MESSAGE)
     events: list[Event] = []
-    for piece in ws.split_at(data, points):
+    for piece in split_at(data, points):
         events += stream.feed(piece)
     return events + stream.feed_eof()
 
@@ -261,7 +262,7 @@ class TestUtf8AgreesWithPython:
         whole = Utf8Validator()
         whole.feed(data, final=True)
         pieces = Utf8Validator()
-        for piece in ws.split_at(data, points):
+        for piece in split_at(data, points):
             pieces.feed(piece)
         pieces.feed(b"", final=True)
         assert (pieces.error_offset, pieces.error_start) == (whole.error_offset, whole.error_start)

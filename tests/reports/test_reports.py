@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from conformance.catalog import Catalog, Requirement
-from conformance.model.outcomes import Level, Outcome
+from conformance.model.verdict import Level, Outcome
 from conformance.reports.evidence import (
     hexdump,
     non_passing,
     printable,
-    reproduce_command,
+    reproduce_line,
     requirement_lines,
     section_counts,
 )
@@ -185,8 +185,8 @@ def test_non_passing_order_is_worst_first() -> None:
 
 def test_reproduce_command_falls_back_to_the_case_id() -> None:
     result = case("x", Outcome.FAIL)
-    assert reproduce_command(result, URL) == f"wsconform run {URL} --cases rfc6455/4.2.1/x"
-    odd = reproduce_command(result, "ws://h/a b")
+    assert reproduce_line(result, URL) == f"wsconform run {URL} --cases rfc6455/4.2.1/x"
+    odd = reproduce_line(result, "ws://h/a b")
     assert odd == "wsconform run 'ws://h/a b' --cases rfc6455/4.2.1/x"
 
 

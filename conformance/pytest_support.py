@@ -1,0 +1,331 @@
+"""What the pytest plugin (:mod:`conformance.pytest_plugin`) does once it is used.
+
+The helpers a project calls (:func:`conformance_tests`, :func:`check_server`,
+:func:`client_conformance_tests`, :func:`check_client`), the mapping of a verdict onto
+pytest (:func:`enforce`), the case markers, and :class:`LoopThread` for servers that
+synchronous tests talk to. Imported by the plugin only when a ``--ws-*`` option, one of
+its fixtures or one of these helpers is used, so a plain pytest run loads no case table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import threading
+import warnings
+from collections.abc import Callable, Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager
+from types import TracebackType
+from typing import Any, TypeVar, cast
+
+import pytest
+
+from .cases.base import Case
+from .catalog import load_catalog
+from .driver import Target, Unreachable
+from .model.verdict import Level, Outcome
+from .reports.json_report import case_to_json
+from .reports.terminal import render_failures, summary_line
+from .results import CaseResult, RunReport, reproduce_command
+from .runner import DEFAULT_TIMEOUT, run_case, run_suite, select_cases
+
+__all__ = [
+    "LoopThread",
+    "WsConformanceWarning",
+    "check_client",
+    "check_server",
+    "client_conformance_tests",
+    "conformance_tests",
+    "enforce",
+    "ws_conformance_cases",
+]
+
+T = TypeVar("T")
+STOP_TIMEOUT = 15.0
+CASE_ID_PARAM = "ws_case_id"
+"""The parameter of :func:`conformance_tests`' tests: the case id."""
+
+
+class WsConformanceWarning(UserWarning):
+    """A SHOULD-level case did not pass (outcome WARN)."""
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+class LoopThread:
+    """An asyncio event loop in a daemon thread, for servers that synchronous tests talk to.
+
+    ``run(coro)`` runs a coroutine there and waits; ``enter(cm)`` enters an async context
+    manager that ``close()`` exits. Also a context manager itself.
+    """
+
+    def __init__(self, name: str = "ws-conformance-loop") -> None:
+        self.loop = asyncio.new_event_loop()
+        self._stack = contextlib.AsyncExitStack()
+        self._thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
+        self._thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run ``coro`` on the loop and return its result (TimeoutError after ``timeout``)."""
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()
+            raise
+
+    def enter(self, cm: AbstractAsyncContextManager[T], timeout: float | None = None) -> T:
+        """Enter ``cm`` on the loop; it is exited by :meth:`close`."""
+        return self.run(self._stack.enter_async_context(cm), timeout)
+
+    def close(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Exit what was entered, then stop the loop and its thread."""
+        if self.loop.is_closed():
+            return
+        try:
+            self.run(self._stack.aclose(), timeout)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout)
+            if not self._thread.is_alive():
+                self.loop.close()
+
+    def __enter__(self) -> LoopThread:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def as_patterns(value: str | Sequence[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def ws_conformance_cases(
+    patterns: str | Sequence[str] = "*",
+    exclude: str | Sequence[str] = (),
+    *,
+    profile: str = "default",
+) -> list[Case]:
+    """The server cases whose id matches a glob (or prefix) of ``patterns`` and none of
+    ``exclude``; ``ValueError`` if none does."""
+    cases = select_cases(as_patterns(patterns), as_patterns(exclude), profile=profile)
+    if not cases:
+        raise ValueError(f"no ws-conformance case matches {patterns!r} (exclude {exclude!r})")
+    return cases
+
+
+def section_marker(case: Case) -> str:
+    """``ws_rfc6455_4_2_1`` for ``rfc6455/4.2.1/…``."""
+    return re.sub(r"\W", "_", f"ws_{case.spec}_{case.section}")
+
+
+def case_marks(case: Case) -> list[pytest.MarkDecorator]:
+    names = ("ws", f"ws_{case.level.value.lower()}", section_marker(case))
+    return [cast(pytest.MarkDecorator, getattr(pytest.mark, name)) for name in names]
+
+
+def result_properties(result: CaseResult) -> list[tuple[str, object]]:
+    """The JSON report's fields of ``result``, as JUnit-friendly ``user_properties``."""
+    return [
+        (key, value if isinstance(value, str | int | float) else json.dumps(value))
+        for key, value in case_to_json(result).items()
+    ]
+
+
+def _block(result: CaseResult, target_url: str) -> str:
+    report = RunReport(target_url=target_url, results=[result])
+    return render_failures(report, load_catalog(), color=False).rstrip("\n")
+
+
+def enforce(result: CaseResult, target_url: str, *, strict: bool = False) -> None:
+    """Map a verdict onto pytest: fail (FAIL, ERROR, WARN if strict), warn, skip or pass."""
+    __tracebackhide__ = True
+    outcome = result.outcome
+    if outcome in (Outcome.FAIL, Outcome.ERROR) or (outcome is Outcome.WARN and strict):
+        pytest.fail(_block(result, target_url), pytrace=False)
+    elif outcome is Outcome.WARN:
+        warnings.warn(WsConformanceWarning(f"{result.id}: {result.actual}"), stacklevel=2)
+    elif outcome is Outcome.UNSUPPORTED:
+        pytest.skip(f"{result.id}: unsupported: {result.actual}")
+
+
+def run_one(case: Case, target: Target, timeout: float, reproduce: str) -> CaseResult:
+    return asyncio.run(run_case(case, target, timeout=timeout, reproduce=reproduce))
+
+
+def conformance_tests(
+    cases: str | Sequence[str] = "*",
+    *,
+    exclude: str | Sequence[str] = (),
+    fixture: str = "ws_server_url",
+    strict: bool = False,
+    profile: str = "default",
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Callable[..., None]:
+    """A test function parametrized over the selected case ids.
+
+    Each test requests ``fixture`` (a ``ws://``/``wss://`` URL of the project's server)
+    and runs its case against it. Assign it to a ``test_*`` name in a test module.
+    """
+    by_id = {case.id: case for case in ws_conformance_cases(cases, exclude, profile=profile)}
+    # Marked ``ws`` only: :func:`mark_case_items` adds the level and section markers at
+    # collection, once they are registered (``--strict-markers`` checks them here).
+    params = [pytest.param(cid, id=cid, marks=pytest.mark.ws) for cid in by_id]
+
+    @pytest.mark.parametrize(CASE_ID_PARAM, params)
+    def test_ws_conformance(ws_case_id: str, request: pytest.FixtureRequest) -> None:
+        __tracebackhide__ = True
+        url = request.getfixturevalue(fixture)
+        if not isinstance(url, str):
+            raise TypeError(f"fixture {fixture!r} must give a ws:// URL string, not {url!r}")
+        result = run_one(
+            by_id[ws_case_id], Target.parse(url), timeout, reproduce_command((url,), ws_case_id)
+        )
+        request.node.user_properties.extend(result_properties(result))
+        enforce(result, url, strict=strict)
+
+    return test_ws_conformance
+
+
+def check_server(
+    url: str,
+    cases: str | Sequence[str] = "*",
+    exclude: str | Sequence[str] = (),
+    strict: bool = False,
+    *,
+    profile: str = "default",
+    timeout: float = DEFAULT_TIMEOUT,
+    jobs: int = 4,
+) -> RunReport:
+    """Run the selected cases against ``url``; ``AssertionError`` with the failure blocks
+    if the run failed or the server is unreachable. Not for use inside a running loop."""
+    __tracebackhide__ = True
+    selected = ws_conformance_cases(cases, exclude, profile=profile)
+    target = Target.parse(url)
+    try:
+        report = asyncio.run(run_suite(target, selected, timeout=timeout, jobs=jobs, strict=strict))
+    except Unreachable as exc:
+        raise AssertionError(f"ws-conformance: {url} is unreachable: {exc}") from None
+    if report.failed:
+        text = render_failures(report, load_catalog(), color=False)
+        raise AssertionError(f"{text}\n{summary_line(report)}")
+    return report
+
+
+def check_client(
+    adapter: str | Sequence[str],
+    profile: str = "rfc6455-client",
+    scenarios: str | Sequence[str] = (),
+    exclude: str | Sequence[str] = (),
+    strict: bool = False,
+    *,
+    timeout: float = 5.0,
+) -> RunReport:
+    """Play the client scenarios through a JSON-lines ``adapter`` (docs/client-adapters.md);
+    ``AssertionError`` with the failure blocks if the run failed. The scenarios that need a
+    loopback-only network namespace (unresolvable, unroutable) are left out outside one."""
+    __tracebackhide__ = True
+    from .clients.harness import AdapterFailed
+    from .clients.runner import run_client_suite, runnable_here, select_scenarios
+
+    if profile not in ("whatwg", "rfc6455-client"):
+        raise ValueError(f"profile must be 'whatwg' or 'rfc6455-client', not {profile!r}")
+    chosen = runnable_here(
+        select_scenarios(profile, as_patterns(scenarios), as_patterns(exclude))  # type: ignore[arg-type]
+    )
+    label = adapter if isinstance(adapter, str) else " ".join(adapter)
+    try:
+        report = asyncio.run(
+            run_client_suite(
+                adapter,
+                chosen,
+                profile,  # type: ignore[arg-type]
+                label=f"adapter {label}",
+                timeout=timeout,
+                strict=strict,
+            )
+        )
+    except AdapterFailed as exc:
+        raise AssertionError(f"ws-conformance: the adapter did not start: {exc}") from None
+    if report.failed:
+        text = render_failures(report, load_catalog(), color=False)
+        raise AssertionError(f"{text}\n{summary_line(report)}")
+    return report
+
+
+def client_conformance_tests(
+    scenarios: str | Sequence[str] = (),
+    *,
+    exclude: str | Sequence[str] = (),
+    profile: str = "rfc6455-client",
+    fixture: str = "ws_client_adapter",
+    strict: bool = False,
+    timeout: float = 5.0,
+) -> Callable[..., None]:
+    """A test function parametrized over the client scenarios of ``profile``.
+
+    Each test requests ``fixture``: the adapter command (a shell string or an argv list,
+    docs/client-adapters.md) of the project's client, and plays its one scenario.
+    Assign it to a ``test_*`` name in a test module.
+    """
+    from .clients.runner import runnable_here, select_scenarios
+
+    chosen = runnable_here(
+        select_scenarios(profile, as_patterns(scenarios), as_patterns(exclude))  # type: ignore[arg-type]
+    )
+
+    @pytest.mark.parametrize("ws_scenario_id", [pytest.param(s.id, id=s.id) for s in chosen])
+    def test_ws_client_conformance(ws_scenario_id: str, request: pytest.FixtureRequest) -> None:
+        __tracebackhide__ = True
+        from .clients.harness import AdapterFailed
+        from .clients.runner import run_client_suite
+
+        adapter = request.getfixturevalue(fixture)
+        one = [s for s in chosen if s.id == ws_scenario_id]
+        try:
+            report = asyncio.run(
+                run_client_suite(adapter, one, profile, label="adapter", timeout=timeout)  # type: ignore[arg-type]
+            )
+        except AdapterFailed as exc:
+            pytest.fail(f"ws-conformance: the adapter did not start: {exc}", pytrace=False)
+        result = report.results[0]
+        request.node.user_properties.extend(result_properties(result))
+        enforce(result, report.target_url, strict=strict)
+
+    return test_ws_client_conformance
+
+
+def register_markers(config: pytest.Config) -> None:
+    """Declare the level markers (``ws_must``…) and one marker per section of the cases."""
+    lines = [
+        f"ws_{level.value.lower()}: a ws-conformance case of a {level.value} requirement"
+        for level in Level
+    ]
+    sections = {section_marker(case): case for case in select_cases(profile="full")}
+    lines += [
+        f"{name}: ws-conformance cases of {case.spec} §{case.section}"
+        for name, case in sections.items()
+    ]
+    for line in lines:
+        config.addinivalue_line("markers", line)
+
+
+def mark_case_items(config: pytest.Config, items: Sequence[pytest.Item]) -> None:
+    """Give the items of :func:`conformance_tests` their case's level and section markers."""
+    register_markers(config)
+    cases = {case.id: case for case in select_cases(profile="full")}
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        case = cases.get(callspec.params.get(CASE_ID_PARAM)) if callspec is not None else None
+        if case is not None:
+            for mark in case_marks(case)[1:]:  # ``ws`` is already on the parameter
+                item.add_marker(mark)
