@@ -28,6 +28,7 @@ from .pytest_support import (
 from .results import CaseResult, reproduce_command
 from .runner import DEFAULT_TIMEOUT, check_reachable, select_cases
 from .server_process import STARTUP_TIMEOUT, ServerCommand, ServerCommandFailed
+from .tls import checked_trust_context
 
 COLLECTOR = "ws-conformance"
 """The nodeid of the collector holding the items: ``ws-conformance::<case id>``."""
@@ -99,12 +100,9 @@ class SessionTarget:
             self.target_args = [settings.url]
 
     def _ssl(self) -> ssl.SSLContext | None:
-        # Only a --ws-url run needs it; the cli package imports every subcommand.
-        from .cli.common import UsageError, ssl_context
-
         try:
-            return ssl_context(self.settings.ca_file or None)
-        except UsageError as exc:
+            return checked_trust_context(self.settings.ca_file or None)
+        except ConfigError as exc:
             raise pytest.UsageError(f"--ws-ca-file: {exc}") from None
 
     def _parse_url(self) -> Target:

@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import tls
 from ..catalog import Catalog
 from ..driver import ConfigError, Target
 from ..model.verdict import Outcome
@@ -95,21 +96,20 @@ class RunningTarget:
     reproduce_args: tuple[str, ...]  # how to name this target again on the command line
 
 
-def trust_context(ca_file: str | None) -> ssl.SSLContext | None:
-    """A client context trusting the PEM bundle ``ca_file`` (RFC 6455 §4.1 ``wss://``)."""
-    if ca_file is None:
-        return None
+def unchecked_ssl_context(ca_file: str | None) -> ssl.SSLContext | None:
+    """:func:`conformance.tls.trust_context`, an unusable file a usage error."""
     try:
-        return ssl.create_default_context(cafile=ca_file)
-    except (ssl.SSLError, OSError) as exc:
-        raise UsageError(f"--ca-file {ca_file!r} is not a PEM CA bundle: {exc}") from None
+        return tls.trust_context(ca_file)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def ssl_context(ca_file: str | None) -> ssl.SSLContext | None:
-    """As :func:`trust_context`, first checking that ``ca_file`` is a readable file."""
-    if ca_file is not None and not Path(ca_file).is_file():
-        raise UsageError(f"--ca-file {ca_file!r} is not a readable file")
-    return trust_context(ca_file)
+    """:func:`conformance.tls.checked_trust_context`, an unusable file a usage error."""
+    try:
+        return tls.checked_trust_context(ca_file)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
 
 
 @asynccontextmanager

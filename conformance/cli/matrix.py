@@ -37,7 +37,7 @@ from .common import (
     EXIT_UNREACHABLE,
     TargetError,
     UsageError,
-    trust_context,
+    unchecked_ssl_context,
 )
 
 
@@ -169,7 +169,7 @@ def _run_targets(options: MatrixOptions) -> Matrix:
                 startup_timeout=options.startup_timeout,
                 strict=options.strict,
                 tls=options.tls,
-                ca_context=trust_context(options.ca_file),
+                ca_context=unchecked_ssl_context(options.ca_file),
                 done=done,
                 profile=options.profile,
             )
