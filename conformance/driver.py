@@ -222,6 +222,39 @@ class ResetLastReader(asyncio.StreamReader):
         super().set_exception(exc)
 
 
+PLAIN_PORT_HINT = "(is this a plain ws:// port?)"
+
+
+def connect_timeout_text(target: Target) -> str:
+    """One line: the connection (and its TLS handshake) did not open before the deadline."""
+    where = f"{target.host}:{target.port}"
+    if target.secure:
+        return f"connecting to {where} timed out (TCP connect or TLS handshake)"
+    return f"connecting to {where} timed out"
+
+
+def connect_error_text(target: Target, exc: OSError) -> str:
+    """One line for a failed connect or TLS handshake; never ends with an empty reason.
+
+    A TLS client talking to a plain port reads an HTTP answer as a bad record
+    ("wrong version number") or sees the connection close: both get the hint.
+    """
+    where = f"{target.host}:{target.port}"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        reason = exc.verify_message or exc.reason or type(exc).__name__
+        return f"TLS handshake with {where} failed: certificate verify failed: {reason}"
+    if isinstance(exc, ssl.SSLError):
+        reason = (exc.reason or str(exc) or type(exc).__name__).lower().replace("_", " ")
+        return f"TLS handshake with {where} failed: {reason} {PLAIN_PORT_HINT}"
+    if target.secure and isinstance(exc, ConnectionResetError | ConnectionAbortedError):
+        return (
+            f"TLS handshake with {where} failed: the server closed the connection "
+            f"({type(exc).__name__}) {PLAIN_PORT_HINT}"
+        )
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"cannot connect to {where}: {reason}"
+
+
 class Connection:
     """One TCP (or TLS) connection to the target, every step bounded by ``deadline``.
 
@@ -264,14 +297,9 @@ class Connection:
                     server_hostname=target.host if target.secure else None,
                 )
         except TimeoutError:
-            raise Unreachable(f"connecting to {target.host}:{target.port} timed out") from None
-        except ssl.SSLError as exc:
-            raise Unreachable(
-                f"TLS handshake with {target.host}:{target.port} failed: {exc.reason or exc}"
-            ) from None
+            raise Unreachable(connect_timeout_text(target)) from None
         except (OSError, socket.gaierror) as exc:
-            reason = exc.strerror or str(exc)
-            raise Unreachable(f"cannot connect to {target.host}:{target.port}: {reason}") from None
+            raise Unreachable(connect_error_text(target, exc)) from None
         writer = asyncio.StreamWriter(transport, protocol, reader, loop)
         plan = target.segmentation.plan() if target.segmentation is not None else None
         conn = cls(reader, writer, deadline, transcript, plan)

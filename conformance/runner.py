@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 
 from .cases import all_cases
 from .cases.base import Case
-from .driver import ConfigError, Connection, DeadlineExceeded, Target, Transcript, Unreachable
+from .driver import ConfigError, DeadlineExceeded, Target, Unreachable
 from .model.verdict import Outcome, Verdict
 from .results import CaseResult, RunReport, reproduce_command
 from .session.context import CannotRun, CaseContext
+from .session.preflight import PreflightResult, preflight
 
 DEFAULT_TIMEOUT = 5.0
 """Seconds one case may take, all its steps included."""
@@ -141,11 +142,17 @@ async def run_cases(
     return list(await asyncio.gather(*(one(case) for case in cases)))
 
 
-async def check_reachable(target: Target, timeout: float) -> None:
-    """Raise :class:`Unreachable` unless a connection to the target opens."""
-    loop = asyncio.get_running_loop()
-    conn = await Connection.open(target, loop.time() + timeout, Transcript())
-    conn.abort()
+async def check_reachable(target: Target, timeout: float) -> PreflightResult:
+    """The preflight (one valid opening handshake, RFC 6455 §4.1) within ``timeout``.
+
+    Raise :class:`Unreachable` with a one-line diagnosis unless the target opens a
+    connection and answers 101: a target that is not a WebSocket server is reported
+    once, in seconds, instead of by every case.
+    """
+    result = await preflight(target, timeout)
+    if not result.ok:
+        raise Unreachable(result.problem)
+    return result
 
 
 async def run_suite(
@@ -158,7 +165,7 @@ async def run_suite(
     strict: bool = False,
     target_args: Sequence[str] | None = None,
 ) -> RunReport:
-    """Check reachability, run every case, and return the report."""
+    """Run the preflight (:func:`check_reachable`), then every case; return the report."""
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     clock = time.perf_counter()
     await check_reachable(target, timeout)

@@ -28,6 +28,7 @@ from pathlib import Path
 __all__ = [
     "SPEC_FILES",
     "RfcSection",
+    "missing_spec_files",
     "normalise_quote",
     "normalise_rfc",
     "render_bikeshed",
@@ -65,6 +66,13 @@ def specs_dir() -> Path:
         return Path(env)
     repo_root = Path(__file__).resolve().parent.parent
     return repo_root.parent / "shared" / "specs"
+
+
+def missing_spec_files() -> list[Path]:
+    """The files of :data:`SPEC_FILES` absent from :func:`specs_dir` (a fresh clone: all)."""
+    return [
+        specs_dir() / name for name in SPEC_FILES.values() if not (specs_dir() / name).is_file()
+    ]
 
 
 def spec_path(spec: str) -> Path:

@@ -11,6 +11,9 @@ import pytest
 
 from conformance.cli import main
 from conformance.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
+from conformance.model.verdict import Level, Outcome
+from conformance.reports.json_report import write_json
+from conformance.results import CaseResult, RunReport
 from conformance.server_process import free_port
 
 PY = sys.executable
@@ -84,10 +87,109 @@ class TestCatalogCommands:
         code, _out, err = run(capsys, "requirements", "--id", "nope")
         assert code == EXIT_USAGE and "unknown requirement" in err
 
+    def test_requirements_spec_matching_nothing_is_a_usage_error(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, err = run(capsys, "requirements", "--spec", "zzz")
+        assert (code, out) == (EXIT_USAGE, "")
+        assert err.startswith("wsconform: error: no spec matches --spec 'zzz'")
+        assert err.count("\n") == 1
+
+    def test_cases_pattern_matching_nothing_is_a_usage_error(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, err = run(capsys, "cases", "--cases", "zzz*")
+        assert (code, out) == (EXIT_USAGE, "")
+        assert err.startswith("wsconform: error: no case matches") and err.count("\n") == 1
+
+    def test_client_scenarios_matching_nothing_is_a_usage_error(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, _out, err = run(
+            capsys, "client", "--builtin", "reference", "--isolate", "never", "--scenarios", "zzz*"
+        )
+        assert code == EXIT_USAGE and "no whatwg scenario matches" in err
+
     def test_coverage_prints_a_count(self, capsys: pytest.CaptureFixture[str]) -> None:
         code, out, _err = run(capsys, "coverage")
         assert code == EXIT_OK
         assert "server-testable requirements covered by a case" in out.splitlines()[-1]
+
+
+class TestReportPathsCheckedFirst:
+    """A report path that cannot be written is a usage error before any case runs."""
+
+    @pytest.mark.parametrize(
+        "argv",
+        [
+            ("run", "ws://127.0.0.1:1/"),
+            ("fuzz", "ws://127.0.0.1:1/"),
+            ("matrix", "--target", "x=ws://127.0.0.1:1/"),
+            ("client", "--adapter", "exit 4", "--isolate", "never"),
+        ],
+        ids=["run", "fuzz", "matrix", "client"],
+    )
+    def test_missing_directory_is_refused_and_not_created(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: tuple[str, ...]
+    ) -> None:
+        # ws://127.0.0.1:1/ is refused and "exit 4" is no adapter: exit 2 means
+        # nothing was run, and the directory is not made.
+        path = tmp_path / "no-such-dir" / "r.json"
+        code, _out, err = run(capsys, *argv, "-q", "--json", str(path))
+        assert code == EXIT_USAGE
+        assert err == f"wsconform: error: --json {path}: directory {path.parent} does not exist\n"
+        assert not path.parent.exists()
+
+    @pytest.mark.parametrize("option", ["--json", "--junit", "--markdown", "--html"])
+    def test_a_directory_is_refused(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path, option: str
+    ) -> None:
+        code, _out, err = run(capsys, "run", "ws://127.0.0.1:1/", option, str(tmp_path))
+        assert code == EXIT_USAGE
+        assert err == f"wsconform: error: {option} {tmp_path}: is a directory\n"
+
+    def test_matrix_html_is_checked(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        path = tmp_path / "gone" / "m.html"
+        code, _out, err = run(
+            capsys, "matrix", "--target", "x=ws://127.0.0.1:1/", "--html", str(path)
+        )
+        assert code == EXIT_USAGE and err.startswith(f"wsconform: error: --html {path}:")
+
+
+def _saved_report(tmp_path: Path, outcome: Outcome) -> Path:
+    result = CaseResult(
+        id="rfc6455/4.2.1/missing-key",
+        title="missing key",
+        outcome=outcome,
+        level=Level.MUST,
+        requirements=("rfc6455-4.2.1-key-16-bytes",),
+        expected="a refusal",
+        actual="HTTP 101",
+        duration_s=0.01,
+    )
+    path = tmp_path / "r.json"
+    write_json(RunReport(target_url="ws://127.0.0.1:1/", results=[result]), str(path))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("outcome", "code"),
+    [
+        (Outcome.FAIL, EXIT_FAILED),
+        (Outcome.ERROR, EXIT_FAILED),
+        (Outcome.PASS, EXIT_OK),
+        (Outcome.WARN, EXIT_OK),
+        (Outcome.INFO, EXIT_OK),
+        (Outcome.UNSUPPORTED, EXIT_OK),
+    ],
+)
+def test_explain_report_exit_code_follows_the_verdict(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, outcome: Outcome, code: int
+) -> None:
+    report = _saved_report(tmp_path, outcome)
+    assert run(capsys, "explain", "rfc6455/4.2.1/missing-key", "--report", str(report))[0] == code
 
 
 @pytest.mark.network
@@ -95,7 +197,7 @@ class TestEndToEnd:
     def test_reference_server_passes_with_every_report(
         self, capsys: pytest.CaptureFixture[str], tmp_path: Path
     ) -> None:
-        paths = {ext: tmp_path / "new-dir" / f"r.{ext}" for ext in ("json", "xml", "md", "html")}
+        paths = {ext: tmp_path / f"r.{ext}" for ext in ("json", "xml", "md", "html")}
         code, out, _err = run(
             capsys,
             "run",

@@ -100,6 +100,6 @@ def test_plaintext_handshake_to_a_tls_listener_never_passes(
             "2",
         ]
     )
-    out = capsys.readouterr().out
-    assert code != EXIT_OK
-    assert "0 passed" in out
+    err = capsys.readouterr().err
+    assert code == EXIT_UNREACHABLE
+    assert err.rstrip().endswith("sent TLS (is this a wss:// port?)")

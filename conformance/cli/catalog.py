@@ -70,7 +70,11 @@ class CoverageOptions:
 
 
 def list_cases(options: CasesOptions) -> int:
-    for case in select_cases(options.cases, (), profile="full"):
+    """The chosen cases, one a line; a pattern matching nothing is a usage error."""
+    cases = select_cases(options.cases, (), profile="full")
+    if not cases:
+        raise UsageError("no case matches the --cases patterns (see 'wsconform cases')")
+    for case in cases:
         print(f"{case.id:<52} {case.level.value:<6} {case.title}")
     return EXIT_OK
 
@@ -83,6 +87,9 @@ def requirement_dict(req: Requirement) -> dict[str, object]:
 def list_requirements(options: RequirementsOptions) -> int:
     catalog = load_catalog()
     chosen = [r for r in catalog if not options.spec or options.spec.lower() in r.spec.lower()]
+    if not chosen:
+        specs = ", ".join(sorted({r.spec for r in catalog}))
+        raise UsageError(f"no spec matches --spec {options.spec!r} (one of: {specs})")
     if options.id:
         chosen = [r for r in chosen if r.id == options.id]
         if not chosen:

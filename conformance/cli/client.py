@@ -141,6 +141,7 @@ def run_scenarios_command(
     """List or play the chosen scenarios of ``profile`` through ``argv``, then report."""
     if options.timeout <= 0:
         raise UsageError("--timeout must be positive")
+    options.reports.check()
     scenarios = select_scenarios(profile, options.scenarios, options.exclude)
     if not scenarios:
         raise UsageError(f"no {profile} scenario matches --scenarios/--exclude")

@@ -76,6 +76,22 @@ class TargetOptions:
         )
 
 
+def check_output_path(option: str, path: str | None) -> None:
+    """UsageError unless ``path`` can be written: checked before a run, no directory made."""
+    if not path:
+        return
+    target = Path(path)
+    parent = target.parent
+    if target.is_dir():
+        raise UsageError(f"{option} {path}: is a directory")
+    if not parent.is_dir():
+        raise UsageError(f"{option} {path}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK) or (
+        target.exists() and not os.access(target, os.W_OK)
+    ):
+        raise UsageError(f"{option} {path}: not writable")
+
+
 @dataclass(frozen=True, slots=True)
 class ReportPaths:
     """Where to write the report files (``None``: not that format)."""
@@ -88,6 +104,16 @@ class ReportPaths:
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ReportPaths:
         return cls(json=args.json, junit=args.junit, markdown=args.markdown, html=args.html)
+
+    def check(self) -> None:
+        """Each path writable (:func:`check_output_path`), before any case runs."""
+        for option, path in (
+            ("--json", self.json),
+            ("--junit", self.junit),
+            ("--markdown", self.markdown),
+            ("--html", self.html),
+        ):
+            check_output_path(option, path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +227,6 @@ def write_reports(paths: ReportPaths, report: RunReport, catalog: Catalog) -> No
     for path, write in outputs:
         if path:
             try:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
                 write(path)
             except OSError as exc:
                 raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None

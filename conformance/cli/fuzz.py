@@ -20,6 +20,7 @@ from .common import (
     TargetOptions,
     UsageError,
     add_target_arguments,
+    check_output_path,
     open_target,
     use_color,
 )
@@ -80,6 +81,7 @@ def run_fuzz(options: FuzzOptions) -> int:
         raise UsageError("--timeout must be positive")
     if options.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    check_output_path("--json", options.json)
     result = asyncio.run(_fuzz_target(options))
     color = use_color(options.no_color)
     catalog = load_catalog()

@@ -37,6 +37,7 @@ from .common import (
     EXIT_UNREACHABLE,
     TargetError,
     UsageError,
+    check_output_path,
     unchecked_ssl_context,
 )
 
@@ -106,7 +107,6 @@ class MatrixOptions:
 
 def _write(path: str, text: str) -> None:
     try:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
@@ -198,6 +198,8 @@ def report_matrix(options: MatrixOptions) -> int:
         raise UsageError("--jobs and --jobs-targets must be at least 1")
     if options.timeout <= 0:
         raise UsageError("--timeout must be positive")
+    check_output_path("--json", options.json)
+    check_output_path("--html", options.html)
     matrix = _build_matrix(options)
     print(render_table(matrix))
     if options.json:

@@ -114,6 +114,7 @@ def run_selected(options: RunOptions) -> int:
         raise UsageError("--jobs must be at least 1")
     if settings.timeout <= 0:
         raise UsageError("--timeout must be positive")
+    options.reports.check()
     cases = select_cases(options.cases, options.exclude, profile=options.profile)
     if not cases:
         raise UsageError("no case matches the --cases/--exclude patterns (see 'wsconform cases')")
