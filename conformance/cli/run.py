@@ -8,12 +8,15 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from ..baseline import Baseline, compare, read_baseline, render_comparison
 from ..cases.base import Case
 from ..catalog import load_catalog
 from ..driver import ConfigError, Segmentation, Unreachable
 from ..results import RunReport
 from ..runner import run_suite, select_cases
 from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
     ProgressMarks,
     ReportPaths,
     TargetError,
@@ -47,6 +50,7 @@ class RunOptions:
     profile: str
     reports: ReportPaths
     no_color: bool
+    baseline: str | None = None  # ``--baseline PATH``: exit 1 only for regressions
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> RunOptions:
@@ -64,6 +68,7 @@ class RunOptions:
             profile=args.profile,
             reports=ReportPaths.from_args(args),
             no_color=args.no_color,
+            baseline=args.baseline,
         )
 
 
@@ -77,6 +82,16 @@ def parse_segmentation(text: str | None) -> Segmentation | None:
         raise UsageError(str(exc)) from None
     print(f"segmentation {segmentation.describe()}", file=sys.stderr)
     return segmentation
+
+
+def load_baseline(path: str | None) -> Baseline | None:
+    """``--baseline``, read before any case runs; a missing or malformed file exits 2."""
+    if path is None:
+        return None
+    try:
+        return read_baseline(path)
+    except ValueError as exc:
+        raise UsageError(f"--baseline {exc}") from None
 
 
 async def run_against_target(
@@ -108,21 +123,31 @@ async def run_against_target(
 
 
 def run_selected(options: RunOptions) -> int:
-    """Run the selected cases; exit 1 when one FAILs or ERRORs (or WARNs with strict)."""
+    """Run the selected cases; exit 1 when one FAILs or ERRORs (or WARNs with strict).
+
+    With a baseline, exit 1 only when a case got worse than its baseline outcome and
+    reached FAIL or ERROR (or WARN with strict); the reports keep every verdict.
+    """
     settings = options.settings
     if settings.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     if settings.timeout <= 0:
         raise UsageError("--timeout must be positive")
     options.reports.check()
+    baseline = load_baseline(options.baseline)
     cases = select_cases(options.cases, options.exclude, profile=options.profile)
     if not cases:
         raise UsageError("no case matches the --cases/--exclude patterns (see 'wsconform cases')")
     catalog = load_catalog()
     report = asyncio.run(run_against_target(options.target, cases, settings))
-    return conclude(
+    code = conclude(
         report, catalog, options.reports, quiet=settings.quiet, no_color=options.no_color
     )
+    if baseline is None or options.baseline is None:
+        return code
+    comparison = compare(report.results, baseline)
+    print(render_comparison(comparison, options.baseline))
+    return EXIT_FAILED if comparison.failed(settings.strict) else EXIT_OK
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -140,6 +165,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("--exclude", action="append", metavar="GLOB", help="skip matching cases")
     parser.add_argument("--strict", action="store_true", help="a WARN fails the run")
+    parser.add_argument(
+        "--baseline",
+        metavar="PATH",
+        help="a --json report of an earlier run, or a TOML/JSON file of case id -> accepted "
+        "outcome and reason: exit 1 only for regressions (with --strict, WARN ones too)",
+    )
     parser.add_argument("--json", metavar="PATH", help="write the JSON report")
     parser.add_argument("--junit", metavar="PATH", help="write JUnit XML")
     parser.add_argument("--markdown", metavar="PATH", help="write a Markdown report")
