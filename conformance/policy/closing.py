@@ -64,6 +64,17 @@ def codes_text(codes: frozenset[int]) -> str:
     return "/".join(str(code) for code in sorted(codes))
 
 
+def reserved_code_weighed(observed: Observed) -> Observed | None:
+    """``observed`` with the violations of its reserved close code weighed (removed),
+    when the server's Close carried a reserved code no sentence forbids (1004,
+    1016-2999); None for any other Close, or none. Every other broken rule stays."""
+    close = observed.close
+    if close is None or close.code not in RESERVED_NOT_FORBIDDEN:
+        return None
+    rest = [v for v in observed.violations if v.requirement not in RESERVED_CODE_RULES]
+    return replace(observed, violations=rest)
+
+
 @dataclass(frozen=True, slots=True)
 class ReservedCodeClose:
     """The closing handshake ``closing`` describes (any code), except that the server's
@@ -78,11 +89,8 @@ class ReservedCodeClose:
         return "a Close frame with a reserved code (1004, 1016-2999), then the TCP close"
 
     def matches(self, observed: Observed) -> bool:
-        close = observed.close
-        if close is None or close.code not in RESERVED_NOT_FORBIDDEN:
-            return False
-        rest = [v for v in observed.violations if v.requirement not in RESERVED_CODE_RULES]
-        return replace(self.closing, codes=None).matches(replace(observed, violations=rest))
+        weighed = reserved_code_weighed(observed)
+        return weighed is not None and replace(self.closing, codes=None).matches(weighed)
 
 
 RESERVED_CODE_WHY: Final = (
@@ -126,12 +134,10 @@ class FailedWithReservedCode:
         return "the connection failed with a Close carrying a reserved code (1004, 1016-2999)"
 
     def matches(self, observed: Observed) -> bool:
-        close = observed.close
-        if close is None or close.code not in RESERVED_NOT_FORBIDDEN:
+        weighed = reserved_code_weighed(observed)
+        if weighed is None or weighed.violations:
             return False
-        if any(v.requirement not in RESERVED_CODE_RULES for v in observed.violations):
-            return False
-        return replace(self.failed, codes=None).matches(observed)
+        return replace(self.failed, codes=None).matches(weighed)
 
 
 FAILED_OTHER_CODE_WHY: Final = (
