@@ -116,6 +116,12 @@ class WirePolicy:
         """Of the Pings read together, answer only the last one (§5.5.3 MAY); False: each."""
         return False
 
+    def defer_pongs_mid_message(self) -> bool:
+        """Hold the Pong for a Ping received inside a fragmented message until that
+        message is complete (and echoed); False: answer at once, as §5.5.2 "SHOULD
+        respond with Pong frame as soon as is practical" asks."""
+        return False
+
 
 @dataclass(frozen=True, slots=True)
 class EngineOutput:
@@ -174,6 +180,7 @@ class EchoEngine:
         self._partial: _Partial | None = None
         self._close_violations: list[Violation] = []
         self._pending_pong: bytes | None = None  # the latest Ping, with latest_ping_only
+        self._held_pongs: list[bytes] = []  # Pings inside a message, with defer_pongs_mid_message
 
     @property
     def close_sent(self) -> bool:
@@ -239,7 +246,9 @@ class EchoEngine:
         elif isinstance(event, Message):
             self._on_message(event, out)
         elif isinstance(event, PingReceived):
-            if self.policy.latest_ping_only():
+            if self._message is not None and self.policy.defer_pongs_mid_message():
+                self._held_pongs.append(event.payload)
+            elif self.policy.latest_ping_only():
                 self._pending_pong = event.payload
             else:
                 self._send(self.policy.pong(event.payload), out)
@@ -270,6 +279,7 @@ class EchoEngine:
                 return
         for frame in self.policy.echo(message, sizes):
             self._send(frame, out)
+        self._release_held_pongs(out)
 
     def _on_close(self, close: CloseReceived, out: bytearray) -> None:
         self.close_received = True
@@ -346,6 +356,7 @@ class EchoEngine:
         self._send_close(close_payload(code), out)
 
     def _send_close(self, payload: bytes, out: bytearray) -> None:
+        self._release_held_pongs(out)
         self._flush_pong(out)
         self._send(Frame(Opcode.CLOSE, payload), out)
         out += self.policy.after_close()
@@ -359,6 +370,12 @@ class EchoEngine:
         """Answer the latest Ping held back by ``latest_ping_only`` (§5.5.3)."""
         if self._pending_pong is not None:
             payload, self._pending_pong = self._pending_pong, None
+            self._send(self.policy.pong(payload), out)
+
+    def _release_held_pongs(self, out: bytearray) -> None:
+        """Answer, in order, the Pings held back by ``defer_pongs_mid_message`` (§5.5.2)."""
+        held, self._held_pongs = self._held_pongs, []
+        for payload in held:
             self._send(self.policy.pong(payload), out)
 
     def _send(self, frame: Frame | None, out: bytearray) -> None:

@@ -4,9 +4,8 @@ Targets come from ``--target NAME=CMD`` (a ``--server-cmd`` template with ``{por
 or a ``ws://``/``wss://`` URL of a running server), from ``--targets-file`` (one
 ``NAME=CMD`` per line, ``#`` comments; or a JSON object ``{"NAME": "CMD"}``), from
 ``--builtin-targets [NAME ...]`` (the table in :mod:`conformance.targets.table`; targets
-not installed are listed as skipped) or, without running anything,
-from existing JSON reports (``--from-reports``: per-target ``wsconform run --json``
-reports, named by file stem, or matrix JSON files).
+not installed are listed as skipped). Merging saved reports instead, nothing run, is
+:mod:`conformance.matrix_merge` (``--merge``).
 
 Up to ``--jobs-targets`` servers run at once, each with ``--jobs`` cases in parallel.
 A server that cannot be started or reached is recorded with its error and the others
@@ -21,7 +20,9 @@ The combined JSON::
      "skipped": [{"name": "…", "reason": "…"}]}
 
 Each case keeps at most ``--json-bytes`` (1024) bytes of each direction in
-``sent_hex``/``received_hex``; ``sent_total``/``received_total`` still count them all.
+``sent_hex``/``received_hex`` (fewer for a PASS, as in a run report);
+``sent_total``/``received_total`` still count them all, and a cut direction has
+``<dir>_kept`` and ``<dir>_sha256`` (see :mod:`conformance.reports.json_report`).
 """
 
 from __future__ import annotations
@@ -151,61 +152,6 @@ def builtin_targets(
     return specs, [(name, reason) for name, reason in skipped]
 
 
-def _entry_from_json(data: dict[str, Any], name: str) -> MatrixEntry:
-    error = data.get("error") or ""
-    report = None if error else json_report.from_json(data)
-    return MatrixEntry(
-        name=str(data.get("name") or name),
-        report=report,
-        command=str(data.get("command") or ""),
-        version=str(data.get("version") or ""),
-        error=str(error),
-    )
-
-
-def matrix_from_json(data: dict[str, Any]) -> Matrix:
-    """A :class:`Matrix` back from :func:`matrix_to_json`; ValueError if malformed."""
-    if not isinstance(data, dict) or not isinstance(data.get("targets"), list):
-        raise ValueError("matrix: expected an object with a 'targets' list")
-    entries = []
-    for index, target in enumerate(data["targets"]):
-        if not isinstance(target, dict):
-            raise ValueError(f"targets[{index}]: not an object")
-        entries.append(_entry_from_json(target, f"target-{index}"))
-    tool: dict[str, Any] = data["tool"] if isinstance(data.get("tool"), dict) else {}
-    return Matrix(
-        entries=entries,
-        skipped=[
-            (str(s.get("name", "")), str(s.get("reason", "")))
-            for s in data.get("skipped", [])
-            if isinstance(s, dict)
-        ],
-        profile=str(data.get("profile", "")),
-        started_at=str(data.get("started_at", "")),
-        duration_s=float(data.get("duration_s", 0.0)),
-        tool_name=str(tool.get("name", "ws-conformance")),
-        tool_version=str(tool.get("version", "")),
-    )
-
-
-def read_reports(paths: Sequence[str]) -> Matrix:
-    """A matrix from saved reports: per-target run reports (named by stem) or matrix JSONs."""
-    matrix = Matrix(entries=[], profile="", tool_version=__version__)
-    for path in paths:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-            if isinstance(data, dict) and "targets" in data:
-                part = matrix_from_json(data)
-                matrix.entries.extend(part.entries)
-                matrix.skipped.extend(part.skipped)
-                matrix.profile = matrix.profile or part.profile
-            else:
-                matrix.entries.append(_entry_from_json(data, Path(path).stem))
-        except (OSError, UnicodeDecodeError, ValueError, KeyError) as exc:
-            raise MatrixInputError(f"cannot read report {path}: {exc}") from None
-    return matrix
-
-
 def entry_to_json(entry: MatrixEntry, json_bytes: int | None = None) -> dict[str, Any]:
     """One server: the run report's JSON (or an empty one with ``error``) plus its name.
 
@@ -213,11 +159,7 @@ def entry_to_json(entry: MatrixEntry, json_bytes: int | None = None) -> dict[str
     (``sent_total``/``received_total`` still say how many went across).
     """
     report = entry.report or RunReport(target_url=entry.command)
-    data = json_report.to_json(report)
-    if json_bytes is not None:
-        for case in data["cases"]:
-            for key in ("sent_hex", "received_hex"):
-                case[key] = case[key][: 2 * json_bytes]
+    data = json_report.to_json(report, json_bytes)
     data.update(name=entry.name, command=entry.command, version=entry.version)
     if entry.report is None:
         data["error"] = entry.error

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import shlex
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,22 +17,21 @@ import pytest
 
 from .cases.base import Case
 from .driver import ConfigError, Target, Unreachable
+from .pytest_plugin import COLLECTOR, NODE_PREFIX
 from .pytest_support import (
     STOP_TIMEOUT,
     LoopThread,
+    case_location,
     case_marks,
-    enforce,
+    judge_item,
     register_markers,
-    result_properties,
     run_one,
 )
 from .results import CaseResult, reproduce_command
 from .runner import DEFAULT_TIMEOUT, check_reachable, select_cases
 from .server_process import STARTUP_TIMEOUT, ServerCommand, ServerCommandFailed
+from .session.context import PeerFacts
 from .tls import checked_trust_context
-
-COLLECTOR = "ws-conformance"
-"""The nodeid of the collector holding the items: ``ws-conformance::<case id>``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,7 @@ class Settings:
     profile: str
     ca_file: str
     startup_timeout: float
+    ids: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -79,6 +80,7 @@ class Settings:
             profile=profile,
             ca_file=get("ca_file") or "",
             startup_timeout=number("startup_timeout", STARTUP_TIMEOUT),
+            ids=tuple(dict.fromkeys(get("id") or ())),
         )
 
 
@@ -90,6 +92,8 @@ class SessionTarget:
         self.cases = cases
         self.target: Target | None = None
         self.error: str | None = None
+        self.facts: PeerFacts | None = None
+        """What the preflight learned (which barrier the server serves), once started."""
         self._thread: LoopThread | None = None
         self._url_target = self._parse_url() if settings.url else None
         if settings.server_cmd:
@@ -136,8 +140,8 @@ class SessionTarget:
                 self.error = str(exc)
             else:
                 try:
-                    asyncio.run(check_reachable(target, self.settings.timeout))
-                    self.target = target
+                    found = asyncio.run(check_reachable(target, self.settings.timeout))
+                    self.target, self.facts = target, found.facts
                 except Unreachable as exc:
                     self.error = f"ws-conformance: {target.url} is unreachable: {exc}"
         if self.target is None:
@@ -156,7 +160,7 @@ class SessionTarget:
         except pytest.UsageError as exc:
             pytest.fail(str(exc), pytrace=False)
         reproduce = reproduce_command(self.target_args, case.id)
-        return run_one(case, target, self.settings.timeout, reproduce)
+        return run_one(case, target, self.settings.timeout, reproduce, self.facts)
 
 
 SESSION = pytest.StashKey[SessionTarget]()
@@ -175,12 +179,13 @@ class WsCaseItem(pytest.Item):
     def runtest(self) -> None:
         state = self.config.stash[SESSION]
         result = state.run(self.case)
-        self.user_properties.extend(result_properties(result))
-        enforce(result, shlex.join(state.target_args), strict=state.settings.strict)
+        judge_item(self, result, shlex.join(state.target_args), strict=state.settings.strict)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
-        # Not the bare id: pytest would show the dots of "4.2.1" as "::" in -v lines.
-        return self.path, None, f"{self.case.id} ({self.case.level.value})"
+        """The case's code (where its WARN warnings point); not the bare id as the domain:
+        pytest would show the dots of "4.2.1" as "::" in -v lines."""
+        path, lineno = case_location(self.case)
+        return path, lineno, f"{self.case.id} ({self.case.level.value})"
 
 
 class WsConformanceCollector(pytest.Collector):
@@ -191,13 +196,28 @@ class WsConformanceCollector(pytest.Collector):
         return [WsCaseItem.from_parent(self, name=case.id, case=case) for case in state.cases]
 
 
+def cases_by_id(ids: Sequence[str]) -> list[Case]:
+    """The cases named exactly (``--ws-id``, or a pasted ``ws-conformance::<id>``), of any
+    profile, in the suite's order; ``UsageError`` naming the first unknown id."""
+    known = {case.id: case for case in select_cases(profile="full")}
+    unknown = [case_id for case_id in ids if case_id not in known]
+    if unknown:
+        raise pytest.UsageError(
+            f"not found: {NODE_PREFIX}{unknown[0]} (no such case; `wsconform cases` lists them)"
+        )
+    return [case for case_id, case in known.items() if case_id in ids]
+
+
 def configure(config: pytest.Config) -> None:
     """Check the options, declare the markers and keep the session's target and cases."""
     register_markers(config)
     settings = Settings.from_config(config)
     if settings.url and settings.server_cmd:
         raise pytest.UsageError("give --ws-url or --ws-server-cmd, not both")
-    cases = select_cases(settings.cases, settings.exclude, profile=settings.profile)
+    if settings.ids:
+        cases = cases_by_id(settings.ids)
+    else:
+        cases = select_cases(settings.cases, settings.exclude, profile=settings.profile)
     if not cases:
         raise pytest.UsageError("no ws-conformance case matches --ws-cases/--ws-exclude")
     state = SessionTarget(settings, cases)

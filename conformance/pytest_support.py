@@ -1,16 +1,20 @@
 """What the pytest plugin (:mod:`conformance.pytest_plugin`) does once it is used.
 
 The helpers a project calls (:func:`conformance_tests`, :func:`check_server`,
-:func:`client_conformance_tests`, :func:`check_client`), the mapping of a verdict onto
-pytest (:func:`enforce`), the case markers, and :class:`LoopThread` for servers that
-synchronous tests talk to. Imported by the plugin only when a ``--ws-*`` option, one of
-its fixtures or one of these helpers is used, so a plain pytest run loads no case table.
+:func:`client_conformance_tests`, :func:`check_client`, the ``ws_client_check`` fixture's
+:class:`ClientCheck`), the mapping of a verdict onto pytest (:func:`enforce`,
+:func:`judge_item`: a WARN warns at the case, a baselined deviation xfails), the case
+markers, and :class:`LoopThread` for servers that synchronous tests talk to (the
+baseline marking and the terminal summary section: :mod:`conformance.pytest_report`).
+Imported by the plugin only when a ``--ws-*`` option, one of its fixtures or one of these
+helpers is used, so a plain pytest run loads no case table.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import re
 import threading
@@ -22,6 +26,7 @@ from typing import Any, TypeVar, cast
 
 import pytest
 
+from .baseline import RANK, Accepted, Baseline
 from .cases.base import Case
 from .catalog import load_catalog
 from .driver import Target, Unreachable
@@ -30,8 +35,11 @@ from .reports.json_report import case_to_json
 from .reports.terminal import render_failures, summary_line
 from .results import CaseResult, RunReport, reproduce_command
 from .runner import DEFAULT_TIMEOUT, run_case, run_suite, select_cases
+from .session.context import PeerFacts
 
 __all__ = [
+    "ClientCheck",
+    "KnownDeviation",
     "LoopThread",
     "WsConformanceWarning",
     "check_client",
@@ -46,10 +54,20 @@ T = TypeVar("T")
 STOP_TIMEOUT = 15.0
 CASE_ID_PARAM = "ws_case_id"
 """The parameter of :func:`conformance_tests`' tests: the case id."""
+SCENARIO_ID_PARAM = "ws_scenario_id"
+"""The parameter of :func:`client_conformance_tests`' tests: the scenario id."""
+DEFINED_AT = "ws_defined_at"
+"""Attribute of a generated test function: the (file, line) of the call that made it."""
+BASELINE = pytest.StashKey[tuple[str, Baseline]]()
+"""``--ws-baseline``: its path and the outcomes it accepts (set by :func:`load_baseline`)."""
 
 
 class WsConformanceWarning(UserWarning):
     """A SHOULD-level case did not pass (outcome WARN)."""
+
+
+class KnownDeviation(Exception):
+    """A case's outcome is the one ``--ws-baseline`` accepts: its test xfails."""
 
 
 # --- helpers -------------------------------------------------------------------------
@@ -146,20 +164,91 @@ def _block(result: CaseResult, target_url: str) -> str:
     return render_failures(report, load_catalog(), color=False).rstrip("\n")
 
 
-def enforce(result: CaseResult, target_url: str, *, strict: bool = False) -> None:
-    """Map a verdict onto pytest: fail (FAIL, ERROR, WARN if strict), warn, skip or pass."""
+def enforce(
+    result: CaseResult,
+    target_url: str,
+    *,
+    strict: bool = False,
+    location: tuple[str, int] | None = None,
+    accepted: Accepted | None = None,
+) -> None:
+    """Map a verdict onto pytest: fail (FAIL, ERROR, WARN if strict), warn, skip or pass.
+
+    A WARN's warning is attributed to ``location`` (file, 1-based line) if given, else to
+    the caller. With ``accepted`` (a baseline's entry): the same rank raises
+    :class:`KnownDeviation` (the test's xfail marker makes it XFAIL); a lower rank is an
+    improvement that never fails (XPASS); a higher one is judged as usual.
+    """
     __tracebackhide__ = True
     outcome = result.outcome
+    if accepted is not None and RANK[accepted.outcome] > 0:
+        if RANK[outcome] == RANK[accepted.outcome]:
+            raise KnownDeviation(f"{result.id}: {outcome.value.upper()}, in the baseline")
+        strict = strict and RANK[outcome] > RANK[accepted.outcome]
     if outcome in (Outcome.FAIL, Outcome.ERROR) or (outcome is Outcome.WARN and strict):
         pytest.fail(_block(result, target_url), pytrace=False)
     elif outcome is Outcome.WARN:
-        warnings.warn(WsConformanceWarning(f"{result.id}: {result.actual}"), stacklevel=2)
+        warning = WsConformanceWarning(f"{result.id}: {result.actual}")
+        if location is None:
+            warnings.warn(warning, stacklevel=2)
+        else:
+            warnings.warn_explicit(warning, WsConformanceWarning, *location)
     elif outcome is Outcome.UNSUPPORTED:
         pytest.skip(f"{result.id}: unsupported: {result.actual}")
 
 
-def run_one(case: Case, target: Target, timeout: float, reproduce: str) -> CaseResult:
-    return asyncio.run(run_case(case, target, timeout=timeout, reproduce=reproduce))
+def case_location(case: Case) -> tuple[str, int]:
+    """Where the case's code is (file, 0-based line, as ``reportinfo`` gives it)."""
+    run = inspect.unwrap(case.run)
+    code = getattr(run, "__code__", None)
+    if code is None:
+        return inspect.getfile(type(run)), 0
+    return str(code.co_filename), int(code.co_firstlineno) - 1
+
+
+def caller_location() -> tuple[str, int]:
+    """The (file, line) that called the caller: the ``conformance_tests(...)`` line."""
+    frame = inspect.currentframe()
+    caller = frame.f_back.f_back if frame and frame.f_back else None
+    if caller is None:
+        return __file__, 1
+    return caller.f_code.co_filename, caller.f_lineno
+
+
+def warning_location(item: pytest.Item) -> tuple[str, int]:
+    """Where a WARN of ``item`` points (file, 1-based line): the ``conformance_tests(...)``
+    line of a project's test, else the item's own location (a case item: its case's code)."""
+    defined: tuple[str, int] | None = getattr(getattr(item, "obj", None), DEFINED_AT, None)
+    if defined is not None:
+        return defined
+    path, lineno, _ = item.reportinfo()
+    return str(path), (lineno or 0) + 1
+
+
+def baseline_entry(config: pytest.Config, case_id: str) -> Accepted | None:
+    """What ``--ws-baseline`` accepts for ``case_id`` (None without a baseline)."""
+    _, baseline = config.stash.get(BASELINE, ("", {}))
+    return baseline.get(case_id)
+
+
+def judge_item(item: pytest.Item, result: CaseResult, target_url: str, *, strict: bool) -> None:
+    """Keep ``result`` on ``item`` (``user_properties``) and :func:`enforce` it there."""
+    __tracebackhide__ = True
+    item.user_properties.extend(result_properties(result))
+    enforce(
+        result,
+        target_url,
+        strict=strict,
+        location=warning_location(item),
+        accepted=baseline_entry(item.config, result.id),
+    )
+
+
+def run_one(
+    case: Case, target: Target, timeout: float, reproduce: str, facts: PeerFacts | None = None
+) -> CaseResult:
+    """Run one case; ``facts``: what the preflight learned about the server, if it ran."""
+    return asyncio.run(run_case(case, target, timeout=timeout, reproduce=reproduce, facts=facts))
 
 
 def conformance_tests(
@@ -176,6 +265,7 @@ def conformance_tests(
     Each test requests ``fixture`` (a ``ws://``/``wss://`` URL of the project's server)
     and runs its case against it. Assign it to a ``test_*`` name in a test module.
     """
+    defined_at = caller_location()
     by_id = {case.id: case for case in ws_conformance_cases(cases, exclude, profile=profile)}
     # Marked ``ws`` only: :func:`mark_case_items` adds the level and section markers at
     # collection, once they are registered (``--strict-markers`` checks them here).
@@ -190,9 +280,9 @@ def conformance_tests(
         result = run_one(
             by_id[ws_case_id], Target.parse(url), timeout, reproduce_command((url,), ws_case_id)
         )
-        request.node.user_properties.extend(result_properties(result))
-        enforce(result, url, strict=strict)
+        judge_item(request.node, result, url, strict=strict)
 
+    setattr(test_ws_conformance, DEFINED_AT, defined_at)
     return test_ws_conformance
 
 
@@ -279,11 +369,13 @@ def client_conformance_tests(
     """
     from .clients.runner import runnable_here, select_scenarios
 
+    defined_at = caller_location()
     chosen = runnable_here(
         select_scenarios(profile, as_patterns(scenarios), as_patterns(exclude))  # type: ignore[arg-type]
     )
+    params = [pytest.param(s.id, id=s.id, marks=pytest.mark.ws) for s in chosen]
 
-    @pytest.mark.parametrize("ws_scenario_id", [pytest.param(s.id, id=s.id) for s in chosen])
+    @pytest.mark.parametrize(SCENARIO_ID_PARAM, params)
     def test_ws_client_conformance(ws_scenario_id: str, request: pytest.FixtureRequest) -> None:
         __tracebackhide__ = True
         from .clients.harness import AdapterFailed
@@ -297,11 +389,38 @@ def client_conformance_tests(
             )
         except AdapterFailed as exc:
             pytest.fail(f"ws-conformance: the adapter did not start: {exc}", pytrace=False)
-        result = report.results[0]
-        request.node.user_properties.extend(result_properties(result))
-        enforce(result, report.target_url, strict=strict)
+        judge_item(request.node, report.results[0], report.target_url, strict=strict)
 
+    setattr(test_ws_client_conformance, DEFINED_AT, defined_at)
     return test_ws_client_conformance
+
+
+class ClientCheck:
+    """What the ``ws_client_check`` fixture gives: call it to check a client.
+
+    ``ws_client_check(adapter, profile="rfc6455-client", scenarios=(), exclude=(),
+    strict=False, *, timeout=5.0) -> RunReport`` plays the scenarios through the JSON-lines
+    ``adapter`` (:func:`check_client`). A FAIL or ERROR (a WARN with ``strict``), or an
+    adapter that does not start, fails the test with the evidence blocks (an
+    ``AssertionError``); each WARN is a :class:`WsConformanceWarning` on the calling line.
+    """
+
+    def __call__(
+        self,
+        adapter: str | Sequence[str],
+        profile: str = "rfc6455-client",
+        scenarios: str | Sequence[str] = (),
+        exclude: str | Sequence[str] = (),
+        strict: bool = False,
+        *,
+        timeout: float = 5.0,
+    ) -> RunReport:
+        __tracebackhide__ = True
+        report = check_client(adapter, profile, scenarios, exclude, strict, timeout=timeout)
+        for result in report.results:
+            if result.outcome is Outcome.WARN:
+                warnings.warn(WsConformanceWarning(f"{result.id}: {result.actual}"), stacklevel=2)
+        return report
 
 
 def register_markers(config: pytest.Config) -> None:
@@ -329,3 +448,14 @@ def mark_case_items(config: pytest.Config, items: Sequence[pytest.Item]) -> None
         if case is not None:
             for mark in case_marks(case)[1:]:  # ``ws`` is already on the parameter
                 item.add_marker(mark)
+
+
+def case_id_of(item: pytest.Item) -> str | None:
+    """The case (or client scenario) id an item runs, if it is one of ours."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        for param in (CASE_ID_PARAM, SCENARIO_ID_PARAM):
+            if isinstance(callspec.params.get(param), str):
+                return str(callspec.params[param])
+    case = getattr(item, "case", None)
+    return case.id if isinstance(case, Case) else None

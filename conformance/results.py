@@ -77,6 +77,13 @@ class RunReport:
     tool_name: str = "ws-conformance"
     tool_version: str = __version__
     strict: bool = False  # WARN counts as a failure of the run
+    profile: str = ""  # ``--profile`` of the run (``default``, ``full``), "" if none applies
+    server_command: str = ""  # ``--server-cmd`` the suite started, if any
+    server_header: str = ""  # the ``Server:`` header of the preflight's 101, if sent
+    preflight: tuple[str, ...] = ()
+    """What the preflight found that changes how cases run (one line each, e.g. no Pong)."""
+    error: str = ""
+    """Why no case could run (the one-line diagnosis of exit 3), empty when they ran."""
 
     def summary(self) -> dict[str, int]:
         """Counts per outcome, every outcome present (JSON report contract)."""

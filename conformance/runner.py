@@ -14,7 +14,7 @@ from .cases.base import Case
 from .driver import ConfigError, DeadlineExceeded, Target, Unreachable
 from .model.verdict import Outcome, Verdict
 from .results import CaseResult, RunReport, reproduce_command
-from .session.context import CannotRun, CaseContext
+from .session.context import CannotRun, CaseContext, PeerFacts
 from .session.preflight import PreflightResult, preflight
 
 DEFAULT_TIMEOUT = 5.0
@@ -67,9 +67,16 @@ def _under(case: Case, prefix: str) -> bool:
 
 
 async def run_case(
-    case: Case, target: Target, *, timeout: float = DEFAULT_TIMEOUT, reproduce: str = ""
+    case: Case,
+    target: Target,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    reproduce: str = "",
+    facts: PeerFacts | None = None,
 ) -> CaseResult:
     """Run one case; never raises for anything the peer does.
+
+    ``facts`` are what the preflight learned (which barrier the server can serve).
 
     Under a :class:`~conformance.driver.Segmentation` the case's writes are shaped from
     the seed and its own id, whatever ran before it.
@@ -78,7 +85,7 @@ async def run_case(
         target = replace(target, segmentation=target.segmentation.for_case(case.id))
     loop = asyncio.get_running_loop()
     started = loop.time()
-    ctx = CaseContext(target, started + timeout)
+    ctx = CaseContext(target, started + timeout, facts)
     notes: list[str] = []
     try:
         async with asyncio.timeout_at(ctx.deadline + GRACE):
@@ -123,6 +130,7 @@ async def run_cases(
     jobs: int = 4,
     progress: Progress | None = None,
     target_args: Sequence[str] | None = None,
+    facts: PeerFacts | None = None,
 ) -> list[CaseResult]:
     """Run ``cases`` with at most ``jobs`` at once; results in case order."""
     if jobs < 1:
@@ -132,9 +140,8 @@ async def run_cases(
 
     async def one(case: Case) -> CaseResult:
         async with gate:
-            result = await run_case(
-                case, target, timeout=timeout, reproduce=reproduce_command(named, case.id)
-            )
+            reproduce = reproduce_command(named, case.id)
+            result = await run_case(case, target, timeout=timeout, reproduce=reproduce, facts=facts)
         if progress is not None:
             progress(result)
         return result
@@ -168,9 +175,15 @@ async def run_suite(
     """Run the preflight (:func:`check_reachable`), then every case; return the report."""
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     clock = time.perf_counter()
-    await check_reachable(target, timeout)
+    found = await check_reachable(target, timeout)
     results = await run_cases(
-        cases, target, timeout=timeout, jobs=jobs, progress=progress, target_args=target_args
+        cases,
+        target,
+        timeout=timeout,
+        jobs=jobs,
+        progress=progress,
+        target_args=target_args,
+        facts=found.facts,
     )
     return RunReport(
         target_url=target.url,
@@ -178,4 +191,6 @@ async def run_suite(
         duration_s=round(time.perf_counter() - clock, 3),
         started_at=started_at,
         strict=strict,
+        server_header=found.server_header,
+        preflight=found.facts.lines,
     )

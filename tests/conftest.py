@@ -1,4 +1,5 @@
-"""Hypothesis profiles: ``ci`` (deterministic, the default) and ``long``.
+"""Hypothesis profiles: ``ci`` (deterministic, the default) and ``long``; pytester for the
+plugin's tests (``pytest_plugins`` may only be set in this top-level conftest).
 
 Select with ``HYPOTHESIS_PROFILE=long``; CI and plain runs use ``ci``.
 """
@@ -14,3 +15,5 @@ settings.register_profile(
 )
 settings.register_profile("long", max_examples=2000, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+pytest_plugins = ["pytester"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import xml.etree.ElementTree as ET
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conformance.cli import main
+from conformance.cli import run as cli_run
 from conformance.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
 from conformance.model.verdict import Level, Outcome
 from conformance.reports.json_report import write_json
@@ -17,6 +19,8 @@ from conformance.results import CaseResult, RunReport
 from conformance.server_process import free_port
 
 PY = sys.executable
+FAULT_CMD = f"{PY} -m fixtures.fault_server --fault accept-missing-key --port {{port}}"
+MISSING_KEY_RUN = ("--server-cmd", FAULT_CMD, "--cases", "rfc6455/4.2.1/missing-key", "--no-color")
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -219,18 +223,52 @@ class TestEndToEnd:
         assert all(tc.get("name") and tc.get("classname") for tc in root.iter("testcase"))
         assert paths["md"].read_text() and "<html" in paths["html"].read_text().lower()
 
-    def test_faulty_server_fails_with_exit_1_and_evidence(
+    def test_faulty_server_fails_with_exit_1_and_evidence_with_verbose(
         self, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        cmd = f"{PY} -m fixtures.fault_server --fault accept-missing-key --port {{port}}"
-        code, out, _err = run(
-            capsys, "run", "--server-cmd", cmd, "--cases", "rfc6455/4.2.1/missing-key", "--no-color"
-        )
+        code, out, _err = run(capsys, "run", *MISSING_KEY_RUN, "-v")
         assert code == EXIT_FAILED
         assert "rfc6455/4.2.1/missing-key" in out
         for label in ("Requirement:", "Expected:", "Actual:", "Sent:", "Received:", "Reproduce:"):
             assert label in out
-        assert "HTTP 101" in out
+        lines = out.splitlines()
+        assert "      Sent: GET / HTTP/1.1" in lines  # the handshake as text, not hex
+        assert "  Received: HTTP/1.1 101 Switching Protocols" in lines
+        assert '"A |Sec-WebSocket-Key| header field' in out
+
+    def test_default_output_names_the_target_and_gives_one_line_per_failure(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, err = run(capsys, "run", *MISSING_KEY_RUN)
+        assert code == EXIT_FAILED
+        lines = out.splitlines()
+        header, body = lines[: lines.index("")], lines[lines.index("") + 1 :]
+        assert header[0].startswith("wsconform ") and header[0].endswith(" · profile default")
+        assert header[1].startswith("  target     ws://127.0.0.1:")
+        assert header[2] == f"  command    {FAULT_CMD}"
+        assert body[0].startswith("rfc6455 §4.2.1 ")
+        assert body[1].startswith("  ✗ rfc6455/4.2.1/missing-key  FAIL  HTTP 101")
+        assert body[3].startswith("1 case: 0 passed, 1 failed")
+        assert "Requirement:" not in out and "00000000" not in out
+        assert "F [1/1]" in err and "missing-key" not in err  # progress alone on stderr
+        assert "F [1/1]" not in out
+
+    def test_quiet_output_is_the_failing_ids_and_the_counts(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, err = run(capsys, "run", *MISSING_KEY_RUN, "-q")
+        assert code == EXIT_FAILED and err == ""
+        assert out.splitlines()[0] == "FAIL   rfc6455/4.2.1/missing-key"
+        assert out.splitlines()[1].startswith("1 case: 0 passed, 1 failed")
+        assert len(out.splitlines()) == 2
+
+    def test_default_output_names_the_built_in_reference_server(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, _err = run(capsys, "run", "--cases", "rfc6455/4.2.1/valid-handshake")
+        assert code == EXIT_OK
+        assert "(built-in reference server)" in out.splitlines()[1]
+        assert out.splitlines()[-1].startswith("1 case: 1 passed")
 
     def test_explain_prints_markdown_block(self, capsys: pytest.CaptureFixture[str]) -> None:
         code, out, _err = run(capsys, "explain", "rfc6455/4.2.2/accept-value", "--no-color")
@@ -278,3 +316,29 @@ def test_client_list_prints_the_scenarios(capsys: pytest.CaptureFixture[str]) ->
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("client/handshake/status-403")
     assert any(line.startswith("client/api/") for line in lines)
+
+
+def run_parser() -> argparse.ArgumentParser:
+    """The parser of ``wsconform run`` alone."""
+    subparsers = argparse.ArgumentParser(prog="wsconform").add_subparsers()
+    cli_run.add_parser(subparsers)
+    parser: argparse.ArgumentParser = subparsers.choices["run"]
+    return parser
+
+
+def test_every_run_option_has_help_naming_its_default() -> None:
+    actions = [a for a in run_parser()._actions if not isinstance(a, argparse._HelpAction)]
+    assert len(actions) > 15
+    for action in actions:
+        name = action.option_strings[-1] if action.option_strings else action.dest
+        assert action.help, f"{name} has no help"
+        if action.default not in (None, False):
+            shown = f"{action.default:g}" if isinstance(action.default, float) else action.default
+            assert f"default {shown}" in action.help, f"{name}: {action.help!r}"
+
+
+def test_run_offers_quiet_or_verbose_not_both(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "-q", "-v"])
+    assert exit_info.value.code == EXIT_USAGE
+    assert "not allowed with argument" in capsys.readouterr().err

@@ -314,6 +314,8 @@ PROBES: dict[str, bytes] = {
     "no-pong": cf(PING, b"ping") + BYE,
     "pong-wrong-payload": cf(PING, b"ping") + BYE,
     "pong-unsolicited": cf(PONG, b"pong") + BYE,
+    "pong-deferred": cf(TEXT, b"ab", fin=False) + cf(PING, b"p") + cf(CONT, b"cd") + BYE,
+    "no-echo": cf(TEXT, b"hi") + BYE,
     "close-wrong-code": BYE,
     "close-with-1005": close_frame(None),
     "no-close-reply": BYE,
@@ -349,7 +351,11 @@ def test_fault_differs_from_the_correct_engine_on_its_probe(fault: str) -> None:
     assert (broken.raw, broken.close_transport) != (correct.raw, correct.close_transport)
 
 
-@pytest.mark.parametrize("fault", sorted(set(WIRE_FAULTS) - {"masked-server-frames"}))
+NOT_ECHOING: frozenset[str] = frozenset({"masked-server-frames", "no-echo"})
+"""Faults whose echo of a plain message is itself the broken rule."""
+
+
+@pytest.mark.parametrize("fault", sorted(set(WIRE_FAULTS) - NOT_ECHOING))
 def test_fault_echoes_plain_messages_correctly(fault: str) -> None:
     assert run(NEUTRAL, wire_policy(fault)) == run(NEUTRAL)
 
@@ -370,6 +376,8 @@ EXPECTED: dict[str, list[tuple[int, bytes]]] = {
     "no-pong": closed_with(1000),
     "pong-wrong-payload": [(PONG, b"ing"), *closed_with(1000)],
     "pong-unsolicited": [(PONG, b"pong"), *closed_with(1000)],
+    "pong-deferred": [(TEXT, b"abcd"), (PONG, b"p"), *closed_with(1000)],
+    "no-echo": closed_with(1000),
     "close-wrong-code": closed_with(1001),
     "close-with-1005": closed_with(1005),
     "no-close-reply": [],
@@ -413,6 +421,41 @@ def test_transport_faults() -> None:
     engine = EchoEngine(wire_policy("no-close-reply"))
     assert engine.receive(BYE + cf(PING)) == EngineOutput()
     assert engine.receive_eof() == EngineOutput(b"", True)
+
+
+def test_no_echo_fault_answers_pings_and_close_but_echoes_nothing() -> None:
+    data = cf(TEXT, b"text") + cf(PING, b"alive?") + cf(BINARY, b"\x00\x01")
+    data += cf(TEXT, b"frag", fin=False) + cf(CONT, b"ment") + BYE
+    reply = run(data, wire_policy("no-echo"))
+    assert reply.simple == [(PONG, b"alive?"), *closed_with(1000)]
+    assert reply.close_transport
+    assert run(data).simple[0] == (TEXT, b"text")  # the probe does ask for an echo
+
+
+def test_pong_deferred_fault_holds_a_mid_message_pong_until_the_final_fragment() -> None:
+    correct, deferred = EchoEngine(), EchoEngine(wire_policy("pong-deferred"))
+    first = cf(TEXT, b"ab", fin=False) + cf(PING, b"mid") + cf(PING, b"mid 2")
+    assert Reply(correct.receive(first).send, False).simple == [(PONG, b"mid"), (PONG, b"mid 2")]
+    assert deferred.receive(first) == EngineOutput()
+    after = Reply(deferred.receive(cf(CONT, b"cd")).send, False)
+    assert after.simple == [(TEXT, b"abcd"), (PONG, b"mid"), (PONG, b"mid 2")]
+    assert Reply(deferred.receive(cf(PING, b"between")).send, False).simple == [
+        (PONG, b"between")
+    ]  # outside a message the Pong is prompt
+
+
+def test_pong_deferred_fault_still_answers_a_held_ping_before_its_close() -> None:
+    data = cf(BINARY, b"never finished", fin=False) + cf(PING, b"owed") + BYE
+    assert run(data, wire_policy("pong-deferred")).simple == [(PONG, b"owed"), *closed_with(1000)]
+
+
+def test_pong_deferred_fault_output_does_not_depend_on_chunking() -> None:
+    data = STREAMS["conversation"]
+    whole = run(data, wire_policy("pong-deferred"))
+    assert whole.simple.index((PONG, b"p2")) > whole.simple.index((TEXT, "\u20ac".encode()))
+    for size in (1, 2, 3, 5, 7, 64):
+        chunks = list(range(size, len(data), size))
+        assert run(data, wire_policy("pong-deferred"), chunks=chunks) == whole, size
 
 
 def test_server_frame_faults_on_the_wire() -> None:

@@ -17,7 +17,8 @@ import pytest
 
 from conformance.catalog import load_catalog
 from conformance.cli import main
-from conformance.matrix import matrix_from_json, parse_target, read_targets_file
+from conformance.matrix import parse_target, read_targets_file
+from conformance.matrix_merge import MergeInput, merge_reports
 from conformance.model.verdict import Level, Outcome
 from conformance.reports import json_report
 from conformance.reports.matrix_html import Matrix, MatrixEntry, render_matrix_html
@@ -145,7 +146,7 @@ def test_combined_json_holds_one_contract_report_per_target(matrix_run: dict[str
 
 
 def test_json_round_trips(matrix_run: dict[str, Any]) -> None:
-    matrix = matrix_from_json(matrix_run["json"])
+    matrix = merge_reports([MergeInput(str(matrix_run["dir"] / "m.json"))]).matrix
     assert [entry.name for entry in matrix.entries] == list(TARGETS)
     assert all(entry.report is not None for entry in matrix.entries)
 
@@ -187,7 +188,7 @@ def test_every_failing_case_cell_links_to_its_evidence(matrix_run: dict[str, Any
     assert "Sent (" in block and "Received (" in block
 
 
-def test_from_reports_renders_without_running(matrix_run: dict[str, Any]) -> None:
+def test_merge_renders_saved_reports_without_running(matrix_run: dict[str, Any]) -> None:
     out: Path = matrix_run["dir"]
     plain = dict(matrix_run["json"]["targets"][2])  # a `wsconform run --json` report...
     for extra in ("name", "command", "version"):
@@ -195,7 +196,7 @@ def test_from_reports_renders_without_running(matrix_run: dict[str, Any]) -> Non
     (out / "fault-alone.json").write_text(json.dumps(plain))
     html_path = out / "again.html"
     reports = [str(out / "m.json"), str(out / "fault-alone.json")]
-    code = main(["matrix", "-q", "--from-reports", *reports, "--html", str(html_path)])
+    code = main(["matrix", "-q", "--merge", *reports, "--html", str(html_path)])
     assert code == 1
     page = parse_page(html_path.read_text())
     names = {c["data-target"] for c in page.cells}
@@ -267,7 +268,7 @@ def wait_accepting(port: int, timeout: float = 10.0) -> None:
         (["--target", "a=srv {port}", "--jobs-targets", "0"], "at least 1"),
         (["--target", "a=srv {port}", "--cases", "nothing/*"], "no case matches"),
         (["--target", "a=ws://127.0.0.1:1/", "--tls"], "--ca-file"),
-        (["--from-reports", "/nonexistent.json"], "cannot read report"),
+        (["--merge", "/nonexistent.json"], "cannot read /nonexistent.json"),
     ],
 )
 def test_usage_errors_exit_2(
@@ -352,3 +353,220 @@ def test_pass_evidence_is_optional() -> None:
     full = render_matrix_html(matrix, None, pass_evidence=True)
     assert '<article class="case o-pass"' in full
     parse_page(full)
+
+
+# --- wsconform matrix --merge: saved reports, one CI job per target, nothing run ---
+
+
+def _run_report(outcomes: dict[str, Outcome], *, version: str = "0.1.0") -> dict[str, Any]:
+    """A ``wsconform run --json`` report of one target, as another machine wrote it."""
+    results = [
+        _result(case_id, outcome, actual=f"saw {outcome.value}", received=b"\x88\x02\x03\xe8")
+        for case_id, outcome in outcomes.items()
+    ]
+    report = RunReport(target_url="ws://127.0.0.1:9001/", results=results, tool_version=version)
+    return json_report.to_json(report)
+
+
+PASSING = {"rfc6455/4.2.1/a": Outcome.PASS, "rfc6455/5.2/b": Outcome.PASS}
+FAILING = {"rfc6455/4.2.1/a": Outcome.PASS, "rfc6455/5.2/b": Outcome.FAIL}
+
+
+def _write_json(path: Path, data: Any) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def _merge(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["matrix", "-q", "--merge", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_merge_combines_two_run_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = _write_json(tmp_path / "alpha.json", _run_report(PASSING))
+    b = _write_json(tmp_path / "beta.json", _run_report(FAILING))
+    out_json, out_html = tmp_path / "m.json", tmp_path / "m.html"
+    code, out, err = _merge(capsys, a, b, "--json", str(out_json), "--html", str(out_html))
+    assert (code, err) == (1, "")  # beta's FAIL
+    merged = json.loads(out_json.read_text())
+    assert [t["name"] for t in merged["targets"]] == ["alpha", "beta"]
+    assert [t["summary"]["fail"] for t in merged["targets"]] == [0, 1]
+    assert "alpha" in out and "beta" in out  # the table
+    page = parse_page(out_html.read_text())
+    cells = {(c["data-target"], c.get("data-section")): c["data-worst"] for c in page.cells}
+    assert cells[("beta", "rfc6455 §5.2")] == "fail"
+    assert cells[("alpha", "rfc6455 §5.2")] == "pass"
+
+
+def test_merge_combines_a_matrix_file_and_a_run_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = _write_json(tmp_path / "alpha.json", _run_report(PASSING))
+    b = _write_json(tmp_path / "beta.json", _run_report(PASSING))
+    first = tmp_path / "first.json"
+    assert _merge(capsys, a, b, "--json", str(first))[0] == 0
+    c = _write_json(tmp_path / "jobs" / "report.json", _run_report(FAILING))
+    again = tmp_path / "again.json"
+    code, _, err = _merge(capsys, str(first), f"gamma={c}", "--json", str(again))
+    assert (code, err) == (1, "")
+    targets = json.loads(again.read_text())["targets"]
+    assert [t["name"] for t in targets] == ["alpha", "beta", "gamma"]
+    assert [t["summary"]["fail"] for t in targets] == [0, 0, 1]
+
+
+def test_merge_reads_no_transcript(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _run_report(FAILING)
+    for case in data["cases"]:  # a compacted or foreign transcript format
+        case["received_hex"] = "…truncated, sha256:00ff…"
+        case["received_total"] = 70000
+    path = _write_json(tmp_path / "compact.json", data)
+    merged = merge_reports([MergeInput(path)]).matrix
+    assert merged.entries[0].results[1].outcome is Outcome.FAIL
+    assert merged.entries[0].results[1].received == b""
+    assert merged.entries[0].results[1].received_total == 70000
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not JSON"),
+        ("[1, 2]", "not a JSON object"),
+        ('{"tool": {"name": "ws-conformance"}}', "neither a 'wsconform run --json' report"),
+        (
+            '{"target": {"url": "ws://h/"}, "cases": [{"id": "x", "outcome": "great"}]}',
+            "outcome 'great'",
+        ),
+        ('{"target": {"url": "ws://h/"}, "cases": [{"outcome": "pass"}]}', "without an 'id'"),
+        (
+            '{"target": {"url": "ws://h/"}, "cases": [], "summary": {"fail": 2}}',
+            "summary says 2 fail but its cases hold 0",
+        ),
+        ('{"targets": [7]}', "targets[0]: not a JSON object"),
+    ],
+)
+def test_merge_malformed_file_exits_2_with_one_line(
+    tmp_path: Path, content: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = _write_json(tmp_path / "good.json", _run_report(PASSING))
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    code, out, err = _merge(capsys, good, str(bad), "--html", str(tmp_path / "m.html"))
+    assert code == 2
+    assert err.startswith(f"wsconform: error: {bad}") and message in err
+    assert err.count("\n") == 1 and out == ""
+    assert not (tmp_path / "m.html").exists()
+
+
+def test_merge_unreadable_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _merge(capsys, str(tmp_path / "absent.json"))
+    assert code == 2
+    assert (
+        err
+        == f"wsconform: error: cannot read {tmp_path / 'absent.json'}: No such file or directory\n"
+    )
+
+
+def test_merge_refuses_two_reports_of_one_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = _write_json(tmp_path / "job1" / "websockets.json", _run_report(PASSING))
+    b = _write_json(tmp_path / "job2" / "websockets.json", _run_report(FAILING))
+    code, _, err = _merge(capsys, a, b)
+    assert code == 2
+    assert f"two reports of target 'websockets': {a} and {b}" in err
+    assert _merge(capsys, a, f"websockets-2={b}")[0] == 1  # named apart, they merge
+
+
+def test_merge_refuses_a_target_already_in_a_matrix_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = _write_json(tmp_path / "alpha.json", _run_report(PASSING))
+    first = tmp_path / "m.json"
+    assert _merge(capsys, a, "--json", str(first))[0] == 0
+    code, _, err = _merge(capsys, str(first), a)
+    assert code == 2
+    assert f"two reports of target 'alpha': {first} and {a}" in err
+
+
+def test_merge_warns_when_only_the_tool_version_differs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = _write_json(tmp_path / "old.json", _run_report(PASSING, version="0.0.9"))
+    b = _write_json(tmp_path / "new.json", _run_report(PASSING, version="0.1.0"))
+    code, _, err = _merge(capsys, a, b)
+    assert code == 0
+    assert err.startswith("wsconform: warning: reports from different ws-conformance versions")
+    assert f"0.0.9 ({a})" in err and f"0.1.0 ({b})" in err
+    assert err.count("\n") == 1
+
+
+def test_merge_refuses_another_tools_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = _write_json(tmp_path / "ours.json", _run_report(PASSING))
+    data = _run_report(PASSING)
+    data["tool"]["name"] = "autobahn-testsuite"
+    b = _write_json(tmp_path / "theirs.json", data)
+    code, _, err = _merge(capsys, a, b)
+    assert code == 2
+    assert f"{b}: written by 'autobahn-testsuite', not ws-conformance" in err
+
+
+def test_merge_refuses_server_and_client_reports_mixed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = _write_json(tmp_path / "server.json", _run_report(PASSING))
+    data = _run_report(PASSING)
+    data["target"]["role"] = "client"
+    b = _write_json(tmp_path / "client.json", data)
+    code, _, err = _merge(capsys, a, b)
+    assert code == 2
+    assert "a matrix compares one role" in err
+
+
+def test_merge_strict_fails_on_a_warn(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = _write_json(tmp_path / "a.json", _run_report({"rfc6455/5.5/w": Outcome.WARN}))
+    assert _merge(capsys, a)[0] == 0
+    assert _merge(capsys, a, "--strict")[0] == 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--target", "x=srv {port}"], "takes no --target"),
+        (["--jobs", "8"], "--jobs would mean nothing"),
+        (["--cases", "rfc6455/5.2"], "--cases would mean nothing"),
+        (["--profile", "full"], "--profile would mean nothing"),
+    ],
+)
+def test_merge_refuses_options_that_shape_a_run(
+    tmp_path: Path, extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = _write_json(tmp_path / "a.json", _run_report(PASSING))
+    code = main(["matrix", *extra, "--merge", a])
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_merge_names_the_server_by_its_server_header(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _run_report(PASSING)
+    data["target"]["server_header"] = "Python/3.12 websockets/17.4"
+    path = _write_json(tmp_path / "websockets.json", data)
+    out = tmp_path / "m.json"
+    assert _merge(capsys, path, "--json", str(out))[0] == 0
+    assert json.loads(out.read_text())["targets"][0]["version"] == "Python/3.12 websockets/17.4"
+
+
+def test_merge_refuses_a_name_for_a_matrix_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = _write_json(tmp_path / "alpha.json", _run_report(PASSING))
+    first = tmp_path / "m.json"
+    assert _merge(capsys, a, "--json", str(first))[0] == 0
+    code, _, err = _merge(capsys, f"nightly={first}")
+    assert code == 2
+    assert "a matrix file keeps its servers' names" in err

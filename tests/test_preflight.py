@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import http.server
+import json
 import ssl
 import threading
 import time
@@ -19,10 +20,11 @@ from conformance.cli import main
 from conformance.cli.common import EXIT_UNREACHABLE
 from conformance.driver import Target, Unreachable
 from conformance.model import handshake as hs
+from conformance.model.answer_diagnosis import diagnose, looks_like_tls
 from conformance.model.observed import TransportEnd
 from conformance.reference_server import start_reference_server
+from conformance.reports.json_report import read_json
 from conformance.runner import check_reachable
-from conformance.session.preflight import diagnose, looks_like_tls
 from conformance.tls import TlsFiles, make_tls_files
 
 pytestmark = pytest.mark.network
@@ -134,7 +136,7 @@ class TestNotAWebSocketServer:
             "within 2 s: the server accepts TCP but does not speak"
         )
 
-    def test_200_to_a_valid_upgrade_is_not_a_websocket_server(
+    def test_200_with_upgrade_to_a_valid_upgrade_fails_the_status_101_rule(
         self, capsys: pytest.CaptureFixture[str]
     ) -> None:
         with serving(upgrade_with_200) as port:
@@ -142,7 +144,9 @@ class TestNotAWebSocketServer:
         assert code == EXIT_UNREACHABLE and elapsed < FAR_FROM_476_S
         assert err == (
             f"wsconform: error: 127.0.0.1:{port} answered the opening handshake with "
-            "HTTP 200 OK: not a WebSocket server (RFC 6455 §4.1: a 101 is required)"
+            "HTTP 200 OK and Upgrade: FAIL rfc6455-4.2.2-status-101, a server accepting the "
+            'connection MUST answer "A Status-Line with a 101 response code" (RFC 6455 '
+            "§4.2.2); no case can run"
         )
 
     def test_python_http_server_is_named_once(
@@ -263,3 +267,21 @@ class TestDiagnose:
             "the answer of h:1 to the opening handshake stopped after 16 bytes "
             f"within 5 s: {answer!r}"
         )
+
+
+def test_an_unreachable_target_leaves_a_json_report_with_the_diagnosis(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A CI job per target: the merged matrix must show the target that could not run."""
+    path = tmp_path / "r.json"
+    with serving(plain_400) as port:
+        code, err, _elapsed = run_cli(capsys, f"ws://127.0.0.1:{port}/", "--json", str(path))
+    assert code == EXIT_UNREACHABLE
+    report = read_json(path)
+    assert report.results == [] and err == f"wsconform: error: {report.error}"
+    assert report.error.startswith(f"127.0.0.1:{port} refused a valid opening handshake")
+    merged = tmp_path / "m.json"
+    assert main(["matrix", "--merge", f"one={path}", "--json", str(merged), "-q"]) == (
+        EXIT_UNREACHABLE
+    )
+    assert json.loads(merged.read_text())["targets"][0]["error"] == report.error

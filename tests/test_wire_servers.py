@@ -319,6 +319,8 @@ PROBES: dict[str, bytes] = {
     "accept-bad-close-reason": close_frame(1000, b"\xc3"),
     "no-pong": cf(PING, b"ping") + BYE,
     "pong-wrong-payload": cf(PING, b"ping") + BYE,
+    "no-echo": cf(TEXT, b"hi") + BYE,
+    "pong-deferred": cf(TEXT, b"ab", fin=False) + cf(PING, b"p") + cf(CONT, b"cd") + BYE,
     "pong-unsolicited": cf(PONG, b"pong") + BYE,
     "close-wrong-code": BYE,
     "close-with-1005": close_frame(None),

@@ -11,17 +11,22 @@ _Fail the WebSocket Connection_ (§7.1.7). Both factories are in
 
 from __future__ import annotations
 
+import asyncio
 from typing import Final
 
-from ..model.behaviours import AllOf, CloseFrame, FailedConnection, Not
+from ..model.behaviours import AllOf, CloseFrame, Echoed, FailedConnection, Not, expect
 from ..model.codec import close_payload
 from ..model.constants import Opcode
-from ..model.verdict import Outcome
+from ..model.observed import Observed
+from ..model.verdict import Level, Outcome
 from ..policy import closing as closing_policy
+from ..policy import pingpong
 from ..policy.pingpong import LATEST_ONLY_NOTE
-from ..session.plans import Chop, Part, fragmented, split
+from ..session.context import CaseContext
+from ..session.plans import Chop, Part, expected_messages, fragmented, split
+from ..session.wire import WireSession, watch_echo
 from .base import Allowed, Case
-from .factories import plan_echo_case, plan_fail_case
+from .factories import R_IN_ORDER, R_SENT_AS_FRAMES, plan_echo_case, plan_fail_case
 
 TEXT_PAYLOAD: Final = b"Fragmented text, reassembled by the server and echoed whole: 0123456789."
 BINARY_PAYLOAD: Final = bytes((i * 37 + 11) % 256 for i in range(80))
@@ -147,6 +152,60 @@ def _interleaved_control_cases() -> list[Case]:
             + fragmented(Opcode.BINARY, split(BINARY_PAYLOAD, 2)),
         ),
     ]
+
+
+DEFERRAL_PING: Final = b"ping inside an unfinished message"
+
+
+def _pong_deferral_case() -> Case:
+    """A Ping after the first fragment (FIN clear), its Pong awaited before the final
+    fragment is sent (§5.5.2 "as soon as is practical"; :mod:`..policy.pingpong`)."""
+    first, last = split(TEXT_PAYLOAD, 2)
+    head = (Part(Opcode.TEXT, first, fin=False), Part(Opcode.PING, DEFERRAL_PING))
+    final = Part(Opcode.CONTINUATION, last)
+
+    async def run(ctx: CaseContext) -> Observed:
+        session = await WireSession.open(ctx)
+        seen = session.observed = pingpong.PongTimingObserved.adopt(session.observed)
+        clock = asyncio.get_running_loop().time
+        await session.send(*(part.frame() for part in head))
+        pinged = clock()
+        seen.pong_before_final = await session.await_pong(DEFERRAL_PING, pingpong.PONG_WAIT)
+        finishing = clock()
+        if seen.pong_before_final:
+            seen.timing = pingpong.pong_prompt_text(finishing - pinged)
+        await session.send(final.frame())
+        if not seen.pong_before_final:
+            ponged = await session.await_pong(DEFERRAL_PING, pingpong.PONG_WAIT)
+            after_final, waited = clock() - finishing, finishing - pinged
+            seen.timing = (
+                pingpong.pong_deferred_text(after_final, waited)
+                if ponged
+                else pingpong.pong_missing_text(waited, after_final)
+            )
+        return await watch_echo(session)
+
+    answered = AllOf(
+        (Echoed(expected_messages((*head, final))), pingpong.PongsAnswered((DEFERRAL_PING,)))
+    )
+    prompt, allowed = pingpong.pong_deferral_outcomes(answered)
+    return Case(
+        id="rfc6455/5.4/ping-before-final-fragment",
+        title="A Ping after the first fragment of a message is answered before the final "
+        "fragment is sent, and the message echoed whole",
+        requirements=(
+            *RECEIVE,
+            *CONTROL_MID,
+            pingpong.R_PONG_PROMPTLY,
+            R_IN_ORDER,
+            *R_SENT_AS_FRAMES,
+        ),
+        level=Level.MUST,
+        expect=expect(prompt),
+        run=run,
+        allowed=allowed,
+        notes=pingpong.PONG_DEFERRAL_NOTE,
+    )
 
 
 def _big_cases() -> list[Case]:
@@ -282,6 +341,7 @@ def _all() -> list[Case]:
         *_basic_cases(),
         *_empty_fragment_cases(),
         *_interleaved_control_cases(),
+        _pong_deferral_case(),
         *_big_cases(),
         *_sequence_fail_cases(),
         *_control_fail_cases(),

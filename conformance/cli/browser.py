@@ -47,7 +47,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser = subparsers.add_parser(
         "browser", help="run the WHATWG scenarios in headless Chromium or Firefox"
     )
-    parser.add_argument("browser", choices=BROWSERS)
-    parser.add_argument("--binary", metavar="PATH", help="the browser executable")
+    parser.add_argument("browser", choices=BROWSERS, help="which browser: %(choices)s")
+    parser.add_argument(
+        "--binary",
+        metavar="PATH",
+        help="the browser executable (default: the one found on this machine)",
+    )
     add_scenario_arguments(parser)
     parser.set_defaults(func=browser_command)

@@ -166,17 +166,29 @@ def coverage_command(args: argparse.Namespace) -> int:
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The ``cases``, ``requirements`` and ``coverage`` subcommands."""
     cases = subparsers.add_parser("cases", help="list the cases")
-    cases.add_argument("--cases", action="append", metavar="GLOB")
+    cases.add_argument(
+        "--cases",
+        action="append",
+        metavar="GLOB",
+        help="only cases whose id matches (repeatable; a prefix works too; default: every case)",
+    )
     cases.set_defaults(func=cases_command)
 
     reqs = subparsers.add_parser("requirements", help="list the requirement catalog")
-    reqs.add_argument("--spec", help="only this spec (substring, e.g. 6455 or WHATWG)")
+    reqs.add_argument(
+        "--spec", help="only this spec (substring, e.g. 6455 or WHATWG; default: every spec)"
+    )
     reqs.add_argument("--id", help="show one requirement in full")
-    reqs.add_argument("--json", action="store_true", help="JSON output")
+    reqs.add_argument("--json", action="store_true", help="JSON output, every field")
     reqs.set_defaults(func=requirements_command)
 
     cov = subparsers.add_parser("coverage", help="testable requirements that no case checks yet")
-    cov.add_argument("--role", choices=("server", "client"), default="server")
+    cov.add_argument(
+        "--role",
+        choices=tuple(COVERAGE_PARTIES),
+        default="server",
+        help="whose requirements: server or client (default %(default)s)",
+    )
     cov.add_argument(
         "--definitions", action="store_true", help="count keyword-less definitions too"
     )

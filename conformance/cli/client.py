@@ -22,7 +22,7 @@ from ..clients.runner import (
     select_scenarios,
 )
 from ..clients.scenarios import PROFILES, Profile
-from .common import ReportPaths, TargetError, UsageError, conclude
+from .common import ReportPaths, TargetError, UsageError, add_output_arguments, conclude
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "clients"
 
@@ -51,6 +51,7 @@ class ScenarioOptions:
     quiet: bool
     no_color: bool
     list: bool
+    verbose: bool  # -v: the evidence of each scenario that did not pass
     raw_argv: tuple[str, ...]  # the command line, for re-running it in a network namespace
 
     @classmethod
@@ -65,6 +66,7 @@ class ScenarioOptions:
             quiet=args.quiet,
             no_color=args.no_color,
             list=args.list,
+            verbose=args.verbose,
             raw_argv=tuple(args.raw_argv),
         )
 
@@ -166,7 +168,12 @@ def run_scenarios_command(
     except AdapterFailed as exc:
         raise TargetError(str(exc)) from None
     return conclude(
-        report, load_catalog(), options.reports, quiet=options.quiet, no_color=options.no_color
+        report,
+        load_catalog(),
+        options.reports,
+        quiet=options.quiet,
+        verbose=options.verbose,
+        no_color=options.no_color,
     )
 
 
@@ -197,9 +204,14 @@ def client_command(args: argparse.Namespace) -> int:
 def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
     """The options ``client`` and ``browser`` share."""
     parser.add_argument(
-        "--scenarios", action="append", metavar="GLOB", help="only these (repeatable)"
+        "--scenarios",
+        action="append",
+        metavar="GLOB",
+        help="only these (repeatable; default: every scenario of the profile)",
     )
-    parser.add_argument("--exclude", action="append", metavar="GLOB", help="skip these")
+    parser.add_argument(
+        "--exclude", action="append", metavar="GLOB", help="skip these (repeatable)"
+    )
     parser.add_argument(
         "--timeout",
         type=float,
@@ -212,14 +224,10 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("auto", "always", "never"),
         default="auto",
         help="run in a loopback-only network namespace so that the unresolvable and "
-        "unroutable scenarios can run (auto: when possible)",
+        "unroutable scenarios can run (default auto: when possible)",
     )
     parser.add_argument("--strict", action="store_true", help="a WARN fails the run")
-    parser.add_argument("--json", metavar="PATH", help="write the JSON report")
-    parser.add_argument("--junit", metavar="PATH", help="write JUnit XML")
-    parser.add_argument("--markdown", metavar="PATH", help="write a Markdown report")
-    parser.add_argument("--html", metavar="PATH", help="write a self-contained HTML report")
-    parser.add_argument("-q", "--quiet", action="store_true", help="summary only, no progress")
+    add_output_arguments(parser, "scenario")
     parser.add_argument("--no-color", action="store_true", help="no ANSI colours")
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
 

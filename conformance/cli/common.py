@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import ssl
 import sys
 import tempfile
@@ -35,6 +36,12 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
 
+PROFILES = ("default", "full")
+"""``--profile`` choices, the default first."""
+DEFAULT_JOBS = 4
+DEFAULT_PATH = "/"
+DEFAULT_STARTUP_TIMEOUT = 30.0
+
 PROGRESS_MARK = {
     Outcome.PASS: ".",
     Outcome.FAIL: "F",
@@ -59,8 +66,8 @@ class TargetOptions:
 
     url: str | None = None
     server_cmd: str | None = None
-    path: str = "/"
-    startup_timeout: float = 30.0
+    path: str = DEFAULT_PATH
+    startup_timeout: float = DEFAULT_STARTUP_TIMEOUT
     ca_file: str | None = None
     tls: bool = False
 
@@ -232,22 +239,74 @@ def write_reports(paths: ReportPaths, report: RunReport, catalog: Catalog) -> No
                 raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
+def output_width() -> int:
+    """Columns of the terminal on stdout (``COLUMNS`` wins), else :data:`terminal.WIDTH`."""
+    return shutil.get_terminal_size((terminal.WIDTH, 24)).columns
+
+
 def conclude(
-    report: RunReport, catalog: Catalog, paths: ReportPaths, *, quiet: bool, no_color: bool
+    report: RunReport,
+    catalog: Catalog,
+    paths: ReportPaths,
+    *,
+    quiet: bool,
+    no_color: bool,
+    verbose: bool = False,
 ) -> int:
-    """Reports first (a closed stdout must not lose them), then failures and the summary."""
+    """Reports first (a closed stdout must not lose them), then what was tested, the
+    cases that did not pass (one line each, or with ``verbose`` their evidence) and the
+    summary; ``quiet``: the failing ids and the summary only."""
     write_reports(paths, report, catalog)
-    color = use_color(no_color)
-    if not quiet:
-        text = terminal.render_failures(report, catalog, color=color)
-        if text:
-            print(text)
-    print(terminal.render_summary(report, color=color))
+    detail = (
+        terminal.Detail.QUIET
+        if quiet
+        else terminal.Detail.EVIDENCE
+        if verbose
+        else terminal.Detail.LIST
+    )
+    text = terminal.render_run(
+        report,
+        catalog,
+        detail=detail,
+        color=use_color(no_color),
+        width=output_width(),
+    )
+    sys.stdout.write(text)
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
-def add_target_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options naming a target, and the per-case deadline, parallelism and profile."""
+def add_output_arguments(parser: argparse.ArgumentParser, unit: str) -> None:
+    """The report paths and how much the terminal shows (``-q``, ``-v``) of a run of
+    ``unit`` (a case, a scenario); every report path is checked before the run."""
+    parser.add_argument("--json", metavar="PATH", help="write the JSON report")
+    parser.add_argument("--junit", metavar="PATH", help="write JUnit XML")
+    parser.add_argument("--markdown", metavar="PATH", help="write a Markdown report")
+    parser.add_argument("--html", metavar="PATH", help="write a self-contained HTML report")
+    detail = parser.add_mutually_exclusive_group()
+    detail.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress and no header: the ids that FAIL, ERROR or WARN, then the summary",
+    )
+    detail.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help=f"the full evidence of each {unit} that did not pass: requirement quotes, "
+        "Expected, Actual, the bytes (HTTP heads as text), Reproduce",
+    )
+
+
+def add_target_arguments(
+    parser: argparse.ArgumentParser, *, jobs: bool = True, profile: bool = True
+) -> None:
+    """The options naming a target, and the per-case deadline, parallelism and profile.
+
+    A subcommand that runs one case (or picks its own cases) leaves out ``--jobs`` or
+    ``--profile`` with ``jobs=False``/``profile=False``, so it offers nothing that means
+    nothing to it. Every help text names the default of an option that has one.
+    """
     parser.add_argument(
         "url",
         nargs="?",
@@ -256,17 +315,27 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--server-cmd",
         metavar="CMD",
-        help="command that starts the server; {port} is replaced by a free port",
+        help="command that starts the server; {port} is replaced by a free port "
+        "(default: none, the URL or the built-in reference server)",
     )
-    parser.add_argument("--path", default="/", help="resource name used with --server-cmd")
+    parser.add_argument(
+        "--path",
+        default=DEFAULT_PATH,
+        help=f"resource name used with --server-cmd (default {DEFAULT_PATH})",
+    )
     parser.add_argument(
         "--startup-timeout",
         type=float,
-        default=30.0,
+        default=DEFAULT_STARTUP_TIMEOUT,
         metavar="S",
-        help="seconds --server-cmd may take to accept connections",
+        help="seconds --server-cmd may take to accept connections "
+        f"(default {DEFAULT_STARTUP_TIMEOUT:g})",
     )
-    parser.add_argument("--ca-file", metavar="PEM", help="CA certificates to trust for wss://")
+    parser.add_argument(
+        "--ca-file",
+        metavar="PEM",
+        help="CA certificates to trust for wss:// (default: the system's trust store)",
+    )
     parser.add_argument(
         "--tls",
         action="store_true",
@@ -280,12 +349,24 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help=f"deadline of one case in seconds (default {DEFAULT_TIMEOUT:g})",
     )
+    if jobs:
+        parser.add_argument(
+            "--jobs",
+            type=int,
+            default=DEFAULT_JOBS,
+            metavar="N",
+            help=f"cases run in parallel, one connection each (default {DEFAULT_JOBS})",
+        )
+    if profile:
+        parser.add_argument(
+            "--profile",
+            choices=PROFILES,
+            default=PROFILES[0],
+            help=f"which cases: {PROFILES[0]}, or full to add the size limits "
+            f"(default {PROFILES[0]})",
+        )
     parser.add_argument(
-        "--jobs",
-        type=int,
-        default=4,
-        metavar="N",
-        help="cases run in parallel, one connection each (default 4)",
+        "--no-color",
+        action="store_true",
+        help="no ANSI colours (default: colours on a terminal unless NO_COLOR is set)",
     )
-    parser.add_argument("--profile", choices=("default", "full"), default="default")
-    parser.add_argument("--no-color", action="store_true", help="no ANSI colours")

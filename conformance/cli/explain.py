@@ -29,7 +29,6 @@ class ExplainOptions:
     target: TargetOptions
     report: str | None  # explain from this JSON report instead of running the case
     timeout: float
-    jobs: int
     no_color: bool
 
     @classmethod
@@ -39,7 +38,6 @@ class ExplainOptions:
             target=TargetOptions.from_args(args),
             report=args.report,
             timeout=args.timeout,
-            jobs=args.jobs,
             no_color=args.no_color,
         )
 
@@ -59,7 +57,7 @@ def _fresh_result(options: ExplainOptions) -> tuple[CaseResult, RunReport]:
     cases = [c for c in select_cases(profile="full") if c.id == options.case_id]
     if not cases:
         raise UsageError(f"unknown case {options.case_id!r} (see 'wsconform cases')")
-    settings = SuiteSettings(timeout=options.timeout, jobs=options.jobs, strict=False, quiet=True)
+    settings = SuiteSettings(timeout=options.timeout, jobs=1, strict=False, quiet=True)
     report = asyncio.run(run_against_target(options.target, cases, settings))
     return report.results[0], report
 
@@ -67,6 +65,8 @@ def _fresh_result(options: ExplainOptions) -> tuple[CaseResult, RunReport]:
 def explain_case(options: ExplainOptions) -> int:
     """Print one case's evidence and its Markdown bug-report block; exit 1 if it fails."""
     catalog = load_catalog()
+    if options.report and (options.target.url or options.target.server_cmd):
+        raise UsageError("--report explains a saved result: give no URL or --server-cmd")
     if options.report:
         result, report = _saved_result(options.report, options.case_id)
     else:
@@ -87,7 +87,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser = subparsers.add_parser(
         "explain", help="full evidence and a bug-report block for one case"
     )
-    parser.add_argument("case_id", metavar="CASE_ID")
-    add_target_arguments(parser)
-    parser.add_argument("--report", metavar="JSON", help="explain from a JSON report")
+    parser.add_argument(
+        "case_id", metavar="CASE_ID", help="the case to explain (see 'wsconform cases')"
+    )
+    add_target_arguments(parser, jobs=False, profile=False)
+    parser.add_argument(
+        "--report",
+        metavar="JSON",
+        help="explain the case's result in a 'wsconform run --json' report instead of "
+        "running it (default: run it against the target)",
+    )
     parser.set_defaults(func=explain_command)

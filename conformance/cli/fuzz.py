@@ -25,6 +25,8 @@ from .common import (
     use_color,
 )
 
+DEFAULT_EXAMPLES = 100
+
 
 @dataclass(frozen=True, slots=True)
 class FuzzOptions:
@@ -112,13 +114,17 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser = subparsers.add_parser(
         "fuzz", help="property tests against a live server: random echoes and invalid frames"
     )
-    add_target_arguments(parser)
+    add_target_arguments(parser, profile=False)
     parser.add_argument(
-        "--examples", type=int, default=100, metavar="N", help="random cases per property"
+        "--examples",
+        type=int,
+        default=DEFAULT_EXAMPLES,
+        metavar="N",
+        help=f"random cases per property (default {DEFAULT_EXAMPLES})",
     )
     parser.add_argument(
         "--seed", type=int, metavar="S", help="seed (default: a fresh one, printed)"
     )
     parser.add_argument("--json", metavar="PATH", help="write the JSON report")
-    parser.add_argument("-q", "--quiet", action="store_true", help="summary only, no progress")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress marks on stderr")
     parser.set_defaults(func=fuzz_command)

@@ -1,8 +1,10 @@
-"""``wsconform matrix``: the suite against many servers, one JSON and one HTML page.
+"""``wsconform matrix``: the suite against many servers, one JSON and one HTML page;
+or, with ``--merge``, one matrix from saved reports (one CI job per target), nothing run.
 
 Exit codes: 0 every server ran with no FAIL or ERROR; 1 some server had a FAIL or
-ERROR (or WARN with ``--strict``); 2 usage error; 3 some server could not be started or
-reached (the reports still hold the others).
+ERROR (or WARN with ``--strict``); 2 usage error (a saved report that cannot be read
+or merged included); 3 some server could not be started or reached (the reports still
+hold the others).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,23 +26,42 @@ from ..matrix import (
     entry_summary_line,
     matrix_to_json,
     parse_target,
-    read_reports,
     read_targets_file,
     render_table,
     run_matrix,
 )
+from ..matrix_merge import MergeInput, merge_reports
+from ..model.verdict import Outcome
 from ..reports.evidence import printable
 from ..reports.matrix_html import Matrix, MatrixEntry, render_matrix_html
 from ..runner import DEFAULT_TIMEOUT, select_cases
 from .common import (
+    DEFAULT_JOBS,
+    DEFAULT_STARTUP_TIMEOUT,
     EXIT_FAILED,
     EXIT_OK,
     EXIT_UNREACHABLE,
+    PROFILES,
     TargetError,
     UsageError,
     check_output_path,
     unchecked_ssl_context,
 )
+
+DEFAULT_PROFILE = PROFILES[0]
+RUN_ONLY_OPTIONS = {
+    "jobs_targets": "--jobs-targets",
+    "jobs": "--jobs",
+    "timeout": "--timeout",
+    "startup_timeout": "--startup-timeout",
+    "profile": "--profile",
+    "cases": "--cases",
+    "exclude": "--exclude",
+    "tls": "--tls",
+    "ca_file": "--ca-file",
+    "json_bytes": "--json-bytes",
+}
+"""Options that shape a run: given with ``--merge``, which runs nothing, they are refused."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +71,7 @@ class TargetSources:
     targets: tuple[str, ...] = ()
     targets_files: tuple[str, ...] = ()
     builtin: tuple[str, ...] | None = None  # None: not asked for; (): all installed ones
-    from_reports: tuple[str, ...] = ()
+    merge: tuple[str, ...] = ()  # saved reports, [NAME=]PATH each
 
     @property
     def any_target(self) -> bool:
@@ -62,10 +84,10 @@ class MatrixOptions:
 
     sources: TargetSources
     jobs_targets: int = DEFAULT_JOBS_TARGETS
-    jobs: int = 4
+    jobs: int = DEFAULT_JOBS
     timeout: float = DEFAULT_TIMEOUT
-    startup_timeout: float = 30.0
-    profile: str = "default"
+    startup_timeout: float = DEFAULT_STARTUP_TIMEOUT
+    profile: str = DEFAULT_PROFILE
     cases: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     strict: bool = False
@@ -85,7 +107,7 @@ class MatrixOptions:
                 targets=tuple(args.target or ()),
                 targets_files=tuple(args.targets_file or ()),
                 builtin=None if builtin is None else tuple(builtin),
-                from_reports=tuple(args.from_reports or ()),
+                merge=tuple(args.merge or ()),
             ),
             jobs_targets=args.jobs_targets,
             jobs=args.jobs,
@@ -181,19 +203,51 @@ def _run_targets(options: MatrixOptions) -> Matrix:
     return matrix
 
 
+def _run_only_given(options: MatrixOptions) -> list[str]:
+    """The run-shaping options set to something other than their default."""
+    default = MatrixOptions(sources=TargetSources())
+    return [
+        flag
+        for attr, flag in RUN_ONLY_OPTIONS.items()
+        if getattr(options, attr) != getattr(default, attr)
+    ]
+
+
+def _merge(options: MatrixOptions) -> Matrix:
+    """The saved reports as one matrix; warnings on stderr, one line each."""
+    if options.sources.any_target:
+        raise UsageError(
+            "--merge combines saved reports and runs nothing; it takes no --target, "
+            "--targets-file or --builtin-targets"
+        )
+    given = _run_only_given(options)
+    if given:
+        raise UsageError(f"--merge runs nothing: {', '.join(given)} would mean nothing with it")
+    merged = merge_reports([MergeInput.parse(text) for text in options.sources.merge])
+    for warning in merged.warnings:
+        print(f"wsconform: warning: {printable(warning)}", file=sys.stderr)
+    return merged.matrix
+
+
 def _build_matrix(options: MatrixOptions) -> Matrix:
     try:
-        if options.sources.from_reports:
-            if options.sources.any_target:
-                raise UsageError("--from-reports renders saved reports; it takes no targets")
-            return read_reports(options.sources.from_reports)
+        if options.sources.merge:
+            return _merge(options)
         return _run_targets(options)
     except MatrixInputError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(printable(str(exc))) from None
+
+
+def _failed(entry: MatrixEntry, strict: bool) -> bool:
+    """A FAIL or ERROR (or a WARN under the run's or this command's ``--strict``)."""
+    report = entry.report
+    if report is None:
+        return False
+    return report.failed or (strict and any(r.outcome is Outcome.WARN for r in report.results))
 
 
 def report_matrix(options: MatrixOptions) -> int:
-    """Run (or read) the matrix, print its table, write the JSON and HTML."""
+    """Run (or merge) the matrix, print its table, write the JSON and HTML."""
     if options.jobs < 1 or options.jobs_targets < 1:
         raise UsageError("--jobs and --jobs-targets must be at least 1")
     if options.timeout <= 0:
@@ -210,7 +264,7 @@ def report_matrix(options: MatrixOptions) -> int:
         _write(options.html, html)
     if any(entry.report is None for entry in matrix.entries):
         return EXIT_UNREACHABLE
-    if any(entry.report.failed for entry in matrix.entries if entry.report is not None):
+    if any(_failed(entry, options.strict) for entry in matrix.entries):
         return EXIT_FAILED
     return EXIT_OK
 
@@ -221,63 +275,89 @@ def matrix_command(args: argparse.Namespace) -> int:
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "matrix", help="run the suite against many servers: one combined JSON, one HTML page"
+        "matrix",
+        help="the suite against many servers, or saved reports merged: one JSON, one HTML page",
     )
-    parser.add_argument(
+    servers = parser.add_argument_group("servers to run (give any of these, or --merge)")
+    servers.add_argument(
         "--target",
         action="append",
         metavar="NAME=CMD",
         help="a server: NAME=command with {port} (and {cert}/{key} with --tls), "
         "or NAME=ws://… of a running one (repeatable)",
     )
-    parser.add_argument(
+    servers.add_argument(
         "--targets-file",
         action="append",
         metavar="F",
-        help="NAME=CMD lines (# comments) or a JSON object {NAME: CMD}",
+        help="NAME=CMD lines (# comments) or a JSON object {NAME: CMD} (repeatable)",
     )
-    parser.add_argument(
+    servers.add_argument(
         "--builtin-targets",
         nargs="*",
         metavar="NAME",
         help="the servers of the target table (python -m conformance.cli.targets --list) that are "
         "installed (all, or the NAMEs given)",
     )
-    parser.add_argument(
-        "--from-reports",
+    saved = parser.add_argument_group("saved reports (instead of servers: nothing is run)")
+    saved.add_argument(
+        "--merge",
         nargs="+",
-        metavar="JSON",
-        help="run nothing: build the matrix from saved wsconform run --json reports "
-        "(named by file stem) or matrix JSON files",
+        metavar="[NAME=]JSON",
+        help="combine 'wsconform run --json' reports (one target each, named NAME or by file "
+        "stem) and 'wsconform matrix --json' files (docs/ci.md)",
     )
-    parser.add_argument(
+    running = parser.add_argument_group("running (not with --merge)")
+    running.add_argument(
         "--jobs-targets",
         type=int,
         default=DEFAULT_JOBS_TARGETS,
         metavar="N",
         help=f"servers run at once (default {DEFAULT_JOBS_TARGETS})",
     )
-    parser.add_argument(
-        "--jobs", type=int, default=4, metavar="N", help="cases in parallel per server"
+    running.add_argument(
+        "--jobs",
+        type=int,
+        default=DEFAULT_JOBS,
+        metavar="N",
+        help=f"cases in parallel per server, one connection each (default {DEFAULT_JOBS})",
     )
-    parser.add_argument(
+    running.add_argument(
         "--timeout",
         type=float,
         default=DEFAULT_TIMEOUT,
         metavar="S",
         help=f"deadline of one case in seconds (default {DEFAULT_TIMEOUT:g})",
     )
-    parser.add_argument("--startup-timeout", type=float, default=30.0, metavar="S")
-    parser.add_argument("--profile", choices=("default", "full"), default="default")
-    parser.add_argument("--cases", action="append", metavar="GLOB", help="only matching cases")
-    parser.add_argument("--exclude", action="append", metavar="GLOB", help="skip matching cases")
-    parser.add_argument("--strict", action="store_true", help="a WARN fails a server's run")
-    parser.add_argument(
+    running.add_argument(
+        "--startup-timeout",
+        type=float,
+        default=DEFAULT_STARTUP_TIMEOUT,
+        metavar="S",
+        help="seconds a started server may take to accept connections "
+        f"(default {DEFAULT_STARTUP_TIMEOUT:g})",
+    )
+    running.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=DEFAULT_PROFILE,
+        help="full adds the size-limit cases (default: %(default)s)",
+    )
+    running.add_argument(
+        "--cases", action="append", metavar="GLOB", help="only matching cases (repeatable)"
+    )
+    running.add_argument(
+        "--exclude", action="append", metavar="GLOB", help="skip matching cases (repeatable)"
+    )
+    running.add_argument(
         "--tls", action="store_true", help="run the started servers over wss:// ({cert} {key})"
     )
-    parser.add_argument("--ca-file", metavar="PEM", help="CA to trust for wss:// URL targets")
-    parser.add_argument("--json", metavar="PATH", help="write the combined JSON")
-    parser.add_argument(
+    running.add_argument(
+        "--ca-file",
+        metavar="PEM",
+        help="CA to trust for wss:// URL targets (default: the system's trust store)",
+    )
+    running.add_argument(
         "--json-bytes",
         type=int,
         default=DEFAULT_JSON_BYTES,
@@ -285,11 +365,18 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="bytes of each direction kept per case in the JSON "
         f"(default {DEFAULT_JSON_BYTES}; -1 keeps what the run recorded, up to 64 KiB)",
     )
-    parser.add_argument("--html", metavar="PATH", help="write the one-page HTML matrix")
-    parser.add_argument(
+    output = parser.add_argument_group("verdict and output")
+    output.add_argument(
+        "--strict", action="store_true", help="a WARN fails a server (exit 1) as a FAIL does"
+    )
+    output.add_argument("--json", metavar="PATH", help="write the combined JSON")
+    output.add_argument("--html", metavar="PATH", help="write the one-page HTML matrix")
+    output.add_argument(
         "--html-pass-evidence",
         action="store_true",
         help="evidence blocks for passing cases too (a much larger page)",
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="no line per finished server")
+    output.add_argument(
+        "-q", "--quiet", action="store_true", help="no line per finished server, the table only"
+    )
     parser.set_defaults(func=matrix_command)

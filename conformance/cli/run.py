@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -12,6 +13,7 @@ from ..baseline import Baseline, compare, read_baseline, render_comparison
 from ..cases.base import Case
 from ..catalog import load_catalog
 from ..driver import ConfigError, Segmentation, Unreachable
+from ..reports import json_report
 from ..results import RunReport
 from ..runner import run_suite, select_cases
 from .common import (
@@ -22,6 +24,7 @@ from .common import (
     TargetError,
     TargetOptions,
     UsageError,
+    add_output_arguments,
     add_target_arguments,
     conclude,
     open_target,
@@ -36,6 +39,7 @@ class SuiteSettings:
     jobs: int
     strict: bool
     quiet: bool
+    verbose: bool = False  # -v: the evidence of each case that did not pass
     segmentation: str | None = None  # ``random[:SEED]``, parsed when the run starts
 
 
@@ -61,6 +65,7 @@ class RunOptions:
                 jobs=args.jobs,
                 strict=args.strict,
                 quiet=args.quiet,
+                verbose=args.verbose,
                 segmentation=args.segmentation,
             ),
             cases=tuple(args.cases or ()),
@@ -119,7 +124,26 @@ async def run_against_target(
             raise TargetError(str(exc)) from None
         if not running.reproduce_args:
             report.target_url = f"{running.target.url} (built-in reference server)"
+        if target_options.server_cmd:
+            report.server_command = target_options.server_cmd
         return report
+
+
+def write_error_report(options: RunOptions, error: str) -> None:
+    """With ``--json``, a report with no case and the diagnosis as ``error``: a CI matrix
+    merging per-target reports (``matrix --merge``) shows the target that could not run."""
+    if not options.reports.json:
+        return
+    target = options.target
+    report = RunReport(
+        target_url=target.url or target.server_cmd or "(built-in reference server)",
+        server_command=target.server_cmd or "",
+        profile=options.profile,
+        strict=options.settings.strict,
+        error=error,
+    )
+    with contextlib.suppress(OSError):  # the diagnosis on stderr matters more
+        json_report.write_json(report, options.reports.json)
 
 
 def run_selected(options: RunOptions) -> int:
@@ -139,9 +163,19 @@ def run_selected(options: RunOptions) -> int:
     if not cases:
         raise UsageError("no case matches the --cases/--exclude patterns (see 'wsconform cases')")
     catalog = load_catalog()
-    report = asyncio.run(run_against_target(options.target, cases, settings))
+    try:
+        report = asyncio.run(run_against_target(options.target, cases, settings))
+    except TargetError as exc:
+        write_error_report(options, str(exc))
+        raise
+    report.profile = options.profile
     code = conclude(
-        report, catalog, options.reports, quiet=settings.quiet, no_color=options.no_color
+        report,
+        catalog,
+        options.reports,
+        quiet=settings.quiet,
+        verbose=settings.verbose,
+        no_color=options.no_color,
     )
     if baseline is None or options.baseline is None:
         return code
@@ -155,15 +189,26 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("run", help="run the cases against a server")
+    parser = subparsers.add_parser(
+        "run",
+        help="run the cases against a server",
+        description="Run the cases against one server and print what was tested, one line "
+        "per case that did not pass, and the summary (-v: the evidence, -q: the ids).",
+    )
     add_target_arguments(parser)
     parser.add_argument(
         "--cases",
         action="append",
         metavar="GLOB",
-        help="only cases whose id matches (repeatable; a prefix works too)",
+        help="only cases whose id matches (repeatable; a prefix works too; default: every "
+        "case of the profile)",
     )
-    parser.add_argument("--exclude", action="append", metavar="GLOB", help="skip matching cases")
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        metavar="GLOB",
+        help="skip matching cases (repeatable; default: none)",
+    )
     parser.add_argument("--strict", action="store_true", help="a WARN fails the run")
     parser.add_argument(
         "--baseline",
@@ -171,15 +216,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="a --json report of an earlier run, or a TOML/JSON file of case id -> accepted "
         "outcome and reason: exit 1 only for regressions (with --strict, WARN ones too)",
     )
-    parser.add_argument("--json", metavar="PATH", help="write the JSON report")
-    parser.add_argument("--junit", metavar="PATH", help="write JUnit XML")
-    parser.add_argument("--markdown", metavar="PATH", help="write a Markdown report")
-    parser.add_argument("--html", metavar="PATH", help="write a self-contained HTML report")
-    parser.add_argument("-q", "--quiet", action="store_true", help="summary only, no progress")
+    add_output_arguments(parser, "case")
     parser.add_argument(
         "--segmentation",
         metavar="random[:SEED]",
         help="cut and join the suite's separate writes at random (a case's own chopping "
-        "stays); the seed is printed: a verdict must not change",
+        "stays); the seed is printed: a verdict must not change (default: off)",
     )
     parser.set_defaults(func=run_command)

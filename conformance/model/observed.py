@@ -85,6 +85,7 @@ class Observed:
     upgraded: bool = False  # the handshake succeeded; what follows is WebSocket traffic
     responsive: bool = False  # after the handshake, the peer answered the case's frames
     pongs: list[bytes] = field(default_factory=list)  # Pong payloads, barriers excluded
+    pings: list[bytes] = field(default_factory=list)  # the case's Ping payloads, barriers excluded
     continued: bool = False  # the peer went on processing after it had to fail (§7.1.7)
     closed_after_suite_close: bool = False
     """TCP ended after the suite *started* the closing handshake with its Close; not set
@@ -110,8 +111,8 @@ class Observed:
         parts.extend(str(v) for v in self.violations)
         if self.messages:
             parts.append(_messages_text(self.messages))
-        if self.pongs:
-            parts.append(f"{len(self.pongs)} Pong(s)")
+        if self.pings or self.pongs:
+            parts.append(_pongs_text(self.pings, self.pongs))
         if self.close is not None:
             parts.append(self.close.describe())
         if self.timed_out:
@@ -119,6 +120,16 @@ class Observed:
         parts.append(f"TCP {self.transport.value}")
         parts.extend(self.notes)
         return "; ".join(parts)
+
+
+def _pongs_text(pings: list[bytes], pongs: list[bytes]) -> str:
+    """How the Pongs answered the case's Pings (§5.5.2, §5.5.3), e.g. "no Pong to 2 Pings"."""
+    asked = f" to {len(pings)} Ping(s)" if pings else ""
+    if not pongs:
+        return f"no Pong{asked}"
+    other = sum(1 for payload in pongs if payload not in pings)
+    unlike = f", {other} with data no Ping carried" if pings and other else ""
+    return f"{len(pongs)} Pong(s){asked}{unlike}"
 
 
 def _messages_text(messages: list[tuple[int, bytes]]) -> str:

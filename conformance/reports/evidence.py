@@ -1,4 +1,5 @@
-"""What every report shows the same way: hex dumps, requirements, order and safe text."""
+"""What every report shows the same way: hex dumps, HTTP heads as text, requirements,
+order and safe text."""
 
 from __future__ import annotations
 
@@ -61,12 +62,13 @@ def _ascii_column(chunk: bytes) -> str:
     return "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
 
 
-def hexdump(data: bytes, limit: int = 512, *, total: int | None = None) -> str:
+def hexdump(data: bytes, limit: int = 512, *, total: int | None = None, start: int = 0) -> str:
     """A classic dump: offset, 16 hex bytes in two groups of 8, then ``|ASCII|``.
 
     At most ``limit`` bytes are shown. ``total`` is how many bytes there were in all
     when ``data`` is only a stored prefix; when more existed than are shown, a last
     line says ``… N more bytes (T in all)``. Nothing at all gives ``(no bytes)``.
+    ``start`` is the offset of ``data`` in the stream it came from (after an HTTP head).
     """
     total = len(data) if total is None else max(total, len(data))
     shown = data[: max(limit, 0)]
@@ -75,10 +77,85 @@ def hexdump(data: bytes, limit: int = 512, *, total: int | None = None) -> str:
         chunk = shown[offset : offset + BYTES_PER_LINE]
         left = " ".join(f"{b:02x}" for b in chunk[:8])
         right = " ".join(f"{b:02x}" for b in chunk[8:])
-        lines.append(f"{offset:08x}  {left:<23}  {right:<23}  |{_ascii_column(chunk)}|")
+        where = start + offset
+        lines.append(f"{where:08x}  {left:<23}  {right:<23}  |{_ascii_column(chunk)}|")
     if total > len(shown):
         lines.append(f"… {total - len(shown)} more bytes ({total} in all)")
     return "\n".join(lines) if lines else "(no bytes)"
+
+
+HEAD_LINE_CHARS = 200
+"""Characters of one HTTP head line shown as text; the rest is counted, not shown."""
+HEAD_LINES = 60
+"""HTTP head lines shown as text; further lines are counted, not shown."""
+
+_REQUEST_LINE = re.compile(rb"[!-~]+ [!-~]+ HTTP/[0-9.]+")
+
+
+@dataclass(frozen=True, slots=True)
+class HttpHeadView:
+    """Bytes that open with an HTTP head (RFC 9112 §2.1), split for people to read.
+
+    ``lines`` are the head's lines as text, the blank line that ends it left out: a
+    printable ASCII byte is itself, any other byte ``\\xNN``, so nothing a peer sent
+    reaches a terminal raw. A line ended by a bare LF instead of CRLF shows the LF as
+    ``\\x0a``; a stray CR shows as ``\\x0d``. ``rest`` is what was stored after the
+    head (frames, or a body), for a hex view.
+    """
+
+    lines: tuple[str, ...]
+    head_length: int  # bytes of the head, its ending blank line included
+    complete: bool  # the blank line ending the head was seen
+    rest: bytes
+
+
+def _text_of(raw: bytes) -> str:
+    return "".join(chr(b) if 0x20 <= b < 0x7F else f"\\x{b:02x}" for b in raw)
+
+
+def _lines_of(raw: bytes) -> list[bytes]:
+    """``raw`` cut after each LF (a CR alone does not end a line in an HTTP head)."""
+    parts = raw.split(b"\n")
+    lines = [part + b"\n" for part in parts[:-1]]
+    return [*lines, parts[-1]] if parts[-1] else lines
+
+
+def _head_line(raw: bytes) -> str:
+    """One line of a head as safe text, bounded by :data:`HEAD_LINE_CHARS`."""
+    body = raw[:-2] if raw.endswith(b"\r\n") else raw
+    text = _text_of(body)
+    if len(text) > HEAD_LINE_CHARS:
+        text = f"{text[:HEAD_LINE_CHARS]}… ({len(body)} bytes in all)"
+    return text
+
+
+def starts_with_http_head(data: bytes) -> bool:
+    """True when the first line is an HTTP status line or request line."""
+    first = data.split(b"\n", 1)[0].removesuffix(b"\r")
+    return first.startswith(b"HTTP/") or _REQUEST_LINE.fullmatch(first) is not None
+
+
+def http_head_view(data: bytes) -> HttpHeadView | None:
+    """The HTTP head at the start of ``data`` as text lines, or None when there is none.
+
+    The head ends at the first empty line (CRLF, or a bare LF from a lax peer); a stored
+    prefix without one is all head (``complete`` False).
+    """
+    if not starts_with_http_head(data):
+        return None
+    raw_lines: list[bytes] = []
+    head_length = 0
+    complete = False
+    for raw in _lines_of(data):
+        head_length += len(raw)
+        if raw in (b"\r\n", b"\n"):
+            complete = True
+            break
+        raw_lines.append(raw)
+    lines = [_head_line(raw) for raw in raw_lines[:HEAD_LINES]]
+    if len(raw_lines) > HEAD_LINES:
+        lines.append(f"… {len(raw_lines) - HEAD_LINES} more lines")
+    return HttpHeadView(tuple(lines), head_length, complete, data[head_length:])
 
 
 def byte_count(stored: bytes, total: int) -> int:
@@ -132,7 +209,8 @@ def reproduce_line(result: CaseResult, target_url: str) -> str:
     return printable(result.reproduce or reproduce_command((target_url,), result.id))
 
 
-def _natural(section: str) -> tuple[tuple[int, int | str], ...]:
+def section_key(section: str) -> tuple[tuple[int, int | str], ...]:
+    """A sort key putting sections in natural order: 4.2 < 4.2.1 < 4.10 < 10."""
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in section.split("."))
 
 
@@ -144,7 +222,27 @@ def section_counts(report: RunReport) -> list[tuple[str, dict[str, int]]]:
             (result.spec, result.section), {o.value: 0 for o in OUTCOME_ORDER}
         )
         counts[result.outcome.value] += 1
-    ordered = sorted(groups, key=lambda key: (key[0], _natural(key[1])))
+    ordered = sorted(groups, key=lambda key: (key[0], section_key(key[1])))
     return [
         (printable(f"{spec} §{sec}" if sec else spec), groups[(spec, sec)]) for spec, sec in ordered
     ]
+
+
+def evidence_view(data: bytes, total: int, limit: int) -> list[str]:
+    """The bytes one way: an HTTP head as its text lines, the rest (frames, a body) and
+    bytes that are no HTTP head as a hex dump of at most ``limit`` bytes."""
+    total = max(total, len(data))
+    view = http_head_view(data)
+    if view is None:
+        return hexdump(data, limit, total=total).splitlines()
+    lines = list(view.lines)
+    if not view.complete:
+        more = total - len(data)
+        lines.append(f"(head incomplete{f', {more} more bytes not kept' if more else ''})")
+        return lines
+    after = total - view.head_length
+    if after > 0:
+        lines.append(f"then {after} bytes after the head:")
+        dump = hexdump(view.rest, limit, total=after, start=view.head_length)
+        lines += dump.splitlines()
+    return lines

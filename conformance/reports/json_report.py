@@ -8,13 +8,29 @@ Contract (extra fields may be added, never removed or renamed)::
      "cases": [{"id": "…", "title": "…", "outcome": "pass|fail|warn|info|unsupported|error",
                 "requirements": ["…"], "expected": "…", "actual": "…", "duration_s": 0.0}]}
 
-Extras: ``started_at``, ``duration_s``, ``strict`` at the top; per case ``level``,
-``spec``, ``section``, ``sent_hex``, ``received_hex``, ``sent_total``,
-``received_total``, ``notes`` and ``reproduce``. Bytes are lower-case hex strings.
+Extras: ``started_at``, ``duration_s``, ``strict``, ``profile``, ``preflight`` (a list
+of the preflight's findings, one line each) and, only when no case could run (exit 3,
+``cases`` empty), ``error`` (the one-line diagnosis) at the top; ``server_command`` and
+``server_header`` in ``target`` (empty when not known); per case ``level``, ``spec``,
+``section``, ``sent_hex``, ``received_hex``, ``sent_total``, ``received_total``,
+``notes`` and ``reproduce``. Bytes are lower-case hex strings.
+
+Compact transcripts: the report grows with what went wrong, not with what was sent.
+``sent_hex``/``received_hex`` hold a prefix of the bytes the suite kept: at most
+:data:`PASS_BYTES` per direction for a PASS case, :data:`EVIDENCE_BYTES` for any
+other outcome. ``sent_total``/``received_total`` always count every byte that went
+across. When a direction was cut, two fields appear next to it::
+
+    "received_kept": 65536,          # bytes the suite had kept before the cut
+    "received_sha256": "9f86d0…",    # SHA-256 (lower-case hex) of those kept bytes
+
+(``sent_kept``/``sent_sha256`` likewise). Without them the hex is all that was kept.
+Readers ignore both; :func:`read_json` gives the prefix as the case's bytes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from os import PathLike
 from typing import Any
@@ -24,9 +40,36 @@ from ..results import CaseResult, RunReport
 
 StrPath = str | PathLike[str]
 
+PASS_BYTES = 64
+"""Bytes of each direction a PASS case keeps in the JSON (a request line, a frame head)."""
+EVIDENCE_BYTES = 4096
+"""Bytes of each direction any other case keeps in the JSON; the rest is digested."""
 
-def case_to_json(result: CaseResult) -> dict[str, Any]:
-    """One case: the contract's fields first, then the extras."""
+
+def bytes_limit(outcome: Outcome) -> int:
+    """How many bytes of each direction a case with ``outcome`` keeps in the JSON."""
+    return PASS_BYTES if outcome is Outcome.PASS else EVIDENCE_BYTES
+
+
+def _transcript_fields(direction: str, data: bytes, limit: int) -> dict[str, Any]:
+    """``<direction>_hex`` with at most ``limit`` bytes, and when cut the
+    ``<direction>_kept`` size and ``<direction>_sha256`` digest of all of ``data``."""
+    fields: dict[str, Any] = {f"{direction}_hex": data[: max(limit, 0)].hex()}
+    if len(data) > limit:
+        fields[f"{direction}_kept"] = len(data)
+        fields[f"{direction}_sha256"] = hashlib.sha256(data).hexdigest()
+    return fields
+
+
+def case_to_json(result: CaseResult, limit: int | None = None) -> dict[str, Any]:
+    """One case: the contract's fields first, then the extras.
+
+    ``limit`` lowers the bytes kept of each direction below :func:`bytes_limit`
+    (the matrix JSON keeps fewer); it never raises them.
+    """
+    cap = bytes_limit(result.outcome)
+    if limit is not None:
+        cap = min(cap, limit)
     return {
         "id": result.id,
         "title": result.title,
@@ -38,8 +81,8 @@ def case_to_json(result: CaseResult) -> dict[str, Any]:
         "level": result.level.value,
         "spec": result.spec,
         "section": result.section,
-        "sent_hex": result.sent.hex(),
-        "received_hex": result.received.hex(),
+        **_transcript_fields("sent", result.sent, cap),
+        **_transcript_fields("received", result.received, cap),
         "sent_total": result.sent_total,
         "received_total": result.received_total,
         "notes": list(result.notes),
@@ -47,17 +90,24 @@ def case_to_json(result: CaseResult) -> dict[str, Any]:
     }
 
 
-def to_json(report: RunReport) -> dict[str, Any]:
-    """The whole run as JSON-ready data."""
+def to_json(report: RunReport, limit: int | None = None) -> dict[str, Any]:
+    """The whole run as JSON-ready data; ``limit`` as in :func:`case_to_json`."""
     return {
         "tool": {"name": report.tool_name, "version": report.tool_version},
-        "target": {"url": report.target_url, "role": report.role},
+        "target": {
+            "url": report.target_url,
+            "role": report.role,
+            "server_command": report.server_command,
+            "server_header": report.server_header,
+        },
         "summary": report.summary(),
-        "cases": [case_to_json(result) for result in report.results],
+        "cases": [case_to_json(result, limit) for result in report.results],
         "started_at": report.started_at,
         "duration_s": report.duration_s,
         "strict": report.strict,
-    }
+        "profile": report.profile,
+        "preflight": list(report.preflight),
+    } | ({"error": report.error} if report.error else {})
 
 
 def write_json(report: RunReport, path: StrPath) -> None:
@@ -137,6 +187,11 @@ def from_json(data: dict[str, Any]) -> RunReport:
         tool_name=_optional(tool, "name", str, "ws-conformance", "tool"),
         tool_version=_optional(tool, "version", str, "", "tool"),
         strict=_optional(data, "strict", bool, False, "report"),
+        server_command=_optional(target, "server_command", str, "", "target"),
+        server_header=_optional(target, "server_header", str, "", "target"),
+        preflight=_strings(data, "preflight", "report"),
+        profile=_optional(data, "profile", str, "", "report"),
+        error=_optional(data, "error", str, "", "report"),
     )
 
 

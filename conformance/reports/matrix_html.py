@@ -27,11 +27,8 @@ from html import escape
 from ..catalog import Catalog
 from ..model.verdict import Outcome
 from ..results import OUTCOME_ORDER, CaseResult, RunReport
-from .evidence import (
-    NON_PASS_ORDER,
-    OUTCOME_LABELS,
-)
-from .html import COLOURS, _badge, _line, _text, evidence_parts
+from .evidence import NON_PASS_ORDER, OUTCOME_LABELS, section_key
+from .html import COLOURS, badge, escape_line, escape_text, evidence_parts
 
 WORST_FIRST = (*NON_PASS_ORDER, Outcome.PASS)
 """Heat-map precedence: a cell takes the colour of the first outcome present."""
@@ -132,14 +129,10 @@ def _id(*parts: str) -> str:
     return "-".join(re.sub(r"[^A-Za-z0-9._]+", "_", part) for part in parts)
 
 
-def _natural(section: str) -> tuple[tuple[int, int | str], ...]:
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in section.split("."))
-
-
 def _sections(matrix: Matrix) -> list[tuple[str, str]]:
     """Every (spec, section) present in any report, in natural order."""
     seen = {(r.spec, r.section) for entry in matrix.entries for r in entry.results}
-    return sorted(seen, key=lambda key: (key[0], _natural(key[1])))
+    return sorted(seen, key=lambda key: (key[0], section_key(key[1])))
 
 
 def _section_label(spec: str, section: str) -> str:
@@ -177,19 +170,19 @@ class _Anchors:
 def _header(matrix: Matrix) -> str:
     cases = {r.id for entry in matrix.entries for r in entry.results}
     facts = [
-        f"{_line(matrix.tool_name)} {_line(matrix.tool_version)}",
-        *([f"profile {_line(matrix.profile)}"] if matrix.profile else []),
+        f"{escape_line(matrix.tool_name)} {escape_line(matrix.tool_version)}",
+        *([f"profile {escape_line(matrix.profile)}"] if matrix.profile else []),
         f"{len(matrix.entries)} servers",
         f"{len(cases)} cases",
     ]
     if matrix.duration_s:
         facts.append(f"{matrix.duration_s:.1f}s")
     if matrix.started_at:
-        facts.append(f"started {_line(matrix.started_at)}")
+        facts.append(f"started {escape_line(matrix.started_at)}")
     skipped = ""
     if matrix.skipped:
         items = "".join(
-            f"<li><strong>{_line(name)}</strong>: {_line(reason)}</li>"
+            f"<li><strong>{escape_line(name)}</strong>: {escape_line(reason)}</li>"
             for name, reason in matrix.skipped
         )
         skipped = f"<p>Not run (not installed here):</p><ul>{items}</ul>"
@@ -215,14 +208,15 @@ def _legend() -> str:
 
 
 def _server_head(t: int, entry: MatrixEntry) -> str:
-    version = f'<br><span class="ver">{_line(entry.version)}</span>' if entry.version else ""
-    return f'<th scope="row"><a href="#{_id("srv", str(t))}">{_line(entry.name)}</a>{version}</th>'
+    version = f'<br><span class="ver">{escape_line(entry.version)}</span>' if entry.version else ""
+    link = f'<a href="#{_id("srv", str(t))}">{escape_line(entry.name)}</a>'
+    return f'<th scope="row">{link}{version}</th>'
 
 
 def _heat_cell(t: int, entry: MatrixEntry, spec: str, section: str) -> str:
     label = _section_label(spec, section)
     results = [r for r in entry.results if (r.spec, r.section) == (spec, section)]
-    data = f'data-target="{_line(entry.name)}" data-section="{_line(label)}"'
+    data = f'data-target="{escape_line(entry.name)}" data-section="{escape_line(label)}"'
     counts = _counts(results)
     worst = _worst(counts)
     if worst is None:
@@ -232,9 +226,9 @@ def _heat_cell(t: int, entry: MatrixEntry, spec: str, section: str) -> str:
     target = _id("sec", spec, section)
     return (
         f'<td class="o-{worst.value}" {data} data-worst="{worst.value}" '
-        f'title="{_line(entry.name)} · {_line(label)}: {_line(title)}">'
+        f'title="{escape_line(entry.name)} · {escape_line(label)}: {escape_line(title)}">'
         f'<a href="#{target}">{counts[Outcome.PASS]}/{len(results)}'
-        f"{'<br>' + _line(others) if others else ''}</a></td>"
+        f"{'<br>' + escape_line(others) if others else ''}</a></td>"
     )
 
 
@@ -242,8 +236,8 @@ def _heat_map(matrix: Matrix) -> str:
     sections = _sections(matrix)
     specs = {spec for spec, _ in sections}
     head = "".join(
-        f'<th title="{_line(_section_label(s, sec))}">'
-        f"{_line(_section_label(s, sec) if len(specs) > 1 else '§' + sec)}</th>"
+        f'<th title="{escape_line(_section_label(s, sec))}">'
+        f"{escape_line(_section_label(s, sec) if len(specs) > 1 else '§' + sec)}</th>"
         for s, sec in sections
     )
     rows = []
@@ -251,8 +245,8 @@ def _heat_map(matrix: Matrix) -> str:
         if entry.report is None:
             cells = (
                 f'<td class="down" colspan="{max(len(sections), 1) + 1}" '
-                f'data-target="{_line(entry.name)}" data-worst="error">'
-                f"could not run: {_line(entry.error)}</td>"
+                f'data-target="{escape_line(entry.name)}" data-worst="error">'
+                f"could not run: {escape_line(entry.error)}</td>"
             )
         else:
             cells = "".join(_heat_cell(t, entry, s, sec) for s, sec in sections)
@@ -261,9 +255,9 @@ def _heat_map(matrix: Matrix) -> str:
             others = " ".join(f"{total[o]}{LETTERS[o]}" for o in NON_PASS_ORDER if total[o])
             cells += (
                 f'<td class="o-{worst.value if worst else "pass"}" '
-                f'data-target="{_line(entry.name)}" data-section="all">'
+                f'data-target="{escape_line(entry.name)}" data-section="all">'
                 f'<a href="#{_id("srv", str(t))}">{total[Outcome.PASS]}/{len(entry.results)}'
-                f"{'<br>' + _line(others) if others else ''}</a></td>"
+                f"{'<br>' + escape_line(others) if others else ''}</a></td>"
             )
         rows.append(f"<tr>{_server_head(t, entry)}{cells}</tr>")
     return (
@@ -310,11 +304,11 @@ def _servers(matrix: Matrix) -> str:
     for t, entry in enumerate(matrix.entries):
         facts = []
         if entry.version:
-            facts.append(f'<p class="ver">{_line(entry.version)}</p>')
+            facts.append(f'<p class="ver">{escape_line(entry.version)}</p>')
         if entry.command:
-            facts.append(f"<pre><code>{_text(entry.command)}</code></pre>")
+            facts.append(f"<pre><code>{escape_text(entry.command)}</code></pre>")
         if entry.report is None:
-            body = f"<p>{_badge(Outcome.ERROR)} could not run: {_line(entry.error)}</p>"
+            body = f"<p>{badge(Outcome.ERROR)} could not run: {escape_line(entry.error)}</p>"
         else:
             report = entry.report
             facts.append(
@@ -322,7 +316,7 @@ def _servers(matrix: Matrix) -> str:
             )
             body = _bar_chart(_counts(report.results))
         blocks.append(
-            f'<div class="server" id="{_id("srv", str(t))}"><h3>{_line(entry.name)}</h3>'
+            f'<div class="server" id="{_id("srv", str(t))}"><h3>{escape_line(entry.name)}</h3>'
             + "".join(facts)
             + body
             + f'<p><a href="#{_id("ev", str(t))}">evidence</a></p></div>'
@@ -335,7 +329,7 @@ def _servers(matrix: Matrix) -> str:
 
 
 def _grid(matrix: Matrix, anchors: _Anchors, pass_evidence: bool) -> str:
-    heads = "".join(f"<th>{_line(entry.name)}</th>" for entry in matrix.entries)
+    heads = "".join(f"<th>{escape_line(entry.name)}</th>" for entry in matrix.entries)
     by_case: list[dict[str, tuple[int, CaseResult]]] = [
         {r.id: (i, r) for i, r in enumerate(entry.results)} for entry in matrix.entries
     ]
@@ -359,18 +353,23 @@ def _grid(matrix: Matrix, anchors: _Anchors, pass_evidence: bool) -> str:
                 outcome = result.outcome
                 symbol = SYMBOLS[outcome]
                 tip = f"{matrix.entries[t].name}: {outcome.name}"
-                data = f'data-target="{_line(matrix.entries[t].name)}" data-case="{_line(case_id)}"'
+                data = (
+                    f'data-target="{escape_line(matrix.entries[t].name)}" '
+                    f'data-case="{escape_line(case_id)}"'
+                )
                 if outcome is Outcome.PASS and not pass_evidence:
-                    inner = f'<span title="{_line(tip)}">{symbol}</span>'
+                    inner = f'<span title="{escape_line(tip)}">{symbol}</span>'
                 else:
-                    inner = f'<a href="#{anchors.ids[(t, i)]}" title="{_line(tip)}">{symbol}</a>'
+                    inner = (
+                        f'<a href="#{anchors.ids[(t, i)]}" title="{escape_line(tip)}">{symbol}</a>'
+                    )
                 cells.append(f'<td class="g o-{outcome.value}" {data}>{inner}</td>')
             rows.append(
-                f'<tr id="{_id("row", case_id)}"><td><code>{_line(case_id)}</code> '
-                f"<small>{_line(first.title)}</small></td>{''.join(cells)}</tr>"
+                f'<tr id="{_id("row", case_id)}"><td><code>{escape_line(case_id)}</code> '
+                f"<small>{escape_line(first.title)}</small></td>{''.join(cells)}</tr>"
             )
         parts.append(
-            f'<h3 id="{_id("sec", spec, section)}">{_line(label)}</h3>\n'
+            f'<h3 id="{_id("sec", spec, section)}">{escape_line(label)}</h3>\n'
             '<div class="scroll"><table class="grid"><thead><tr><th class="corner">case</th>'
             f"{heads}</tr>"
             "</thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody></table></div>"
@@ -385,8 +384,9 @@ def _evidence_block(
     target_url = entry.report.target_url if entry.report else ""
     parts = [
         f'<article class="case o-{result.outcome.value}" id="{anchor}">',
-        f"<h4>{_badge(result.outcome)} <code>{_line(result.id)}</code> · {_line(entry.name)}</h4>",
-        f"<p>{_line(result.title)}</p>",
+        f"<h4>{badge(result.outcome)} <code>{escape_line(result.id)}</code> · "
+        f"{escape_line(entry.name)}</h4>",
+        f"<p>{escape_line(result.title)}</p>",
     ]
     parts.extend(evidence_parts(result, catalog, target_url))
     parts.append(f'<p><a href="#{_id("row", result.id)}">back to the grid</a></p></article>')
@@ -408,9 +408,9 @@ def _evidence(
             key=lambda item: rank[item[1].outcome],
         )
         what = "every case" if pass_evidence else "cases that did not pass"
-        parts.append(f'<h3 id="{_id("ev", str(t))}">{_line(entry.name)}: {what}</h3>')
+        parts.append(f'<h3 id="{_id("ev", str(t))}">{escape_line(entry.name)}: {what}</h3>')
         if entry.report is None:
-            parts.append(f"<p>could not run: {_line(entry.error)}</p>")
+            parts.append(f"<p>could not run: {escape_line(entry.error)}</p>")
         elif not shown:
             parts.append("<p>Every case passed.</p>")
         parts.extend(_evidence_block(entry, r, catalog, anchors.ids[(t, i)]) for i, r in shown)

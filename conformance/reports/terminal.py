@@ -1,6 +1,18 @@
-"""Terminal output in the spirit of h2spec: one evidence block per case that did not pass.
+"""Terminal output: a header naming what was tested, h2spec-style lines, evidence blocks.
 
-::
+Default (:data:`Detail.LIST`): the header, then one line per case that did not pass,
+grouped under a heading per spec section, then the summary::
+
+    wsconform 1.0 · profile default
+      target   ws://127.0.0.1:9001/
+      server   Python/3.11 websockets/17.4
+
+    rfc6455 §4.2.1 Reading the Client's Opening Handshake
+      ✗ rfc6455/4.2.1/missing-key   FAIL  HTTP 101 Switching Protocols; TCP still open
+
+    380 cases: 379 passed, 1 failed, 0 warnings, 0 info, 0 unsupported, 0 errors in 1.23s
+
+``-v`` (:data:`Detail.EVIDENCE`): an evidence block per such case instead::
 
     ✗ rfc6455/4.2.1/missing-key  A request without Sec-WebSocket-Key is refused  [FAIL]
       Requirement: RFC 6455 §4.2.1 (MUST, server) rfc6455-4.2.1-key-16-bytes
@@ -8,9 +20,14 @@
         https://www.rfc-editor.org/rfc/rfc6455#section-4.2.1
       Expected: an HTTP error response (status 400-599)
         Actual: HTTP 101 Switching Protocols; TCP still open
-          Sent: 00000000  47 45 54 ...
-      Received: ...
+          Sent: GET / HTTP/1.1
+                Host: 127.0.0.1:9001
+                ...
+      Received: HTTP/1.1 101 Switching Protocols
+                ...
       Reproduce: wsconform run ws://127.0.0.1:9001/ --cases 'rfc6455/4.2.1/missing-key'
+
+``-q`` (:data:`Detail.QUIET`): the ids that FAIL, ERROR or WARN, then the summary line.
 
 ANSI colours are used only when asked for; peer-controlled text is always made
 printable first, so a peer cannot inject escape sequences.
@@ -19,23 +36,42 @@ printable first, so a peer cannot inject escape sequences.
 from __future__ import annotations
 
 import textwrap
+from enum import Enum
 
 from ..catalog import Catalog
 from ..model.verdict import Outcome
 from ..results import OUTCOME_ORDER, CaseResult, RunReport
 from .evidence import (
-    hexdump,
+    evidence_view,
     non_passing,
     one_line,
     printable,
     reproduce_line,
     requirement_lines,
     section_counts,
+    section_key,
 )
 
 WIDTH = 100
+"""Columns of the output when the terminal's width is unknown."""
+MIN_WIDTH = 60
+"""Narrowest width honoured: below it lines wrap rather than lose their reason."""
+MIN_REASON = 24
+"""Columns a one-line reason needs beside the id; fewer and it goes on its own line."""
 EVIDENCE_LIMIT = 256
-"""Bytes of each direction shown in a block."""
+"""Bytes of each direction shown in hex in a block."""
+ELLIPSIS = "…"
+QUIET_OUTCOMES = (Outcome.FAIL, Outcome.ERROR, Outcome.WARN)
+"""The outcomes ``-q`` names case by case."""
+
+
+class Detail(Enum):
+    """How much a run prints on stdout."""
+
+    QUIET = "quiet"  # failing ids and the summary line
+    LIST = "list"  # header, one line per case that did not pass, summary (the default)
+    EVIDENCE = "evidence"  # header, an evidence block per such case, summary and table
+
 
 SYMBOLS = {
     Outcome.PASS: "✓",
@@ -59,22 +95,165 @@ _BOLD = "\x1b[1m"
 _DIM = "\x1b[2m"
 
 LABEL_WIDTH = len("Received")
+HEADER_LABEL_WIDTH = len("preflight")
 
 
 def _paint(text: str, code: str, color: bool) -> str:
     return f"{code}{text}{_RESET}" if color and text else text
 
 
-def _wrap(text: str, first: str, rest: str) -> list[str]:
-    """``text`` on lines of at most ``WIDTH`` columns, after the given prefixes."""
+def _wrap(text: str, first: str, rest: str, width: int = WIDTH) -> list[str]:
+    """``text`` on lines of at most ``width`` columns, after the given prefixes."""
     return textwrap.wrap(
         text,
-        WIDTH,
+        width,
         initial_indent=first,
         subsequent_indent=rest,
         break_long_words=True,
         break_on_hyphens=False,
     ) or [first.rstrip()]
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` cut to ``width`` columns, an ellipsis marking the cut."""
+    if len(text) <= width:
+        return text
+    return text[: max(width - len(ELLIPSIS), 0)].rstrip() + ELLIPSIS
+
+
+# the header ---------------------------------------------------------------------------
+
+
+COPYABLE_FACTS = frozenset({"target", "command"})
+"""Header facts never wrapped, so that they can be copied whole."""
+
+
+def header_lines(report: RunReport, *, width: int = WIDTH) -> list[str]:
+    """What was tested: tool and version, profile, target, server command, ``Server:``,
+    and every preflight fact (peer-controlled text made printable, wrapped to ``width``
+    but for the target and the command)."""
+    title = f"wsconform {printable(report.tool_version)}"
+    if report.profile:
+        title += f" · profile {printable(report.profile)}"
+    if report.strict:
+        title += " · strict"
+    facts = [("target", report.target_url)]
+    if report.server_command:
+        facts.append(("command", report.server_command))
+    if report.server_header:
+        facts.append(("server", report.server_header))
+    facts += [("preflight", fact) for fact in report.preflight]
+    lines = [title]
+    previous = ""
+    indent = " " * (2 + HEADER_LABEL_WIDTH + 2)
+    for label, text in facts:
+        shown = "" if label == previous else label
+        first = f"  {shown.ljust(HEADER_LABEL_WIDTH)}  "
+        if label in COPYABLE_FACTS:
+            lines.append(first + one_line(text))
+        else:
+            lines += _wrap(one_line(text), first, indent, max(width, MIN_WIDTH))
+        previous = label
+    return lines
+
+
+def render_header(report: RunReport, *, color: bool, width: int = WIDTH) -> str:
+    """:func:`header_lines` as text, the first line bold with colour."""
+    lines = header_lines(report, width=width)
+    lines[0] = _paint(lines[0], _BOLD, color)
+    return "\n".join(lines) + "\n"
+
+
+# one line per case (the default) ------------------------------------------------------
+
+
+def section_title(results: list[CaseResult], catalog: Catalog | None) -> str:
+    """The title of the section the ``results`` share, from a requirement they cite that
+    belongs to that very section; empty when none does."""
+    if catalog is None or not results:
+        return ""
+    section = results[0].section
+    for result in results:
+        for rid in result.requirements:
+            requirement = catalog.get(rid)
+            if requirement is not None and requirement.section == section:
+                return one_line(requirement.title)
+    return ""
+
+
+def grouped_by_section(report: RunReport) -> list[list[CaseResult]]:
+    """The cases that did not pass, one list per spec section in natural order, worst
+    first within a section."""
+    groups: dict[tuple[str, str], list[CaseResult]] = {}
+    for result in non_passing(report):
+        groups.setdefault((result.spec, result.section), []).append(result)
+    ordered = sorted(groups, key=lambda key: (key[0], section_key(key[1])))
+    return [groups[key] for key in ordered]
+
+
+def case_line(
+    result: CaseResult, *, id_width: int, outcome_width: int, width: int, color: bool
+) -> list[str]:
+    """``  ✗ id  FAIL  reason``: the reason is the Actual text shortened to the width
+    (on a line of its own when the id leaves too little room)."""
+    code = COLOURS[result.outcome]
+    case_id = printable(result.id)
+    lead = (
+        f"  {_paint(SYMBOLS[result.outcome], code, color)} {case_id.ljust(id_width)}  "
+        f"{_paint(result.outcome.name, code, color)}"
+        f"{' ' * (outcome_width - len(result.outcome.name))}  "
+    )
+    used = 2 + 2 + max(id_width, len(case_id)) + 2 + outcome_width + 2
+    reason = one_line(result.actual)
+    if width - used >= MIN_REASON:
+        return [(lead + shorten(reason, width - used)).rstrip()]
+    indent = " " * 6
+    return [lead.rstrip(), indent + shorten(reason, max(width - len(indent), MIN_REASON))]
+
+
+def render_list(
+    report: RunReport, catalog: Catalog | None, *, color: bool, width: int = WIDTH
+) -> str:
+    """A heading per section, then one line per case of it that did not pass (ids
+    aligned within the section); empty when every case passed."""
+    width = max(width, MIN_WIDTH)
+    groups = grouped_by_section(report)
+    if not groups:
+        return ""
+    outcome_width = max(len(r.outcome.name) for group in groups for r in group)
+    out: list[str] = []
+    for group in groups:
+        id_width = min(max(len(printable(r.id)) for r in group), width // 2)
+        first = group[0]
+        heading = printable(f"{first.spec} §{first.section}" if first.section else first.spec)
+        title = section_title(group, catalog)
+        if title:
+            heading = f"{heading} {title}"
+        out.append(_paint(shorten(heading, width), _BOLD, color))
+        for result in group:
+            out += case_line(
+                result, id_width=id_width, outcome_width=outcome_width, width=width, color=color
+            )
+    return "\n".join(out) + "\n"
+
+
+# -q ------------------------------------------------------------------------------------
+
+
+def render_quiet(report: RunReport, *, color: bool) -> str:
+    """``FAIL  <id>`` for each case that FAILed, ERRORed or WARNed, then the summary."""
+    width = max(len(outcome.name) for outcome in QUIET_OUTCOMES)
+    lines = [
+        f"{_paint(r.outcome.name, COLOURS[r.outcome], color)}"
+        f"{' ' * (width - len(r.outcome.name))}  {printable(r.id)}"
+        for r in non_passing(report)
+        if r.outcome in QUIET_OUTCOMES
+    ]
+    lines.append(_summary_painted(report, color))
+    return "\n".join(lines) + "\n"
+
+
+# -v: evidence blocks ------------------------------------------------------------------
 
 
 def _field(label: str, text: str, color: bool) -> list[str]:
@@ -87,12 +266,11 @@ def _field(label: str, text: str, color: bool) -> list[str]:
 
 
 def _dump(label: str, data: bytes, total: int, color: bool) -> list[str]:
-    head = f"  {label.rjust(LABEL_WIDTH)}: "
-    pad = " " * len(head)
-    dump = hexdump(data, EVIDENCE_LIMIT, total=total).splitlines()
+    pad = " " * (LABEL_WIDTH + 4)
+    view = evidence_view(data, total, EVIDENCE_LIMIT)
     label_text = _paint(f"{label}:", _BOLD, color)
-    first = f"  {' ' * (LABEL_WIDTH - len(label))}{label_text} {dump[0]}"
-    return [first, *(pad + line for line in dump[1:])]
+    first = f"  {' ' * (LABEL_WIDTH - len(label))}{label_text} {view[0]}"
+    return [first, *(pad + line for line in view[1:])]
 
 
 def render_case(
@@ -132,6 +310,9 @@ def render_failures(report: RunReport, catalog: Catalog | None, *, color: bool) 
     return "\n\n".join(blocks) + ("\n" if blocks else "")
 
 
+# the summary --------------------------------------------------------------------------
+
+
 def _plural(count: int, singular: str, plural: str) -> str:
     return f"{count} {singular if count == 1 else plural}"
 
@@ -151,6 +332,11 @@ def summary_line(report: RunReport) -> str:
     return f"{cases}: {', '.join(parts)} in {report.duration_s:.2f}s"
 
 
+def _summary_painted(report: RunReport, color: bool) -> str:
+    verdict = Outcome.FAIL if report.failed else Outcome.PASS
+    return _paint(summary_line(report), COLOURS[verdict] + _BOLD, color)
+
+
 _COLUMNS = {
     Outcome.PASS: "pass",
     Outcome.FAIL: "fail",
@@ -163,9 +349,7 @@ _COLUMNS = {
 
 def render_summary(report: RunReport, *, color: bool) -> str:
     """The one-line summary, then a table of counts per spec section."""
-    line = summary_line(report)
-    verdict = Outcome.FAIL if report.failed else Outcome.PASS
-    out = [_paint(line, COLOURS[verdict] + _BOLD, color)]
+    out = [_summary_painted(report, color)]
     rows = section_counts(report)
     if rows:
         rows.append(("total", report.summary()))
@@ -181,3 +365,37 @@ def render_summary(report: RunReport, *, color: bool) -> str:
                 cells.append(f"  {cell}")
             out.append(label.ljust(width) + "".join(cells))
     return "\n".join(out) + "\n"
+
+
+# a whole run --------------------------------------------------------------------------
+
+MORE_HINT = "details: -v, or wsconform explain CASE_ID"
+"""Where a server run's evidence is (``wsconform explain`` runs server cases only)."""
+
+
+def render_run(
+    report: RunReport,
+    catalog: Catalog | None,
+    *,
+    detail: Detail,
+    color: bool,
+    width: int = WIDTH,
+) -> str:
+    """Everything a run prints on stdout at the given detail (progress is stderr's)."""
+    if detail is Detail.QUIET:
+        return render_quiet(report, color=color)
+    parts = [render_header(report, color=color, width=width)]
+    if detail is Detail.EVIDENCE:
+        failures = render_failures(report, catalog, color=color)
+        if failures:
+            parts.append(failures)
+        parts.append(render_summary(report, color=color))
+        return "\n".join(parts)
+    listing = render_list(report, catalog, color=color, width=width)
+    if listing:
+        parts.append(listing)
+    summary = _summary_painted(report, color) + "\n"
+    if listing and report.role == "server":
+        summary += _paint(MORE_HINT, _DIM, color) + "\n"
+    parts.append(summary)
+    return "\n".join(parts)

@@ -6,9 +6,11 @@ recorded in its transcript, so the evidence of a verdict is every byte exchanged
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..driver import Connection, Target, Transcript
 
-__all__ = ["CannotRun", "CaseContext"]
+__all__ = ["CannotRun", "CaseContext", "PeerFacts"]
 
 
 class CannotRun(Exception):
@@ -18,12 +20,42 @@ class CannotRun(Exception):
     """
 
 
+@dataclass(frozen=True, slots=True)
+class PeerFacts:
+    """What the preflight learned about the server that changes how cases wait.
+
+    A case proves the server processed its frames with a Ping barrier (§5.5.2: a Pong
+    answers every Ping, in order); a server that sends no Pong, or a Pong with other
+    data (§5.5.3), gets an echoed message as barrier instead, and a server that echoes
+    nothing stops the cases that judge an echo at once, with ``no_echo`` as the reason.
+    """
+
+    no_ping: str = ""
+    """Why a Pong cannot serve as barrier (a preflight fact), empty when it can."""
+    no_echo: str = ""
+    """Why an echo cannot be awaited (a preflight fact), empty when it can."""
+
+    @property
+    def answers_ping(self) -> bool:
+        return not self.no_ping
+
+    @property
+    def echoes(self) -> bool:
+        return not self.no_echo
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """The facts a report shows, one line each."""
+        return tuple(line for line in (self.no_ping, self.no_echo) if line)
+
+
 class CaseContext:
     """What a running case may use: the target, its deadline and a transcript."""
 
-    def __init__(self, target: Target, deadline: float) -> None:
+    def __init__(self, target: Target, deadline: float, facts: PeerFacts | None = None) -> None:
         self.target = target
         self.deadline = deadline
+        self.facts = facts or PeerFacts()
         self.transcript = Transcript()
         self.connections: list[Connection] = []
 

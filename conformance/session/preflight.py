@@ -12,38 +12,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ..driver import Connection, DeadlineExceeded, Target, Transcript
 from ..model import handshake as hs
+from ..model.answer_diagnosis import (
+    FIRST_BYTES,
+    WSS_PORT_HINT,
+    could_be_http,
+    diagnose,
+    looks_like_tls,
+)
 from ..model.codec import encode_frame
 from ..model.observed import HttpResponse, TransportEnd
 from ..model.violations import Violation
+from .capabilities import probe
+from .context import PeerFacts
 from .wire import close_frame
 
-__all__ = [
-    "PreflightResult",
-    "could_be_http",
-    "diagnose",
-    "looks_like_tls",
-    "preflight",
-    "speaks_tls",
-]
+__all__ = ["PreflightResult", "preflight", "speaks_tls"]
 
-FIRST_BYTES = 32
-"""Bytes of an unexpected answer shown in a diagnosis."""
-
-TLS_RECORD_TYPES = frozenset({0x14, 0x15, 0x16, 0x17})
-"""First byte of a TLS record (RFC 8446 §5.1: change_cipher_spec, alert, handshake,
-application_data); the second is the major version, 0x03."""
-
-HTTP_PREFIX = b"HTTP/"
-"""How every HTTP/1.x status line starts (RFC 9112 §4)."""
-
-NOT_WEBSOCKET = "not a WebSocket server (RFC 6455 §4.1: a 101 is required)"
-REFUSED = "every case needs a 101 (RFC 6455 §4.2.2); is the URL's path right?"
-WSS_PORT_HINT = "sent TLS (is this a wss:// port?)"
 GOING_AWAY = 1001
+SERVER_HEADER_MAX = 120
+"""Characters of the ``Server:`` header a report shows."""
+GOODBYE_WAIT = 1.0
+"""Seconds the preflight's closing Close may take to write."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,77 +49,20 @@ class PreflightResult:
     problem: str = ""
     response: HttpResponse | None = None
     violations: tuple[Violation, ...] = ()
+    facts: PeerFacts = field(default_factory=PeerFacts)
+    """What the Ping and echo probe after the 101 found (see :mod:`.capabilities`)."""
 
     @property
     def ok(self) -> bool:
         return not self.problem
 
-
-def looks_like_tls(data: bytes) -> bool:
-    """True if ``data`` starts like a TLS record (a ``ws://`` URL for a ``wss://`` port)."""
-    return len(data) >= 2 and data[0] in TLS_RECORD_TYPES and data[1] == 0x03
-
-
-def could_be_http(data: bytes) -> bool:
-    """False once ``data`` cannot be the start of an HTTP response (no "HTTP/" status line)."""
-    head = data.lstrip(b"\r\n")[: len(HTTP_PREFIX)]
-    return HTTP_PREFIX.startswith(head)
-
-
-def _first(data: bytes) -> str:
-    more = "..." if len(data) > FIRST_BYTES else ""
-    return f"{data[:FIRST_BYTES]!r}{more}"
-
-
-def _refusal(where: str, response: HttpResponse) -> str:
-    """A 2xx/3xx answer is a plain web server; an error status refuses this URL."""
-    server = b", ".join(response.values(b"server")).decode("latin-1")
-    about = f"{response.describe()}" + (f" (Server: {server})" if server else "")
-    if response.status < 400:
-        return f"{where} answered the opening handshake with {about}: {NOT_WEBSOCKET}"
-    return f"{where} refused a valid opening handshake with {about}: {REFUSED}"
-
-
-def diagnose(
-    where: str,
-    reader: hs.ResponseReader,
-    received: bytes,
-    *,
-    secure: bool,
-    end: TransportEnd,
-    timeout: float | None,
-) -> str:
-    """The one-line problem with the answer to a valid handshake, or "" for a 101.
-
-    ``received`` is what the server sent (a prefix is enough), ``end`` how the
-    connection ended, ``timeout`` the seconds waited if the wait ran out (else None).
-    """
-    if not secure and looks_like_tls(received):
-        return f"{where} {WSS_PORT_HINT}"
-    response = reader.response
-    if response is not None:
-        return "" if response.status == 101 else _refusal(where, response)
-    if not could_be_http(received) or (reader.error is not None and received):
-        why = f" ({reader.error})" if reader.error else ""
-        return (
-            f"{where} answered the opening handshake with something that is not HTTP{why}: "
-            f"{_first(received)}"
-        )
-    if timeout is not None:
-        if not received:
-            spoken = "TLS" if secure else "TCP"
-            return (
-                f"no answer from {where} to the opening handshake within {timeout:g} s: "
-                f"the server accepts {spoken} but does not speak"
-            )
-        return (
-            f"the answer of {where} to the opening handshake stopped after {len(received)} bytes "
-            f"within {timeout:g} s: {_first(received)}"
-        )
-    how = "reset" if end is TransportEnd.RESET else "closed"
-    if received:
-        return f"{where} {how} the connection in the middle of its answer: {_first(received)}"
-    return f"{where} {how} the connection without answering the opening handshake"
+    @property
+    def server_header(self) -> str:
+        """The ``Server:`` header of the answer (printable, one line), or ""."""
+        if self.response is None:
+            return ""
+        value = b", ".join(self.response.values(b"server")).decode("latin-1")
+        return "".join(c if c.isprintable() else "?" for c in value)[:SERVER_HEADER_MAX]
 
 
 async def speaks_tls(target: Target, deadline: float) -> bool:
@@ -147,7 +83,8 @@ async def speaks_tls(target: Target, deadline: float) -> bool:
 
 
 async def preflight(target: Target, timeout: float) -> PreflightResult:
-    """Connect, send a valid opening handshake and read the answer, within ``timeout``.
+    """Connect, send a valid opening handshake and read the answer, within ``timeout``;
+    after a valid 101, probe for a Pong and an echo within ``timeout`` more.
 
     Raises :class:`~conformance.driver.Unreachable` when no connection opens. A ``ws://``
     connection closed without an answer is probed once for TLS (a ``wss://`` port).
@@ -175,10 +112,13 @@ async def preflight(target: Target, timeout: float) -> PreflightResult:
     problem = diagnose(where, reader, received, secure=target.secure, end=conn.end, timeout=waited)
     response = reader.response
     if not problem and response is not None:
+        broken = tuple(hs.check_accept(request, response))
+        facts = PeerFacts()
+        if not broken:  # the cases would not get past an invalid 101 either
+            conn.deadline = loop.time() + timeout
+            facts = await probe(conn, reader.trailing, timeout)
         await _say_goodbye(conn)
-        return PreflightResult(
-            response=response, violations=tuple(hs.check_accept(request, response))
-        )
+        return PreflightResult(response=response, violations=broken, facts=facts)
     conn.abort()
     if not target.secure and not received and waited is None and await speaks_tls(target, deadline):
         problem = f"{where} {WSS_PORT_HINT}"
@@ -187,6 +127,8 @@ async def preflight(target: Target, timeout: float) -> PreflightResult:
 
 async def _say_goodbye(conn: Connection) -> None:
     """A masked Close (§5.5.1, 1001 going away), then the connection is released."""
-    with contextlib.suppress(DeadlineExceeded):
-        await conn.send(encode_frame(close_frame(GOING_AWAY)))
+    if conn.end is TransportEnd.OPEN:
+        conn.deadline = asyncio.get_running_loop().time() + GOODBYE_WAIT
+        with contextlib.suppress(DeadlineExceeded):
+            await conn.send(encode_frame(close_frame(GOING_AWAY)))
     await conn.close()

@@ -7,6 +7,12 @@ timers: a Ping whose Pong comes back is the barrier proving the server processed
 everything sent before it (§5.5.2, pongs are answered in order), and a Close or the
 end of the TCP stream marks the end. Every wait is bounded by the case deadline. A
 Close the server starts is answered at once (§5.5.1) while the case goes on watching.
+
+A server the preflight found sending no Pong (or a Pong with other data) gets an
+echoed text message as barrier instead, where a message may start (no fragmented
+message of the case is open); a server that echoes nothing stops the cases that judge
+an echo at once (:class:`~conformance.session.context.PeerFacts`): a known missing
+capability never costs a deadline per case.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Any
 
 from ..driver import Connection, DeadlineExceeded
 from ..model import handshake as hs
+from ..model.answer_diagnosis import diagnose
 from ..model.codec import close_payload, encode_frame
 from ..model.constants import Opcode, is_valid_close_code
 from ..model.decoder import (
@@ -32,7 +39,7 @@ from ..model.decoder import (
 )
 from ..model.frames import Frame, LengthForm
 from ..model.observed import CloseInfo, Observed, TransportEnd
-from .context import CannotRun, CaseContext
+from .context import CannotRun, CaseContext, PeerFacts
 
 CLOSING_GRACE = 1.0
 """Seconds a case waits for the server's side of the closing handshake once it is
@@ -95,6 +102,8 @@ class WireSession:
 
     conn: Connection
     stream: PeerStream
+    facts: PeerFacts = field(default_factory=PeerFacts)
+    """What the preflight learned: which barrier the server can serve."""
     observed: Observed = field(default_factory=lambda: Observed(upgraded=True))
     closing_sent: bool = False
     """The suite sent a Close: starting the closing handshake, or answering the server's."""
@@ -104,6 +113,8 @@ class WireSession:
     """Data messages completed by the frames sent so far (an echo server owes as many)."""
     _barriers_sent: set[bytes] = field(default_factory=set)
     _barriers_seen: set[bytes] = field(default_factory=set)
+    _message_open: bool | None = False
+    """A data message of the suite's is unfinished (None: raw bytes were sent, unknown)."""
     _kept: int = 0
     _dropped: int = 0
     _reading: asyncio.Future[bytes] | None = None
@@ -131,28 +142,35 @@ class WireSession:
             extensions=extensions,
         )
         conn = await ctx.connect()
+        started = len(ctx.transcript.received)
+        asked = asyncio.get_running_loop().time()
         await conn.send(request.to_bytes())
         reader = hs.ResponseReader()
+        waited: float | None = None
         try:
-            while not reader.done:
+            while not reader.done and reader.response is None:
                 reader.feed(await conn.receive())
         except DeadlineExceeded:
-            raise CannotRun("no answer to the opening handshake before the deadline") from None
+            waited = round(conn.deadline - asked, 1)
         response = reader.response
         if response is None or response.status != 101:
-            seen = response.describe() if response else reader.error or "no HTTP response"
-            raise CannotRun(f"the server did not accept a valid opening handshake: {seen}")
+            received = bytes(ctx.transcript.received[started:])
+            where = f"{ctx.target.host}:{ctx.target.port}"
+            problem = diagnose(
+                where, reader, received, secure=ctx.target.secure, end=conn.end, timeout=waited
+            )
+            raise CannotRun(f"a valid opening handshake failed: {problem}")
         broken = hs.check_accept(request, response)
         if broken:
             raise CannotRun(f"the server's 101 is invalid: {broken[0]}")
         stream = PeerStream(peer="server", max_payload=MAX_FRAME, max_message=MAX_MESSAGE)
-        session = cls(conn, stream)
+        session = cls(conn, stream, ctx.facts)
         if reader.trailing:
             session._feed(reader.trailing)
         if prove_alive and not await session.barrier():
             raise CannotRun(
-                "the server did not answer a Ping right after the handshake, so a close "
-                "could not be told apart from one caused by the case's frame"
+                f"the server did not answer a {session.barrier_name} right after the "
+                "handshake, so a close could not be told apart from one caused by the case's frame"
             )
         return session
 
@@ -168,6 +186,11 @@ class WireSession:
         data = b"".join(f if isinstance(f, bytes) else encode_frame(f) for f in frames)
         if any(isinstance(f, Frame) and f.opcode == Opcode.CLOSE for f in frames):
             self.closing_sent = True
+        for f in frames:
+            self._message_open = _still_open(self._message_open, f)
+            ping = isinstance(f, Frame) and f.opcode == Opcode.PING
+            if ping and f.payload not in self._barriers_sent:  # type: ignore[union-attr]
+                self.observed.pings.append(f.payload)  # type: ignore[union-attr]
         self.messages_sent += sum(
             1 for f in frames if isinstance(f, Frame) and f.fin and f.opcode in _DATA_OPCODES
         )
@@ -307,7 +330,10 @@ class WireSession:
         for event in events:
             if isinstance(event, Message):
                 seen.responsive = True
-                self._keep(event)
+                if event.opcode == Opcode.TEXT and event.data in self._barriers_sent:
+                    self._barriers_seen.add(event.data)  # an echo barrier, not the case's
+                else:
+                    self._keep(event)
             elif isinstance(event, PongReceived):
                 seen.responsive = True
                 if event.payload in self._barriers_sent:
@@ -389,16 +415,45 @@ class WireSession:
             self.conn.deadline = deadline
             self.observed.timed_out = timed_out
 
+    @property
+    def barrier_name(self) -> str:
+        """What :meth:`barrier` sends: a Ping, or a text message to be echoed."""
+        return "Ping" if self.facts.answers_ping else "text message to echo"
+
+    @property
+    def can_barrier(self) -> bool:
+        """A barrier can be sent now: a Ping always; an echo only where a message may start."""
+        if self.facts.answers_ping:
+            return True
+        return self.facts.echoes and self._message_open is False
+
     async def barrier(self) -> bool:
         """Ping and wait for its Pong: the server has processed everything sent before.
 
+        A server without a proper Pong (see :class:`PeerFacts`) is sent a text message
+        instead, and its echo is awaited: an echo server processes messages in order.
         False when the connection closed or the deadline passed first (which is what
-        the fail-the-connection cases expect to see).
+        the fail-the-connection cases expect to see). Raise :class:`CannotRun` when no
+        barrier can be sent (check :attr:`can_barrier` first to wait another way).
         """
+        if not self.can_barrier:
+            raise CannotRun(self._no_barrier())
         payload = BARRIER_PREFIX + str(next(_barrier_ids)).encode()
         self._barriers_sent.add(payload)
-        await self.send(client_frame(Opcode.PING, payload))
+        if self.facts.answers_ping:
+            await self.send(client_frame(Opcode.PING, payload))
+        else:
+            await self.send(text(payload))
+            self.messages_sent -= 1  # its echo is the barrier's, not one the case awaits
         return await self.until(lambda s: payload in s._barriers_seen)
+
+    def _no_barrier(self) -> str:
+        if not self.facts.echoes:
+            return f"preflight: {self.facts.no_ping}; {self.facts.no_echo}"
+        return (
+            f"preflight: {self.facts.no_ping}; an echo cannot serve as barrier inside "
+            "this case's unfinished message"
+        )
 
     async def settle(self) -> bool:
         """Wait until the server processed everything sent and echoed every message.
@@ -408,8 +463,12 @@ class WireSession:
         while the application echoes later, so the Pong can overtake the echo (RFC
         6455 orders nothing between them). So after the Pong the case also waits for
         one echo per message sent, up to the deadline, or until the server closes.
+        Without a Pong the echoes alone are awaited; a server that echoes nothing
+        (a preflight fact) stops the case at once with :class:`CannotRun`.
         """
-        if not await self.barrier():
+        if not self.facts.echoes and self.messages_sent:
+            raise CannotRun(f"preflight: {self.facts.no_echo}")
+        if self.facts.answers_ping and not await self.barrier():
             return False
         return await self.until(lambda s: len(s.observed.messages) >= s.messages_sent)
 
@@ -466,6 +525,17 @@ class WireSession:
         return self.observed
 
 
+def _still_open(was_open: bool | None, frame: Frame | bytes) -> bool | None:
+    """Whether a data message of the suite's is unfinished after ``frame`` (§5.4)."""
+    if isinstance(frame, bytes):
+        return None  # raw bytes: the suite no longer knows where messages start
+    if frame.opcode in (Opcode.TEXT, Opcode.BINARY):
+        return None if was_open is None else not frame.fin
+    if frame.opcode == Opcode.CONTINUATION:
+        return None if was_open is None else (was_open and not frame.fin)
+    return was_open
+
+
 def _retrieve(future: asyncio.Future[bytes]) -> None:
     """Mark the outcome of a read left waiting as seen (the session may end first)."""
     if not future.cancelled():
@@ -484,7 +554,9 @@ async def watch_failure(session: WireSession, *, patient: bool = False) -> Obser
     answering the Close.
     """
     echoes = len(session.observed.messages)
-    if await session.barrier():
+    if not session.can_barrier:  # a preflight fact: wait for the server to close
+        await session.until_closed()
+    elif await session.barrier():
         seen = session.observed
         seen.continued = True
         seen.notes.append("the server answered a Ping sent after the offending frame")

@@ -19,6 +19,11 @@ from conformance.model.decoder import Message
 from conformance.model.frames import Frame
 from conformance.model.observed import Observed
 from conformance.model.verdict import Outcome
+from conformance.policy.pingpong import (
+    R_PONG_PROMPTLY,
+    PongBeforeFinalFragment,
+    PongTimingObserved,
+)
 from conformance.reference_server import EngineName
 from conformance.results import CaseResult
 from fixtures.variants_closing import LatestPingOnly
@@ -56,6 +61,7 @@ BREAKS: dict[str, str] = {
     "rfc6455/5.4/ping-between-fragments-byte-writes": "pong-wrong-payload",
     "rfc6455/5.4/pings-between-fragments": "no-pong",
     "rfc6455/5.4/pong-between-fragments": "echo-fragmented-wrong",
+    "rfc6455/5.4/ping-before-final-fragment": "no-pong",
     "rfc6455/5.4/two-fragmented-messages": "echo-fragmented-wrong",
     "rfc6455/5.4/text-64k-in-1300-byte-fragments": "echo-fragmented-wrong",
     "rfc6455/5.4/binary-64k-in-1300-byte-fragments": "echo-fragmented-wrong",
@@ -131,3 +137,53 @@ def test_answering_only_the_latest_ping_between_fragments_passes() -> None:
     assert len(cases) == 3
     results = asyncio.run(run_reference(cases, engine="model", policy=LatestPingOnly()))
     assert not not_passed(results)
+
+
+DEFERRAL = "rfc6455/5.4/ping-before-final-fragment"
+
+
+def _deferral_result(policy: WirePolicy | None, engine: EngineName = "model") -> CaseResult:
+    cases = [c for c in CASES if c.id == DEFERRAL]
+    return asyncio.run(run_reference(cases, engine=engine, policy=policy))[0]
+
+
+def test_pong_before_the_final_fragment_passes_with_its_timing() -> None:
+    result = _deferral_result(None, engine="wsproto")
+    assert result.outcome is Outcome.PASS, result.actual
+    assert "after the Ping, before the final fragment was sent" in result.actual
+
+
+def test_pong_deferred_until_the_message_is_complete_is_a_warning() -> None:
+    """§5.5.2: "It SHOULD respond with Pong frame as soon as is practical"."""
+    result = _deferral_result(wire_policy("pong-deferred"))
+    assert result.outcome is Outcome.WARN, result.actual
+    assert R_PONG_PROMPTLY in result.requirements
+    assert result.actual.startswith("the Pong came "), result.actual  # the one-line reason
+    assert "after the final fragment, having not come within" in result.actual
+    assert "SHOULD respond with Pong frame as soon as is practical" in result.actual
+
+
+def test_no_pong_for_the_ping_inside_a_message_fails() -> None:
+    """§5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame"."""
+    result = _results_under("no-pong")[DEFERRAL]
+    assert result.outcome is Outcome.FAIL, result.actual
+    assert result.actual.startswith("no Pong with the Ping's data came within"), result.actual
+
+
+def test_pong_deferred_fault_is_caught_only_by_the_deferral_case() -> None:
+    """The fault breaks one SHOULD: every other fragmentation case passes against it."""
+    policy = wire_policy("pong-deferred")
+    results = asyncio.run(run_reference(CASES, engine="model", policy=policy))
+    assert set(not_passed(results)) == {DEFERRAL}
+
+
+def test_pong_before_final_fragment_needs_the_timed_observation() -> None:
+    prompt = PongBeforeFinalFragment()
+    assert not prompt.matches(Observed(upgraded=True, pongs=[b"p"]))
+    timed = PongTimingObserved.adopt(Observed(upgraded=True, pongs=[b"p"]))
+    assert timed.pongs == [b"p"] and not prompt.matches(timed)
+    timed.pong_before_final = True
+    assert prompt.matches(timed)
+    assert timed.describe() == Observed.describe(timed)  # no timing, nothing added
+    timed.timing = "the Pong came 0.01 s after the Ping"
+    assert timed.describe().startswith("the Pong came 0.01 s after the Ping; 1 Pong(s)")

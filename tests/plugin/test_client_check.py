@@ -9,12 +9,23 @@ from collections.abc import Callable
 import pytest
 
 from conformance.cli.client import FIXTURES
-from conformance.pytest_support import check_client, client_conformance_tests
+from conformance.pytest_support import ClientCheck, check_client, client_conformance_tests
 from conformance.results import RunReport
 
 pytestmark = pytest.mark.network
 
 ADAPTER = [sys.executable, str(FIXTURES / "python_websockets.py")]
+LYING = (
+    "import json,sys\n"
+    "print(json.dumps({'event':'ready','client':'liar'}),flush=True)\n"
+    "for line in sys.stdin:\n"
+    "    c=json.loads(line)\n"
+    "    if c['op']=='connect':\n"
+    "        print(json.dumps({'event':'open','conn':c['conn'],'protocol':''}),flush=True)\n"
+    "        print(json.dumps({'event':'close','conn':c['conn'],'code':1000,"
+    "'reason':'','wasClean':True}),flush=True)\n"
+)
+"""An adapter that reports every connection open, whatever the server said."""
 
 
 @pytest.mark.skipif(importlib.util.find_spec("websockets") is None, reason="needs websockets")
@@ -34,19 +45,38 @@ def test_a_client_that_never_starts_fails_the_test() -> None:
 
 
 def test_a_failing_client_fails_the_test_with_the_clause() -> None:
-    """An adapter that reports every connection open, whatever the server said."""
-    lying = (
-        "import json,sys\n"
-        "print(json.dumps({'event':'ready','client':'liar'}),flush=True)\n"
-        "for line in sys.stdin:\n"
-        "    c=json.loads(line)\n"
-        "    if c['op']=='connect':\n"
-        "        print(json.dumps({'event':'open','conn':c['conn'],'protocol':''}),flush=True)\n"
-        "        print(json.dumps({'event':'close','conn':c['conn'],'code':1000,"
-        "'reason':'','wasClean':True}),flush=True)\n"
-    )
     with pytest.raises(AssertionError, match=r"rfc6455-4\.1-non-101-http-procedures"):
-        check_client([sys.executable, "-c", lying], scenarios="client/handshake/status-403")
+        check_client([sys.executable, "-c", LYING], scenarios="client/handshake/status-403")
+
+
+def test_ws_client_check_is_a_fixture_giving_a_client_check(
+    ws_client_check: ClientCheck,
+) -> None:
+    assert isinstance(ws_client_check, ClientCheck)
+
+
+def test_a_fail_through_the_fixture_fails_the_test_by_itself(
+    plugin: list[str], pytester: pytest.Pytester
+) -> None:
+    """No assert in the test: calling the fixture is enough for a FAIL to fail it."""
+    pytester.makepyfile(
+        test_client=f"""
+        import sys
+
+        def test_my_client(ws_client_check):
+            adapter = [sys.executable, "-c", {LYING!r}]
+            ws_client_check(adapter, scenarios="client/handshake/status-403")
+
+        def test_passed_after():
+            pass
+        """
+    )
+    result = pytester.runpytest(*plugin, "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1, passed=1)
+    failure = result.stdout.str().split("FAILURES", 1)[1]
+    assert "client/handshake/status-403" in failure
+    assert "rfc6455-4.1-non-101-http-procedures" in failure
+    assert "FAILED test_client.py::test_my_client" in result.stdout.str()
 
 
 def test_profile_is_checked() -> None:

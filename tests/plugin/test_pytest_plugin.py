@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import conformance
 from conformance.model.verdict import Level, Outcome
-from conformance.pytest_support import LoopThread, WsConformanceWarning, enforce
-from conformance.reference_server import start_reference_server
+from conformance.pytest_support import WsConformanceWarning, enforce
 from conformance.results import CaseResult
 from conformance.runner import select_cases
-from fixtures.fault_server import start_fault_server
-
-pytest_plugins = ["pytester"]
 
 pytestmark = pytest.mark.network
 
@@ -28,43 +22,15 @@ HANDSHAKE = "rfc6455/4.2.1/*"
 QUICK = ("--ws-timeout", "3", "-p", "no:cacheprovider")
 
 
-def _plugin_args() -> list[str]:
-    """Load the plugin in inner runs: by entry point if installed, else by module name."""
-    installed = importlib.metadata.entry_points(group="pytest11", name="ws_conformance")
-    if installed and not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
-        return []
-    # The module is already imported here, so pytest cannot rewrite it: not a problem.
-    return ["-p", "conformance.pytest_plugin", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
-
-
-PLUGIN = _plugin_args()
-
-
-def _serve(fault: str | None) -> Iterator[str]:
-    with LoopThread() as thread:
-        starting = start_reference_server() if fault is None else start_fault_server(fault)
-        server = thread.run(starting, timeout=10)
-        thread.enter(server)
-        yield server.url
-
-
-@pytest.fixture(scope="module")
-def reference_url() -> Iterator[str]:
-    yield from _serve(None)
-
-
-@pytest.fixture(scope="module")
-def fault_url() -> Iterator[str]:
-    yield from _serve("accept-missing-key")
-
-
 def _ids(pattern: str, level: Level | None = None) -> list[str]:
     return [c.id for c in select_cases([pattern]) if level is None or c.level is level]
 
 
-def test_items_pass_against_reference_server(pytester: pytest.Pytester, reference_url: str) -> None:
+def test_items_pass_against_reference_server(
+    plugin: list[str], pytester: pytest.Pytester, reference_url: str
+) -> None:
     result = pytester.runpytest(
-        *PLUGIN, *QUICK, "-v", "--ws-url", reference_url, "--ws-cases", HANDSHAKE
+        *plugin, *QUICK, "-v", "--ws-url", reference_url, "--ws-cases", HANDSHAKE
     )
     ids = _ids(HANDSHAKE)
     result.assert_outcomes(passed=len(ids))
@@ -73,10 +39,12 @@ def test_items_pass_against_reference_server(pytester: pytest.Pytester, referenc
         assert f"ws-conformance::{case_id} PASSED" in result.stdout.str()
 
 
-def test_failure_is_an_evidence_block(pytester: pytest.Pytester, fault_url: str) -> None:
+def test_failure_is_an_evidence_block(
+    plugin: list[str], pytester: pytest.Pytester, fault_url: str
+) -> None:
     junit = pytester.path / "ws.xml"
     result = pytester.runpytest(
-        *PLUGIN,
+        *plugin,
         *QUICK,
         "--ws-url",
         fault_url,
@@ -111,8 +79,10 @@ def test_failure_is_an_evidence_block(pytester: pytest.Pytester, fault_url: str)
     assert props["received_hex"]
 
 
-def test_level_and_section_markers(pytester: pytest.Pytester, reference_url: str) -> None:
-    base = (*PLUGIN, *QUICK, "--strict-markers", "--ws-url", reference_url)
+def test_level_and_section_markers(
+    plugin: list[str], pytester: pytest.Pytester, reference_url: str
+) -> None:
+    base = (*plugin, *QUICK, "--strict-markers", "--ws-url", reference_url)
     should = pytester.runpytest(*base, "--ws-cases", HANDSHAKE, "-m", "ws_should")
     all_ids, should_ids = _ids(HANDSHAKE), _ids(HANDSHAKE, Level.SHOULD)
     should.assert_outcomes(passed=len(should_ids), deselected=len(all_ids) - len(should_ids))
@@ -125,7 +95,9 @@ def test_level_and_section_markers(pytester: pytest.Pytester, reference_url: str
     section.assert_outcomes(passed=len(_ids("rfc6455/4.2.2/*")), deselected=len(_ids(HANDSHAKE)))
 
 
-def test_conformance_tests_in_a_project(pytester: pytest.Pytester, fault_url: str) -> None:
+def test_conformance_tests_in_a_project(
+    plugin: list[str], pytester: pytest.Pytester, fault_url: str
+) -> None:
     pytester.makepyfile(
         test_project=f"""
         import pytest
@@ -149,7 +121,7 @@ def test_conformance_tests_in_a_project(pytester: pytest.Pytester, fault_url: st
     """
     )
     result = pytester.runpytest(
-        *PLUGIN,
+        *plugin,
         "-p",
         "no:cacheprovider",
         "-v",
@@ -170,7 +142,7 @@ def test_conformance_tests_in_a_project(pytester: pytest.Pytester, fault_url: st
     assert "Traceback" not in failure
 
 
-def test_ws_check_fixture(pytester: pytest.Pytester, fault_url: str) -> None:
+def test_ws_check_fixture(plugin: list[str], pytester: pytest.Pytester, fault_url: str) -> None:
     pytester.makepyfile(
         test_check=f"""
         import pytest
@@ -190,19 +162,19 @@ def test_ws_check_fixture(pytester: pytest.Pytester, fault_url: str) -> None:
                 ws_check("ws://127.0.0.1:1/", "rfc6455/4.2.1/valid-handshake", timeout=2)
     """
     )
-    pytester.runpytest(*PLUGIN, "-p", "no:cacheprovider").assert_outcomes(passed=3)
+    pytester.runpytest(*plugin, "-p", "no:cacheprovider").assert_outcomes(passed=3)
 
 
-def test_inert_without_a_target(pytester: pytest.Pytester) -> None:
+def test_inert_without_a_target(plugin: list[str], pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_plain="def test_plain():\n    pass\n")
-    result = pytester.runpytest(*PLUGIN, "-p", "no:cacheprovider", "--collect-only", "-q")
+    result = pytester.runpytest(*plugin, "-p", "no:cacheprovider", "--collect-only", "-q")
     assert result.ret == pytest.ExitCode.OK
     assert "ws-conformance" not in result.stdout.str()
     result.stdout.fnmatch_lines(["test_plain.py::test_plain", "1 test collected*"])
 
 
 def test_plain_run_imports_only_the_thin_plugin(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    plugin: list[str], pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The ``pytest11`` entry point loads no case table, runner or client code by itself."""
     monkeypatch.setenv(
@@ -217,13 +189,15 @@ def test_plain_run_imports_only_the_thin_plugin(
             assert loaded == ["conformance", "conformance.pytest_plugin"], loaded
         """
     )
-    result = pytester.runpytest_subprocess(*PLUGIN, "-p", "no:cacheprovider", timeout=60)
+    result = pytester.runpytest_subprocess(*plugin, "-p", "no:cacheprovider", timeout=60)
     result.assert_outcomes(passed=1)
 
 
-def test_unreachable_target_is_one_clear_error(pytester: pytest.Pytester) -> None:
+def test_unreachable_target_is_one_clear_error(
+    plugin: list[str], pytester: pytest.Pytester
+) -> None:
     result = pytester.runpytest(
-        *PLUGIN, *QUICK, "--ws-url", "ws://127.0.0.1:1/", "--ws-cases", HANDSHAKE
+        *plugin, *QUICK, "--ws-url", "ws://127.0.0.1:1/", "--ws-cases", HANDSHAKE
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = [line for line in result.stderr.lines if line.startswith("ERROR:")]
@@ -233,17 +207,17 @@ def test_unreachable_target_is_one_clear_error(pytester: pytest.Pytester) -> Non
     result.assert_outcomes()
 
 
-def test_usage_errors(pytester: pytest.Pytester) -> None:
-    bad_url = pytester.runpytest(*PLUGIN, "--ws-url", "http://x/")
+def test_usage_errors(plugin: list[str], pytester: pytest.Pytester) -> None:
+    bad_url = pytester.runpytest(*plugin, "--ws-url", "http://x/")
     assert bad_url.ret == pytest.ExitCode.USAGE_ERROR
     assert "scheme must be ws or wss" in bad_url.stderr.str()
-    no_case = pytester.runpytest(*PLUGIN, "--ws-url", "ws://127.0.0.1:1/", "--ws-cases", "nope")
+    no_case = pytester.runpytest(*plugin, "--ws-url", "ws://127.0.0.1:1/", "--ws-cases", "nope")
     assert no_case.ret == pytest.ExitCode.USAGE_ERROR
     assert "no ws-conformance case" in no_case.stderr.str()
 
 
 def test_server_cmd_from_ini_in_a_subprocess(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    plugin: list[str], pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
@@ -257,7 +231,7 @@ def test_server_cmd_from_ini_in_a_subprocess(
             rfc6455/4.2.2/accept-value
         ws_startup_timeout = 20
     """)
-    result = pytester.runpytest_subprocess(*PLUGIN, *QUICK, "-v", timeout=90)
+    result = pytester.runpytest_subprocess(*plugin, *QUICK, "-v", timeout=90)
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["ws-conformance::rfc6455/4.2.2/accept-value PASSED*"])
 
