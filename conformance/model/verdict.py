@@ -14,6 +14,10 @@ from enum import StrEnum
 from .behaviours import Behaviour, Expectation, judges_violations
 from .observed import Observed
 
+PREFLIGHT_PREFIX = "preflight: "
+"""How the Actual text of a case stopped at once by a preflight fact begins (an ERROR:
+the server lacks what the case needs, e.g. an echo); reports name such a fact once."""
+
 
 class Outcome(StrEnum):
     """The verdict of one case (names match the JSON report)."""

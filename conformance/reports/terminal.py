@@ -36,10 +36,11 @@ printable first, so a peer cannot inject escape sequences.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Collection
 from enum import Enum
 
 from ..catalog import Catalog
-from ..model.verdict import Outcome
+from ..model.verdict import PREFLIGHT_PREFIX, Outcome
 from ..results import OUTCOME_ORDER, CaseResult, RunReport
 from .evidence import (
     evidence_view,
@@ -181,11 +182,25 @@ def section_title(results: list[CaseResult], catalog: Catalog | None) -> str:
     return ""
 
 
-def grouped_by_section(report: RunReport) -> list[list[CaseResult]]:
-    """The cases that did not pass, one list per spec section in natural order, worst
-    first within a section."""
+def stopped_by_preflight(report: RunReport) -> dict[str, list[CaseResult]]:
+    """The ERRORs a preflight fact stopped at once, by their reason (the default listing
+    names each reason once, with the number of cases, instead of a line per case)."""
+    stopped: dict[str, list[CaseResult]] = {}
+    for result in report.results:
+        if result.outcome is Outcome.ERROR and result.actual.startswith(PREFLIGHT_PREFIX):
+            stopped.setdefault(result.actual, []).append(result)
+    return stopped
+
+
+def grouped_by_section(
+    report: RunReport, leave_out: Collection[str] = ()
+) -> list[list[CaseResult]]:
+    """The cases that did not pass (but those whose ids are in ``leave_out``), one list
+    per spec section in natural order, worst first within a section."""
     groups: dict[tuple[str, str], list[CaseResult]] = {}
     for result in non_passing(report):
+        if result.id in leave_out:
+            continue
         groups.setdefault((result.spec, result.section), []).append(result)
     ordered = sorted(groups, key=lambda key: (key[0], section_key(key[1])))
     return [groups[key] for key in ordered]
@@ -217,11 +232,23 @@ def render_list(
     """A heading per section, then one line per case of it that did not pass (ids
     aligned within the section); empty when every case passed."""
     width = max(width, MIN_WIDTH)
-    groups = grouped_by_section(report)
+    stopped = stopped_by_preflight(report)
+    groups = grouped_by_section(report, {r.id for same in stopped.values() for r in same})
+    out = [
+        _paint(
+            shorten(
+                f"{SYMBOLS[Outcome.ERROR]} {len(same)} cases ERROR at once (ids: -q), "
+                f"{printable(reason)}",
+                width,
+            ),
+            COLOURS[Outcome.ERROR],
+            color,
+        )
+        for reason, same in stopped.items()
+    ]
     if not groups:
-        return ""
+        return "\n".join(out) + "\n" if out else ""
     outcome_width = max(len(r.outcome.name) for group in groups for r in group)
-    out: list[str] = []
     for group in groups:
         id_width = min(max(len(printable(r.id)) for r in group), width // 2)
         first = group[0]

@@ -39,6 +39,7 @@ from ..model.decoder import (
 )
 from ..model.frames import Frame, LengthForm
 from ..model.observed import CloseInfo, Observed, TransportEnd
+from ..model.verdict import PREFLIGHT_PREFIX
 from .context import CannotRun, CaseContext, PeerFacts
 
 CLOSING_GRACE = 1.0
@@ -449,9 +450,9 @@ class WireSession:
 
     def _no_barrier(self) -> str:
         if not self.facts.echoes:
-            return f"preflight: {self.facts.no_ping}; {self.facts.no_echo}"
+            return f"{PREFLIGHT_PREFIX}{self.facts.no_ping}; {self.facts.no_echo}"
         return (
-            f"preflight: {self.facts.no_ping}; an echo cannot serve as barrier inside "
+            f"{PREFLIGHT_PREFIX}{self.facts.no_ping}; an echo cannot serve as barrier inside "
             "this case's unfinished message"
         )
 
@@ -467,7 +468,7 @@ class WireSession:
         (a preflight fact) stops the case at once with :class:`CannotRun`.
         """
         if not self.facts.echoes and self.messages_sent:
-            raise CannotRun(f"preflight: {self.facts.no_echo}")
+            raise CannotRun(f"{PREFLIGHT_PREFIX}{self.facts.no_echo}")
         if self.facts.answers_ping and not await self.barrier():
             return False
         return await self.until(lambda s: len(s.observed.messages) >= s.messages_sent)

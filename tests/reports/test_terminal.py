@@ -6,7 +6,7 @@ import dataclasses
 import re
 
 from conformance.catalog import Catalog, Requirement
-from conformance.model.verdict import Level, Outcome
+from conformance.model.verdict import PREFLIGHT_PREFIX, Level, Outcome
 from conformance.reports.evidence import HEAD_LINE_CHARS, evidence_view, http_head_view
 from conformance.reports.terminal import (
     EVIDENCE_LIMIT,
@@ -332,3 +332,17 @@ def test_http_head_view_is_none_for_bytes_that_are_no_http_head() -> None:
     assert http_head_view(CLOSE_FRAME) is None
     assert http_head_view(b"") is None
     assert http_head_view(b"SSH-2.0-OpenSSH\r\n") is None
+
+
+def test_cases_stopped_by_one_preflight_fact_are_named_once() -> None:
+    """A server without echo: its echo cases are one line, not one each (issue #12)."""
+    reason = PREFLIGHT_PREFIX + "no echo of a text message within 5 s: the cases ... ERROR"
+    stopped = [result(f"echo-{n}", Outcome.ERROR, "5.2", actual=reason) for n in range(40)]
+    other = result("rsv1-text", Outcome.FAIL, "5.2")
+    report = RunReport(target_url=URL, results=[*stopped, other], preflight=(reason[11:],))
+    lines = default_lines(report, width=200)
+    assert lines.count("! 40 cases ERROR at once (ids: -q), " + reason) == 1
+    assert not any("echo-" in line for line in lines)
+    assert any("rsv1-text" in line for line in lines)
+    quiet = render_run(report, CATALOG, detail=Detail.QUIET, color=False).splitlines()
+    assert sum("echo-" in line for line in quiet) == 40
