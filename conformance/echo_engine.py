@@ -9,6 +9,18 @@ with :class:`~conformance.model.decoder.PeerStream` and writes with
 
 Every rule lives in one overridable hook of :class:`WirePolicy`, whose defaults are
 correct, so :mod:`fixtures.wire_faults` can break exactly one rule at a time.
+
+With permessage-deflate agreed (RFC 7692; ``deflate``, from the opening handshake) a
+message whose first frame has RSV1 is inflated (§7.2.2) with a 32,768-byte window and
+kept context, then checked and echoed compressed under the agreed server window and
+context rule (§7.2.1), RSV1 on its first frame only (§6.1); a message without RSV1 is
+taken as is (§6.2). RSV1 on a control frame or a continuation fails with 1002 (§6.1),
+data that is not DEFLATE with 1007 (§7.4.1: not consistent with the message's type, as
+wsproto), text invalid once inflated with 1007 (RFC 6455 §8.1), and the size limit
+applies to the inflated message (1009). The deflate hooks: ``compress_reply``,
+``deflate_window_bits``, ``keep_context``, ``inflate_window_bits``,
+``keep_inflate_context``, ``rsv1_on_control_ok``, ``rsv1_on_continuation_ok``,
+``on_inflate_error``, ``compressed_echo``.
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ from conformance.model.codec import (
     MASK_BIT,
     OPCODE_BITS,
     PAYLOAD_LEN_BITS,
+    RSV1_BIT,
     apply_mask,
     close_payload,
     encode_frame,
@@ -39,13 +52,23 @@ from conformance.model.decoder import (
     PongReceived,
 )
 from conformance.model.frames import Frame
+from conformance.model.server_extensions import DeflateSettings
 from conformance.model.utf8 import Utf8Validator, first_invalid_offset
 from conformance.model.violations import Violation
+from conformance.server_deflate import (
+    InflatedTooLarge,
+    InflateError,
+    ServerDeflater,
+    ServerInflater,
+)
 
 DEFAULT_MAX_MESSAGE: Final = 16 * 2**20
 """Largest message (and frame) the engine takes before failing with 1009 (§7.4.1)."""
 
 DATA_OPCODES: Final = frozenset({Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY})
+
+RSV1_MISPLACED_RULE: Final = "rfc7692-6.1-rsv1-control-fail"
+"""RFC 7692 §6.1: RSV1 on a control frame or a non-first fragment fails the connection."""
 
 MAX_HEADER_SIZE: Final = BASE_HEADER_SIZE + max(EXTENDED_LENGTH_SIZE.values()) + MASK_KEY_SIZE
 """2 bytes, a 64-bit extended length and a masking key (§5.2)."""
@@ -122,6 +145,47 @@ class WirePolicy:
         respond with Pong frame as soon as is practical" asks."""
         return False
 
+    # -- permessage-deflate (RFC 7692), used only once it was agreed --------------
+
+    def compress_reply(self, message: Message) -> bool:
+        """Echo ``message`` compressed (§6: a sender may compress any data message)."""
+        return True
+
+    def deflate_window_bits(self, agreed: DeflateSettings) -> int:
+        """The window the server compresses with: the agreed one (§7.1.2.1, §7.2.1)."""
+        return agreed.server_window_bits
+
+    def keep_context(self, agreed: DeflateSettings) -> bool:
+        """Keep the compression window between messages unless
+        ``server_no_context_takeover`` was agreed (§7.1.1.1)."""
+        return not agreed.server_no_context_takeover
+
+    def inflate_window_bits(self, agreed: DeflateSettings) -> int:
+        """The window the server inflates with (§7.2.2: 32,768 bytes unless agreed)."""
+        return agreed.client_window_bits
+
+    def keep_inflate_context(self, agreed: DeflateSettings) -> bool:
+        """Inflate each message with the last one's window (§7.2.2 MUST; with
+        ``client_no_context_takeover`` the server MAY reset it, and need not)."""
+        return True
+
+    def rsv1_on_control_ok(self) -> bool:
+        """Take RSV1 on a control frame; False fails with 1002 (§6.1 MUST)."""
+        return False
+
+    def rsv1_on_continuation_ok(self) -> bool:
+        """Take RSV1 on a continuation frame; False fails with 1002 (§6.1 MUST)."""
+        return False
+
+    def on_inflate_error(self, detail: str) -> int | None:
+        """The close code for a compressed message that is not DEFLATE data: 1007
+        (RFC 6455 §7.4.1, data not consistent with the message's type); None echoes nothing."""
+        return CloseCode.INVALID_FRAME_PAYLOAD_DATA
+
+    def compressed_echo(self, opcode: int, payload: bytes) -> list[Frame]:
+        """The frames of a compressed echo: one frame, RSV1 set (§6.1, §7.2.1)."""
+        return [Frame(opcode, payload, rsv1=True)]
+
 
 @dataclass(frozen=True, slots=True)
 class EngineOutput:
@@ -167,10 +231,32 @@ class EchoEngine:
     """
 
     def __init__(
-        self, policy: WirePolicy | None = None, *, max_message: int = DEFAULT_MAX_MESSAGE
+        self,
+        policy: WirePolicy | None = None,
+        *,
+        max_message: int = DEFAULT_MAX_MESSAGE,
+        deflate: DeflateSettings | None = None,
     ) -> None:
-        self.policy = policy or WirePolicy()
-        self.stream = PeerStream(peer="client", max_payload=max_message, max_message=max_message)
+        self.policy = policy = policy or WirePolicy()
+        self.deflate = deflate
+        """The agreed permessage-deflate parameters (RFC 7692 §7.1), None without."""
+        self.stream = PeerStream(
+            peer="client",
+            max_payload=max_message,
+            max_message=max_message,
+            allowed_rsv=RSV1_BIT if deflate is not None else 0,
+        )
+        self._deflater: ServerDeflater | None = None
+        self._inflater: ServerInflater | None = None
+        if deflate is not None:
+            self._deflater = ServerDeflater(
+                policy.deflate_window_bits(deflate), policy.keep_context(deflate)
+            )
+            self._inflater = ServerInflater(
+                policy.inflate_window_bits(deflate),
+                policy.keep_inflate_context(deflate),
+                max_message,
+            )
         self.sent_close: bytes | None = None
         """The body of the Close the server sent; after it, nothing more (§5.5.1)."""
         self.close_received = False
@@ -261,23 +347,70 @@ class EchoEngine:
         partial, self._partial = self._partial, None
         begun = partial is not None and partial.size is not None
         probed = partial.probed if partial is not None and begun else 0
+        if frame.rsv1 and self.deflate is not None and self._rsv1_misplaced(frame):
+            self._violation(self._rsv1_violation(frame), out)
+            return
         if frame.opcode not in DATA_OPCODES:
             return
         if not begun:
-            self._begin(frame.opcode)
+            self._begin(frame.opcode, frame.rsv1)
         if self._message is not None:
             self._message.sizes.append(len(frame.payload))
             self._check_text(frame.payload[probed:], frame.fin, out)
 
+    def _rsv1_misplaced(self, frame: Frame) -> bool:
+        """RFC 7692 §6.1: RSV1 only on the first frame of a data message."""
+        if frame.is_control:
+            return not self.policy.rsv1_on_control_ok()
+        if frame.opcode == Opcode.CONTINUATION:
+            return not self.policy.rsv1_on_continuation_ok()
+        return False
+
+    @staticmethod
+    def _rsv1_violation(frame: Frame) -> Violation:
+        if frame.is_control:
+            return Violation(RSV1_MISPLACED_RULE, f"RSV1 on control frame {frame.opcode:#x}")
+        return Violation(RSV1_MISPLACED_RULE, "RSV1 on a continuation frame")
+
+    def _inflate(self, message: Message, out: bytearray) -> Message | None:
+        """The message as sent before compression (§7.2.2), or None having failed."""
+        if not message.rsv1 or self._inflater is None:
+            return message
+        try:
+            data = self._inflater.inflate(message.data)
+        except InflatedTooLarge:
+            self._fail(CloseCode.MESSAGE_TOO_BIG, out)
+            return None
+        except InflateError as exc:
+            code = self.policy.on_inflate_error(str(exc))
+            if code is not None:
+                self._fail(code, out)
+            return None
+        if message.opcode == Opcode.TEXT and first_invalid_offset(data) is not None:
+            detail = "inflated text message is not valid UTF-8"
+            self._violation(Violation(rules.TEXT_UTF8, detail), out)
+            if self.done:
+                return None
+        return replace(message, data=data, rsv1=False)
+
     def _on_message(self, message: Message, out: bytearray) -> None:
         incoming, self._message = self._message, None
         sizes = tuple(incoming.sizes) if incoming is not None else (len(message.data),)
+        compressed = message.rsv1 and self.deflate is not None
         late = message.opcode == Opcode.TEXT and not self.policy.utf8_fail_fast()
-        if late and first_invalid_offset(message.data) is not None:
+        if late and not compressed and first_invalid_offset(message.data) is not None:
             self._violation(Violation(rules.TEXT_UTF8, "text message is not valid UTF-8"), out)
             if self.done:
                 return
-        for frame in self.policy.echo(message, sizes):
+        inflated = self._inflate(message, out)
+        if inflated is None:
+            return
+        if self._deflater is not None and self.policy.compress_reply(inflated):
+            payload = self._deflater.compress(inflated.data)
+            frames = self.policy.compressed_echo(inflated.opcode, payload)
+        else:
+            frames = self.policy.echo(inflated, sizes)
+        for frame in frames:
             self._send(frame, out)
         self._release_held_pongs(out)
 
@@ -295,10 +428,13 @@ class EchoEngine:
 
     # -- text (§5.6, §8.1) ----------------------------------------------------------
 
-    def _begin(self, opcode: int) -> None:
-        """A data frame's header is in: start a message, or continue the current one (§5.4)."""
+    def _begin(self, opcode: int, rsv1: bool) -> None:
+        """A data frame's header is in: start a message, or continue the current one (§5.4).
+
+        A compressed text message (RSV1 agreed, RFC 7692 §6) is checked once inflated."""
         if opcode in (Opcode.TEXT, Opcode.BINARY):
-            check = opcode == Opcode.TEXT and self.policy.utf8_fail_fast()
+            compressed = rsv1 and self.deflate is not None
+            check = opcode == Opcode.TEXT and self.policy.utf8_fail_fast() and not compressed
             self._message = _Incoming(opcode, text=Utf8Validator() if check else None)
 
     def _check_text(self, payload: bytes, final: bool, out: bytearray) -> None:
@@ -332,7 +468,7 @@ class EchoEngine:
             if partial.head[1] & MASK_BIT:
                 partial.mask = bytes(partial.head[size - MASK_KEY_SIZE : size])
             if partial.opcode in DATA_OPCODES:
-                self._begin(partial.opcode)
+                self._begin(partial.opcode, bool(partial.head[0] & RSV1_BIT))
         received = pending - partial.size
         fresh = received - partial.probed
         if fresh <= 0 or partial.opcode not in DATA_OPCODES:

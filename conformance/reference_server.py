@@ -10,6 +10,13 @@ overrides wsproto where the two disagree. ``engine="model"`` echoes with the
 :class:`~conformance.echo_engine.EchoEngine` alone, under a
 :class:`~conformance.echo_engine.WirePolicy` that :mod:`fixtures.wire_faults` can break.
 
+permessage-deflate (RFC 7692) is negotiated by
+:meth:`~conformance.model.server_handshake.ServerBehaviour.negotiate_extensions` (the
+first acceptable offer; an unacceptable one is declined with a 101 without it, §7). A
+connection that agreed to it is served by the model engine whatever ``engine`` says:
+wsproto's ``PerMessageDeflate`` accepts offers §7 makes a server decline (unknown or
+duplicate parameters, ``=08``) and inflates without a bound, so it is not used.
+
 The handshake rules live in :mod:`conformance.model.server_handshake`, one overridable
 hook of :class:`~conformance.model.server_handshake.ServerBehaviour` each, so
 :mod:`fixtures.fault_server` can break exactly one rule at a time; this module reads
@@ -47,6 +54,7 @@ from conformance.echo_engine import EchoEngine, WirePolicy
 from conformance.model.codec import encode_frame
 from conformance.model.constants import Opcode
 from conformance.model.frames import Frame
+from conformance.model.server_extensions import DeflateSettings
 from conformance.model.server_handshake import (
     SEC_PROTOCOL,
     ParsedRequest,
@@ -216,6 +224,14 @@ async def start_reference_server(
     return server
 
 
+@dataclass(frozen=True, slots=True)
+class AcceptedHandshake:
+    """An accepted opening handshake: the bytes after it, the agreed compression."""
+
+    trailing: bytes
+    deflate: DeflateSettings | None = None
+
+
 @dataclass
 class _Message:
     """A message being reassembled from fragments."""
@@ -242,23 +258,23 @@ class _Session:
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             async with asyncio.timeout(self.limits.handshake_timeout):
-                trailing = await self._handshake(reader, writer)
+                accepted = await self._handshake(reader, writer)
         except TimeoutError:
             log.debug("opening handshake deadline passed")
             await self._close(writer)
             return
-        if trailing is None:
+        if accepted is None:
             await self._linger(reader, writer)
             return
-        if self.engine == "model":
-            await self._echo_model(reader, writer, trailing)
+        if self.engine == "model" or accepted.deflate is not None:
+            await self._echo_model(reader, writer, accepted.trailing, accepted.deflate)
         else:
-            await self._echo(reader, writer, trailing)
+            await self._echo(reader, writer, accepted.trailing)
 
     async def _handshake(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> bytes | None:
-        """Answer the opening handshake; the bytes after it if accepted, else None."""
+    ) -> AcceptedHandshake | None:
+        """Answer the opening handshake; what was accepted, or None if refused."""
         outcome = await self._read_request(reader)
         if outcome is None:
             return None
@@ -269,8 +285,10 @@ class _Session:
                 offered = request.tokens(SEC_PROTOCOL)
                 subprotocol = self.behaviour.select_subprotocol(offered)
                 headers = self.behaviour.build_accept_headers(request, subprotocol)
+                deflate = self.behaviour.negotiate_extensions(request)
+                headers += self.behaviour.extension_headers(deflate)
                 await self._send(writer, self.behaviour.render_accept(headers))
-                return outcome.trailing
+                return AcceptedHandshake(outcome.trailing, deflate)
         else:
             refusal = outcome
         log.debug("refusing handshake: %s %s", refusal.status, refusal.detail)
@@ -331,10 +349,17 @@ class _Session:
         await self._linger(reader, writer)
 
     async def _echo_model(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, trailing: bytes
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        trailing: bytes,
+        deflate: DeflateSettings | None = None,
     ) -> None:
-        """Echo with the suite's own :class:`EchoEngine` under ``wire_policy`` (§5, §7, §8)."""
-        engine = EchoEngine(self.wire_policy, max_message=self.limits.max_message_bytes)
+        """Echo with the suite's own :class:`EchoEngine` under ``wire_policy`` (§5, §7, §8),
+        with permessage-deflate if ``deflate`` was agreed (RFC 7692)."""
+        engine = EchoEngine(
+            self.wire_policy, max_message=self.limits.max_message_bytes, deflate=deflate
+        )
         output = engine.receive(trailing)
         while True:
             if output.send:

@@ -41,6 +41,7 @@ __all__ = [
 #: A record's ``spec`` value -> the file in the specs directory that it quotes.
 SPEC_FILES: dict[str, str] = {
     "RFC 6455": "rfc6455.txt",
+    "RFC 7692": "rfc7692.txt",
     "WHATWG WebSockets": "whatwg-websockets.bs",
     "WHATWG Fetch": "whatwg-fetch-websocket-excerpt.bs",
 }

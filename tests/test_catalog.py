@@ -3,8 +3,9 @@
 * every record loads, has a unique, well-formed id, a known keyword and party;
 * every quote appears verbatim (after normalisation, see ``tests/spec_text.py``)
   in the spec file it cites, and RFC quotes sit in the section they claim;
-* every uppercase RFC 2119 keyword in RFC 6455 sections 1-11 lies inside some
-  record's quote, except the occurrences listed in ``RFC_EXCLUSIONS``;
+* every uppercase RFC 2119 keyword in RFC 6455 sections 1-11 and in all of RFC 7692 lies
+  inside some record's quote, except the occurrences listed in ``RFC_EXCLUSIONS``; each of
+  the 65 key-word sentences of RFC 7692 has exactly one record;
 * links point at the right document and at anchors that exist.
 
 Failures name the offending record ids. The checks that read the spec texts skip with a
@@ -19,6 +20,7 @@ import os
 import re
 import tomllib
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -39,17 +41,21 @@ import spec_refs
 from conformance.catalog import KEYWORDS, PARTIES, Requirement, load_catalog, parse_records
 
 RFC = "RFC 6455"
+RFC7692 = "RFC 7692"
+RFCS = (RFC, RFC7692)
 WS = "WHATWG WebSockets"
 FETCH = "WHATWG Fetch"
 
 _SLUG = r"[a-z0-9]+(?:-[a-z0-9]+){1,4}"  # 2-5 words
 ID_PATTERNS = {
     RFC: re.compile(rf"^rfc6455-(?P<section>\d+(?:\.\d+)*)-{_SLUG}$"),
+    RFC7692: re.compile(rf"^rfc7692-(?P<section>\d+(?:\.\d+)*)-{_SLUG}$"),
     WS: re.compile(rf"^whatwg-ws-{_SLUG}$"),
     FETCH: re.compile(rf"^fetch-{_SLUG}$"),
 }
 LINK_PREFIXES = {
     RFC: "https://www.rfc-editor.org/rfc/rfc6455#section-",
+    RFC7692: "https://www.rfc-editor.org/rfc/rfc7692#section-",
     WS: "https://websockets.spec.whatwg.org/#",
     FETCH: "https://fetch.spec.whatwg.org/#",
 }
@@ -59,22 +65,39 @@ RFC2119 = re.compile(
     r"\b(?:MUST NOT|MUST|REQUIRED|SHALL NOT|SHALL|SHOULD NOT|SHOULD|NOT RECOMMENDED|RECOMMENDED"
     r"|MAY|OPTIONAL)\b"
 )
-COVERED_SECTIONS = re.compile(r"^(?:[1-9]|1[01])(?:\.\d+)*$")  # RFC 6455 sections 1-11
+# The sections whose key words must all be in some record's quote, and a floor on how many
+# key words they hold (a broken text reader finds few).
+COVERED_SECTIONS = {
+    RFC: re.compile(r"^(?:[1-9]|1[01])(?:\.\d+)*$"),  # RFC 6455 sections 1-11
+    RFC7692: re.compile(r"^(?:[1-9]|10)(?:\.\d+)*$"),  # all of RFC 7692
+}
+MIN_KEYWORDS = {RFC: 200, RFC7692: 76}
+# RFC 7692 has 76 key words in 65 sentences (the issue's count, 2 of them the §2
+# boilerplate): one record each.
+RFC7692_KEYWORD_SENTENCES = 65
+_SENTENCE_BREAK = re.compile(r"(?<=\.) (?=[A-Z])")
 
-# Keyword occurrences in sections 1-11 deliberately left out of the catalog:
-# (section, verbatim excerpt containing them, reason).
-RFC_EXCLUSIONS: list[tuple[str, str, str]] = [
-    (
-        "2",
-        'The key words "MUST", "MUST NOT", "REQUIRED", "SHALL", "SHALL NOT", "SHOULD", '
-        '"SHOULD NOT", "RECOMMENDED", "MAY", and "OPTIONAL" in this document are to be '
-        "interpreted as described in [RFC2119].",
-        "RFC 2119 boilerplate: names the key words, binds nobody",
-    ),
-]
+# Keyword occurrences in the covered sections deliberately left out of the catalog, by
+# spec: (section, verbatim excerpt containing them, reason).
+RFC_EXCLUSIONS: dict[str, list[tuple[str, str, str]]] = {
+    RFC7692: [],
+    RFC: [
+        (
+            "2",
+            'The key words "MUST", "MUST NOT", "REQUIRED", "SHALL", "SHALL NOT", "SHOULD", '
+            '"SHOULD NOT", "RECOMMENDED", "MAY", and "OPTIONAL" in this document are to be '
+            "interpreted as described in [RFC2119].",
+            "RFC 2119 boilerplate: names the key words, binds nobody",
+        ),
+    ],
+}
 
 # Definition records allowed to contain uppercase key words (they quote them as words).
-DEFINITIONS_QUOTING_KEYWORDS = {"rfc6455-2-imperative-algorithm-keywords"}
+DEFINITIONS_QUOTING_KEYWORDS = {
+    "rfc6455-2-imperative-algorithm-keywords",
+    "rfc7692-2-keywords-boilerplate",
+    "rfc7692-2-imperative-algorithm-keywords",
+}
 
 # Fetch anchors whose dfn lies outside the line ranges of whatwg-fetch-websocket-excerpt.bs,
 # so they cannot be found in the excerpt; each is the dfn id of the algorithm the quote sits in.
@@ -117,8 +140,9 @@ def records() -> list[Requirement]:
 
 
 @pytest.fixture(scope="module")
-def sections(spec_texts: None) -> dict[str, RfcSection]:
-    return rfc_sections(spec_path(RFC).read_text(encoding="utf-8"))
+def sections(spec_texts: None) -> dict[str, dict[str, RfcSection]]:
+    """Each RFC's numbered sections, by spec."""
+    return {spec: rfc_sections(spec_path(spec).read_text(encoding="utf-8")) for spec in RFCS}
 
 
 # --- (a) loading and ids ----------------------------------------------------------------
@@ -126,7 +150,7 @@ def sections(spec_texts: None) -> dict[str, RfcSection]:
 
 def test_catalog_files_load_and_are_non_empty() -> None:
     names = {p.name for p in spec_refs.CATALOG_FILES}
-    assert {"rfc6455.toml", "whatwg.toml"} <= names
+    assert {"rfc6455.toml", "rfc7692.toml", "whatwg.toml"} <= names
     for path in spec_refs.CATALOG_FILES:
         with path.open("rb") as fh:
             recs = parse_records(tomllib.load(fh), path.name)
@@ -148,7 +172,7 @@ def test_ids_match_patterns(records: list[Requirement]) -> None:
         m = pattern.match(r.id) if pattern else None
         if m is None:
             bad.append(f"{r.id} (spec {r.spec!r})")
-        elif r.spec == RFC and m.group("section") != r.section:
+        elif r.spec in RFCS and m.group("section") != r.section:
             bad.append(f"{r.id}: id section != section field {r.section!r}")
     _fail("have malformed ids", bad)
 
@@ -193,7 +217,7 @@ def test_quote_contains_its_keyword(records: list[Requirement]) -> None:
     for r in records:
         if r.keyword == "definition":
             continue
-        if r.spec == RFC:
+        if r.spec in RFCS:
             found = re.search(rf"\b{r.keyword}\b", r.quote) is not None
         else:  # WHATWG prose uses lowercase "must", "may", ...
             found = re.search(rf"\b{r.keyword}\b", r.quote, re.IGNORECASE) is not None
@@ -206,7 +230,7 @@ def test_rfc_keyword_matches_quote(records: list[Requirement]) -> None:
     """An RFC quote with key words is labelled with one of them; a definition has none."""
     bad = []
     for r in records:
-        if r.spec != RFC:
+        if r.spec not in RFCS:
             continue
         in_quote = set(RFC2119.findall(r.quote))
         if r.keyword == "definition":
@@ -237,13 +261,13 @@ def test_quotes_verbatim_in_spec(records: list[Requirement], spec_texts: None) -
 
 
 def test_rfc_quotes_in_their_section(
-    records: list[Requirement], sections: dict[str, RfcSection]
+    records: list[Requirement], sections: dict[str, dict[str, RfcSection]]
 ) -> None:
     bad = []
     for r in records:
-        if r.spec != RFC:
+        if r.spec not in RFCS:
             continue
-        sec = sections.get(r.section)
+        sec = sections[r.spec].get(r.section)
         if sec is None:
             bad.append(f"{r.id}: no section {r.section!r}")
             continue
@@ -258,37 +282,84 @@ def test_rfc_quotes_in_their_section(
 # --- (e) completeness -------------------------------------------------------------------
 
 
-def test_rfc_keyword_coverage(records: list[Requirement], sections: dict[str, RfcSection]) -> None:
-    """Every key word occurrence in RFC 6455 §§1-11 is inside a record's quote or excluded."""
-    secs = sections
+def _quote_spans(
+    spec: str, records: list[Requirement], secs: dict[str, RfcSection]
+) -> dict[str, list[tuple[int, int]]]:
+    """Where each record of ``spec`` sits in its section's text: section -> (start, end)s."""
     spans: dict[str, list[tuple[int, int]]] = {}
     for r in records:
-        if r.spec == RFC and r.section in secs:
+        if r.spec == spec and r.section in secs:
             q = normalise_quote(r.quote)
             start = secs[r.section].text.find(q)
             if start >= 0:
                 spans.setdefault(r.section, []).append((start, start + len(q)))
-    for section, excerpt, reason in RFC_EXCLUSIONS:
+    return spans
+
+
+@pytest.mark.parametrize("spec", RFCS)
+def test_rfc_keyword_coverage(
+    records: list[Requirement], sections: dict[str, dict[str, RfcSection]], spec: str
+) -> None:
+    """Every key word occurrence in the covered sections is inside a record's quote or excluded."""
+    secs = sections[spec]
+    spans = _quote_spans(spec, records, secs)
+    for section, excerpt, reason in RFC_EXCLUSIONS[spec]:
         start = secs[section].text.find(normalise_quote(excerpt))
         assert start >= 0, f"exclusion no longer matches §{section} ({reason}): {excerpt!r}"
         spans.setdefault(section, []).append((start, start + len(normalise_quote(excerpt))))
 
     missing, total = [], 0
     for number, sec in secs.items():
-        if not COVERED_SECTIONS.match(number):
+        if not COVERED_SECTIONS[spec].match(number):
             continue
         for m in RFC2119.finditer(sec.text):
             total += 1
             if not any(a <= m.start() and m.end() <= b for a, b in spans.get(number, [])):
                 ctx = sec.text[max(0, m.start() - 60) : m.end() + 40]
                 missing.append(f"§{number} {m.group()}: ...{ctx}...")
-    assert total > 200, f"only {total} key words found: is the RFC text being read?"
+    assert total >= MIN_KEYWORDS[spec], f"only {total} key words found: is the text being read?"
     if missing:
         pytest.fail(f"{len(missing)} of {total} key words not covered:\n  " + "\n  ".join(missing))
 
 
+def test_rfc7692_every_keyword_sentence_has_one_record(
+    records: list[Requirement], sections: dict[str, dict[str, RfcSection]]
+) -> None:
+    """RFC 7692's 65 key-word sentences: one record each, no record holding two, none twice.
+
+    With ``test_rfc_keyword_coverage`` (every key word inside some quote) this proves
+    the catalog has a record for every RFC 2119 sentence of RFC 7692.
+    """
+    secs = sections[RFC7692]
+    keyword_records = [r for r in records if r.spec == RFC7692 and RFC2119.search(r.quote)]
+    bad = [
+        f"{r.id}: {n} key-word sentences in one quote"
+        for r in keyword_records
+        if (n := sum(1 for s in _SENTENCE_BREAK.split(r.quote) if RFC2119.search(s))) != 1
+    ]
+    for section, found in _quote_spans(RFC7692, keyword_records, secs).items():
+        ordered = sorted(found)
+        bad += [
+            f"§{section}: quotes overlap at {b[0]}" for a, b in pairwise(ordered) if b[0] < a[1]
+        ]
+    _fail("break the one-record-per-key-word-sentence rule", bad)
+    occurrences = sum(len(RFC2119.findall(sec.text)) for sec in secs.values())
+    assert (len(keyword_records), occurrences) == (
+        RFC7692_KEYWORD_SENTENCES,
+        MIN_KEYWORDS[RFC7692],
+    ), f"{len(keyword_records)} key-word records for {occurrences} key words"
+
+
+def test_rfc7692_boilerplate_records_are_untestable(records: list[Requirement]) -> None:
+    """The two §2 sentences bind nobody: recorded for completeness, never counted as coverage."""
+    section_2 = [r for r in records if r.spec == RFC7692 and r.section == "2"]
+    assert len(section_2) == 2
+    _fail("of RFC 7692 §2 lack an untestable reason", [r.id for r in section_2 if not r.untestable])
+
+
 _ID_REF = re.compile(
-    r"\b(?:rfc6455-\d+(?:\.\d+)*-[a-z0-9]+(?:-[a-z0-9]+)*|whatwg-ws-[a-z0-9]+(?:-[a-z0-9]+)*"
+    r"\b(?:rfc(?:6455|7692)-\d+(?:\.\d+)*-[a-z0-9]+(?:-[a-z0-9]+)*"
+    r"|whatwg-ws-[a-z0-9]+(?:-[a-z0-9]+)*"
     r"|fetch-[a-z0-9]+(?:-[a-z0-9]+)*)"
 )
 
@@ -316,7 +387,7 @@ def test_links(records: list[Requirement], spec_texts: None) -> None:
             bad.append(f"{r.id}: link {r.link!r} does not start with {prefix!r}")
             continue
         anchor = r.link[len(prefix) :]
-        if r.spec == RFC:
+        if r.spec in RFCS:
             if anchor != r.section:
                 bad.append(f"{r.id}: link section {anchor!r} != section {r.section!r}")
         elif anchor not in anchors[r.spec]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import xml.etree.ElementTree as ET
@@ -10,8 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from conformance.cases import all_cases
+from conformance.catalog import Requirement, load_catalog
+from conformance.cli import catalog as cli_catalog
 from conformance.cli import main
 from conformance.cli import run as cli_run
+from conformance.cli.catalog import coverage_by_spec
 from conformance.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
 from conformance.model.verdict import Level, Outcome
 from conformance.reports.json_report import write_json
@@ -21,6 +26,11 @@ from conformance.server_process import free_port
 PY = sys.executable
 FAULT_CMD = f"{PY} -m fixtures.fault_server --fault accept-missing-key --port {{port}}"
 MISSING_KEY_RUN = ("--server-cmd", FAULT_CMD, "--cases", "rfc6455/4.2.1/missing-key", "--no-color")
+
+
+def load_catalog_spec(spec: str) -> list[Requirement]:
+    """The catalog's records of one spec."""
+    return [r for r in load_catalog() if r.spec == spec]
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -118,6 +128,66 @@ class TestCatalogCommands:
         code, out, _err = run(capsys, "coverage")
         assert code == EXIT_OK
         assert "server-testable requirements covered by a case" in out.splitlines()[-1]
+
+    def test_requirements_spec_7692_lists_only_rfc7692(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, _err = run(capsys, "requirements", "--spec", "7692")
+        lines = out.splitlines()
+        assert code == EXIT_OK and len(lines) == len(load_catalog_spec("RFC 7692")) > 100
+        assert all(line.startswith("rfc7692-") for line in lines)
+
+    def test_requirements_shows_an_rfc7692_record_in_full(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, _err = run(capsys, "requirements", "--id", "rfc7692-7-decline-unknown-param")
+        assert code == EXIT_OK
+        assert (
+            "spec: RFC 7692" in out
+            and "link: https://www.rfc-editor.org/rfc/rfc7692#section-7" in out
+        )
+
+    def test_coverage_of_a_spec_with_records_but_no_case(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        without_7692 = [case for case in all_cases() if case.spec != "rfc7692"]
+        monkeypatch.setattr(cli_catalog, "all_cases", lambda: without_7692)
+        code, out, _err = run(capsys, "coverage", "--spec", "7692")
+        testable = len(
+            [
+                r
+                for r in load_catalog_spec("RFC 7692")
+                if r.party in {"server", "endpoint"}
+                and r.keyword not in {"MAY", "OPTIONAL", "definition"}
+                and r.untestable is None
+            ]
+        )
+        assert code == EXIT_OK and testable > 20
+        assert f"  RFC 7692{' ' * 16}0 of {testable:<4} covered (no case cites it yet)" in out
+        assert out.splitlines()[-1] == (
+            f"0 of {testable} server-testable requirements covered by a case; {testable} uncovered"
+        )
+        assert "rfc6455-" not in out
+
+    def test_coverage_by_spec_counts_a_cited_requirement(self) -> None:
+        catalog = load_catalog()
+        case = dataclasses.replace(
+            next(c for c in all_cases() if c.role == "server"),
+            requirements=("rfc7692-7-decline-unknown-param",),
+        )
+        before = {row.spec: row for row in coverage_by_spec("server", catalog, [])}
+        after = {row.spec: row for row in coverage_by_spec("server", catalog, [case])}
+        assert (before["RFC 7692"].covered, before["RFC 7692"].cited) == (0, False)
+        assert (after["RFC 7692"].covered, after["RFC 7692"].cited) == (1, True)
+        assert after["RFC 7692"].testable == before["RFC 7692"].testable
+        assert "WHATWG WebSockets" not in before  # nothing in it binds a server
+
+    def test_coverage_spec_matching_nothing_is_a_usage_error(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, err = run(capsys, "coverage", "--spec", "zzz")
+        assert (code, out) == (EXIT_USAGE, "")
+        assert err.startswith("wsconform: error: no spec matches --spec 'zzz'")
 
 
 class TestReportPathsCheckedFirst:

@@ -5,16 +5,18 @@ from __future__ import annotations
 import itertools
 import random
 import tracemalloc
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from conformance.echo_engine import EchoEngine, EngineOutput, WirePolicy
-from conformance.model.codec import close_payload, encode_frame
+from conformance.model.codec import RSV1_BIT, close_payload, encode_frame
 from conformance.model.constants import LENGTH_64BIT_MARKER, MAX_63BIT_LENGTH, Opcode
-from conformance.model.decoder import FrameDecoder
+from conformance.model.decoder import FrameDecoder, Message
 from conformance.model.frames import Frame, LengthForm
+from conformance.model.server_extensions import DeflateSettings
 from fixtures.wire_faults import WIRE_FAULT_TYPES, WIRE_FAULTS, wire_policy
 
 KEY = b"\x37\xfa\x21\x3d"
@@ -465,3 +467,265 @@ def test_server_frame_faults_on_the_wire() -> None:
     assert reply.raw.startswith(b"\x81\x7e\x00\x05hello")
     long = run(PROBES["length-msb"], wire_policy("length-msb"), max_message=2**20)
     assert long.raw.startswith(b"\x82\x7f" + (2**63 + 65536).to_bytes(8, "big"))
+
+
+# -- permessage-deflate (RFC 7692) -----------------------------------------------------
+
+FLUSH = b"\x00\x00\xff\xff"
+
+
+def deflate(data: bytes, bits: int = 15, compressor: Any = None) -> bytes:
+    """A client's compressed message payload (RFC 7692 §7.2.1), zlib doing the work."""
+    compressor = compressor or zlib.compressobj(6, zlib.DEFLATED, -bits)
+    return (compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)).removesuffix(FLUSH)
+
+
+def inflate(payload: bytes, bits: int = 15, inflater: Any = None) -> bytes:
+    """A server message's data, inflated with exactly ``bits`` of window (§7.2.2).
+
+    One output byte a call: zlib lets a match reach back into the output of the same
+    call beyond the window, so a single call would not catch a too-distant match.
+    """
+    inflater = inflater or zlib.decompressobj(-bits)
+    out = bytearray()
+    pending = payload + FLUSH
+    while chunk := inflater.decompress(pending, 1):
+        out += chunk
+        pending = inflater.unconsumed_tail
+    return bytes(out)
+
+
+def run_deflate(
+    data: bytes,
+    agreed: DeflateSettings | None = None,
+    *,
+    policy: WirePolicy | None = None,
+    chunks: list[int] | None = None,
+    max_message: int = 2**20,
+) -> list[Frame]:
+    """Feed ``data`` to an engine that agreed to permessage-deflate; the frames it wrote."""
+    engine = EchoEngine(policy, max_message=max_message, deflate=agreed or DeflateSettings())
+    cuts = [0, *(chunks or []), len(data)]
+    out = b"".join(engine.receive(data[a:b]).send for a, b in itertools.pairwise(cuts))
+    decoder = FrameDecoder(peer="server", max_payload=2**22, allowed_rsv=RSV1_BIT)
+    return [event for event in decoder.feed(out) if isinstance(event, Frame)]
+
+
+def close_code_of(frames: list[Frame]) -> int | None:
+    return next((int.from_bytes(f.payload[:2], "big") for f in frames if f.opcode == CLOSE), None)
+
+
+def test_compressed_message_is_inflated_and_echoed_compressed_rsv1_on_first_frame() -> None:
+    text = "caf\u00e9 ".encode() * 50
+    payload = deflate(text)
+    data = cf(TEXT, payload[:5], fin=False, rsv1=True) + cf(CONT, payload[5:])
+    (echo,) = run_deflate(data)
+    assert (echo.opcode, echo.rsv1, echo.fin) == (TEXT, True, True)
+    assert inflate(echo.payload) == text
+
+
+def test_compressed_text_is_not_utf8_checked_before_inflation() -> None:
+    text = "\u20ac".encode() * 40
+    payload = deflate(text)
+    data = cf(TEXT, payload, rsv1=True)
+    for size in (1, 3, 7):  # raw compressed bytes arrive in pieces (the fail-fast probe)
+        (echo,) = run_deflate(data, chunks=list(range(size, len(data), size)))
+        assert inflate(echo.payload) == text
+
+
+def test_uncompressed_message_is_accepted_when_deflate_agreed() -> None:
+    (echo,) = run_deflate(cf(BINARY, b"plain"))
+    assert echo.opcode == BINARY and inflate(echo.payload) == b"plain"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        cf(TEXT, deflate(b"abc"), fin=False, rsv1=True) + cf(CONT, b"", rsv1=True),
+        cf(BINARY, b"ab", fin=False) + cf(CONT, b"cd", rsv1=True),
+    ],
+    ids=["after-compressed-start", "after-plain-start"],
+)
+def test_rsv1_on_continuation_fails_with_1002(data: bytes) -> None:
+    frames = run_deflate(data)
+    assert [f.opcode for f in frames] == [CLOSE] and close_code_of(frames) == 1002
+
+
+@pytest.mark.parametrize("opcode", [PING, PONG, CLOSE])
+def test_rsv1_on_control_frame_fails_with_1002(opcode: int) -> None:
+    frames = run_deflate(cf(opcode, close_payload(1000), rsv1=True) + cf(PING, b"after"))
+    assert [f.opcode for f in frames] == [CLOSE] and close_code_of(frames) == 1002
+
+
+def test_rsv1_without_deflate_agreed_fails_with_1002() -> None:
+    assert run(cf(TEXT, deflate(b"hello"), rsv1=True)).simple == closed_with(1002)
+
+
+@pytest.mark.parametrize(
+    "payload", [b"\xff\xff\xff", b"\x07", b"\x00\x05\x00\x00\x00"], ids=["btype-11", "b11", "len"]
+)
+def test_corrupt_deflate_data_fails_with_1007(payload: bytes) -> None:
+    frames = run_deflate(cf(BINARY, payload, rsv1=True) + cf(TEXT, b"later"))
+    assert [f.opcode for f in frames] == [CLOSE] and close_code_of(frames) == 1007
+
+
+def test_invalid_utf8_after_inflation_fails_with_1007() -> None:
+    frames = run_deflate(cf(TEXT, deflate(b"ok \xc3\x28 no"), rsv1=True))
+    assert [f.opcode for f in frames] == [CLOSE] and close_code_of(frames) == 1007
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        cf(TEXT, b"\x00", rsv1=True),  # §7.2.3.6: one empty stored block
+        cf(TEXT, b"", rsv1=True),
+        cf(TEXT, deflate(b""), rsv1=True),
+    ],
+    ids=["0x00", "no-payload", "zlib-empty"],
+)
+def test_empty_compressed_message_is_echoed_empty(data: bytes) -> None:
+    (echo, again) = run_deflate(data + cf(TEXT, deflate(b"next"), rsv1=True))
+    assert inflate(echo.payload) == b""
+    assert echo.rsv1 and inflate(again.payload) == b"next"
+
+
+def test_empty_final_fragment_ends_a_compressed_message() -> None:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    flushed = compressor.compress(b"Hello") + compressor.flush(zlib.Z_SYNC_FLUSH)
+    data = cf(TEXT, flushed, fin=False, rsv1=True) + cf(CONT, b"\x00")  # §7.2.3.6
+    (echo,) = run_deflate(data)
+    assert inflate(echo.payload) == b"Hello"
+
+
+@pytest.mark.parametrize(
+    "payloads",
+    [
+        [b"\xf2\x48\xcd\xc9\xc9\x07\x00"],  # §7.2.3.1
+        [b"\x00\x05\x00\xfa\xff\x48\x65\x6c\x6c\x6f\x00"],  # §7.2.3.3 stored block
+        [b"\xf3\x48\xcd\xc9\xc9\x07\x00\x00"],  # §7.2.3.4 BFINAL
+        [b"\xf2\x48\x05\x00\x00\x00\xff\xff\xca\xc9\xc9\x07\x00"],  # §7.2.3.5 two blocks
+        [b"\xf2\x48\xcd\xc9\xc9\x07\x00", b"\xf2\x00\x11\x00\x00"],  # §7.2.3.2 shared window
+        [b"\xf3\x48\xcd\xc9\xc9\x07\x00\x00", b"\xf2\x00\x11\x00\x00"],  # window kept past BFINAL
+    ],
+    ids=["7.2.3.1", "stored", "bfinal", "two-blocks", "shared-window", "window-after-bfinal"],
+)
+def test_rfc7692_examples_inflate_to_hello(payloads: list[bytes]) -> None:
+    frames = run_deflate(b"".join(cf(TEXT, p, rsv1=True) for p in payloads))
+    inflater = zlib.decompressobj(-15)  # the server keeps its context (§7.2.1)
+    assert [inflate(f.payload, inflater=inflater) for f in frames] == [b"Hello"] * len(payloads)
+
+
+def test_inflated_size_limit_gets_1009() -> None:
+    bomb = deflate(b"\x00" * (SMALL_LIMIT + 1))
+    assert len(bomb) < SMALL_LIMIT
+    frames = run_deflate(cf(BINARY, bomb, rsv1=True), max_message=SMALL_LIMIT)
+    assert [f.opcode for f in frames] == [CLOSE] and close_code_of(frames) == 1009
+
+
+def test_inflated_size_at_the_limit_is_echoed() -> None:
+    (echo,) = run_deflate(
+        cf(BINARY, deflate(b"\x00" * SMALL_LIMIT), rsv1=True), max_message=SMALL_LIMIT
+    )
+    assert inflate(echo.payload) == b"\x00" * SMALL_LIMIT
+
+
+def test_client_context_is_kept_between_messages() -> None:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    first = random.Random(1).randbytes(300)
+    payloads = [deflate(first, compressor=compressor), deflate(first, compressor=compressor)]
+    assert len(payloads[1]) < 20  # the second message is a back-reference into the first
+    data = (
+        cf(BINARY, payloads[0], rsv1=True)
+        + cf(TEXT, b"between")
+        + cf(BINARY, payloads[1], rsv1=True)
+    )
+    frames = run_deflate(data)
+    inflater = zlib.decompressobj(-15)
+    assert [inflate(f.payload, inflater=inflater) for f in frames] == [first, b"between", first]
+
+
+def test_client_window_is_32k_when_client_max_window_bits_not_agreed() -> None:
+    block = random.Random(2).randbytes(1000)
+    far = block + random.Random(3).randbytes(30_000) + block  # a match 31,000 bytes back
+    (echo,) = run_deflate(cf(BINARY, deflate(far), rsv1=True))
+    assert inflate(echo.payload) == far
+
+
+@pytest.mark.parametrize("bits", [8, 9, 10, 12])
+def test_server_output_fits_the_agreed_server_window(bits: int) -> None:
+    block = random.Random(bits).randbytes((1 << bits) + 100)
+    data = block * 3  # repeats 100 bytes farther back than the window reaches
+    frames = run_deflate(cf(BINARY, data), DeflateSettings(server_max_window_bits=bits))
+    assert inflate(frames[0].payload, bits) == data
+    with pytest.raises(zlib.error, match="too far back"):
+        inflate(deflate(data), bits)  # what a 15-bit window would send: caught
+
+
+def test_server_no_context_takeover_starts_each_message_afresh() -> None:
+    text = random.Random(4).randbytes(200)
+    agreed = DeflateSettings(server_no_context_takeover=True)
+    frames = run_deflate(cf(BINARY, text) * 2, agreed)
+    assert [inflate(f.payload) for f in frames] == [text, text]  # a fresh inflater each
+
+
+def test_server_context_is_kept_without_server_no_context_takeover() -> None:
+    text = random.Random(5).randbytes(200)
+    _, second = run_deflate(cf(BINARY, text) * 2)
+    assert len(second.payload) < 20
+    with pytest.raises(zlib.error):
+        inflate(second.payload)  # needs the first message's window
+
+
+def test_deflate_output_does_not_depend_on_chunking() -> None:
+    payload = deflate("\u00e9t\u00e9 ".encode() * 30)
+    data = (
+        cf(TEXT, payload[:9], fin=False, rsv1=True)
+        + cf(PING, b"mid")
+        + cf(CONT, payload[9:])
+        + cf(BINARY, b"plain")
+        + cf(TEXT, b"\x00", rsv1=True)
+        + close_frame(1000)
+    )
+    whole = run_deflate(data)
+    assert [f.opcode for f in whole] == [PONG, TEXT, BINARY, TEXT, CLOSE]
+    for size in (1, 2, 3, 5, 7):
+        assert run_deflate(data, chunks=list(range(size, len(data), size))) == whole, size
+
+
+class KeepsContext(WirePolicy):
+    def keep_context(self, agreed: DeflateSettings) -> bool:
+        return True
+
+
+class WidensWindow(WirePolicy):
+    def deflate_window_bits(self, agreed: DeflateSettings) -> int:
+        return 15
+
+
+class TakesRsv1Continuation(WirePolicy):
+    def rsv1_on_continuation_ok(self) -> bool:
+        return True
+
+
+class NeverCompresses(WirePolicy):
+    def compress_reply(self, message: Message) -> bool:
+        return False
+
+
+def test_deflate_hooks_each_break_their_rule() -> None:
+    """The WirePolicy deflate hooks a later fault overrides change exactly what they name."""
+    text = random.Random(6).randbytes(600)
+    snct = DeflateSettings(server_no_context_takeover=True)
+    _, second = run_deflate(cf(BINARY, text) * 2, snct, policy=KeepsContext())
+    with pytest.raises(zlib.error):
+        inflate(second.payload)  # §7.1.1.1 broken: the context was kept
+    (wide,) = run_deflate(
+        cf(BINARY, text * 2), DeflateSettings(server_max_window_bits=9), policy=WidensWindow()
+    )
+    with pytest.raises(zlib.error, match="too far back"):
+        inflate(wide.payload, 9)  # §7.2.1 broken: a 32 KiB window after agreeing 512 bytes
+    data = cf(BINARY, deflate(b"ab"), fin=False, rsv1=True) + cf(CONT, b"", rsv1=True)
+    (taken,) = run_deflate(data, policy=TakesRsv1Continuation())
+    assert taken.opcode == BINARY  # §6.1 broken: echoed instead of failing
+    (plain,) = run_deflate(cf(BINARY, deflate(b"ab"), rsv1=True), policy=NeverCompresses())
+    assert (plain.rsv1, plain.payload) == (False, b"ab")

@@ -261,16 +261,22 @@ async def exchange_in_bytes(server: LoopbackServer, data: bytes) -> bytes:
                 await writer.wait_closed()
 
 
-def test_negotiating_fault_agrees_to_permessage_deflate_and_the_reference_to_none() -> None:
-    """accept-bad-extension-syntax negotiates (so §9.1 binds it); the reference does not."""
-    request = handshake({"Sec-WebSocket-Extensions": "permessage-deflate"})
+def test_negotiating_fault_agrees_to_permessage_deflate_even_in_a_malformed_list() -> None:
+    """accept-bad-extension-syntax negotiates (so §9.1 binds it) where the reference,
+    which agrees to a valid offer, refuses the malformed one."""
+    valid = handshake({"Sec-WebSocket-Extensions": "permessage-deflate"})
+    malformed = handshake({"Sec-WebSocket-Extensions": "permessage-deflate; a=b c"})
 
     async def main() -> None:
         async with await start_reference_server() as reference:
-            plain = await exchange(reference, request)
+            plain = await exchange(reference, valid)
+            refused = await exchange(reference, malformed)
         async with await start_fault_server("accept-bad-extension-syntax") as faulty:
-            negotiating = await exchange(faulty, request)
-        assert plain is not None and plain.values("Sec-WebSocket-Extensions") == []
+            negotiating = await exchange(faulty, malformed)
+        assert plain is not None and plain.values("Sec-WebSocket-Extensions") == [
+            "permessage-deflate"
+        ]
+        assert refused is not None and refused.status == 400
         assert negotiating is not None
         assert negotiating.values("Sec-WebSocket-Extensions") == ["permessage-deflate"]
 

@@ -8,6 +8,7 @@ import os
 import ssl
 import struct
 import sys
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +16,17 @@ from pathlib import Path
 import pytest
 import trustme
 
+from conformance.model.deflate import negotiation
+from conformance.model.deflate.offers import INVALID_OFFERS, VALID_OFFERS
 from conformance.model.header_grammar import split_list
 from conformance.model.server_handshake import accept_key
-from conformance.reference_server import ReferenceServer, ServerLimits, start_reference_server
+from conformance.reference_server import (
+    ENGINES,
+    EngineName,
+    ReferenceServer,
+    ServerLimits,
+    start_reference_server,
+)
 
 pytestmark = pytest.mark.network
 
@@ -28,6 +37,7 @@ TEST_TIMEOUT = 15.0
 IO_TIMEOUT = 5.0
 MASK = b"\x37\xfa\x21\x3d"
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+RSV1 = 0x40
 
 Headers = list[tuple[str, str]]
 Change = str | list[str] | None
@@ -109,9 +119,11 @@ async def exchange(server: ReferenceServer, data: bytes) -> Response | None:
         await close(writer)
 
 
-def client_frame(opcode: int, payload: bytes = b"", *, fin: bool = True) -> bytes:
-    """A masked client frame (§5.2, §5.3)."""
-    first = (0x80 if fin else 0) | opcode
+def client_frame(
+    opcode: int, payload: bytes = b"", *, fin: bool = True, rsv1: bool = False
+) -> bytes:
+    """A masked client frame (§5.2, §5.3); ``rsv1``: RFC 7692's "Per-Message Compressed"."""
+    first = (0x80 if fin else 0) | (RSV1 if rsv1 else 0) | opcode
     size = len(payload)
     if size < 126:
         head = bytes([first, 0x80 | size])
@@ -122,8 +134,8 @@ def client_frame(opcode: int, payload: bytes = b"", *, fin: bool = True) -> byte
     return head + MASK + bytes(b ^ MASK[i % 4] for i, b in enumerate(payload))
 
 
-async def read_frame(reader: asyncio.StreamReader) -> tuple[bool, int, bytes]:
-    """One server frame: (fin, opcode, payload); the server must not mask (§5.1)."""
+async def read_raw_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """One server frame: (first header byte, payload); the server must not mask (§5.1)."""
     async with asyncio.timeout(IO_TIMEOUT):
         first, second = await reader.readexactly(2)
         assert not second & 0x80, "server frames are never masked"
@@ -132,7 +144,13 @@ async def read_frame(reader: asyncio.StreamReader) -> tuple[bool, int, bytes]:
             (size,) = struct.unpack("!H", await reader.readexactly(2))
         elif size == 127:
             (size,) = struct.unpack("!Q", await reader.readexactly(8))
-        return bool(first & 0x80), first & 0x0F, await reader.readexactly(size)
+        return first, await reader.readexactly(size)
+
+
+async def read_frame(reader: asyncio.StreamReader) -> tuple[bool, int, bytes]:
+    """One server frame: (fin, opcode, payload); the server must not mask (§5.1)."""
+    first, payload = await read_raw_frame(reader)
+    return bool(first & 0x80), first & 0x0F, payload
 
 
 async def read_eof(reader: asyncio.StreamReader) -> bytes:
@@ -156,13 +174,15 @@ async def open_ws(
 
 
 def run(
-    test: Callable[[ReferenceServer], Awaitable[None]], limits: ServerLimits | None = None
+    test: Callable[[ReferenceServer], Awaitable[None]],
+    limits: ServerLimits | None = None,
+    engine: EngineName = "wsproto",
 ) -> None:
     """Run ``test`` against a fresh reference server, under an overall deadline."""
 
     async def main() -> None:
         async with asyncio.timeout(TEST_TIMEOUT):
-            async with await start_reference_server(limits=limits) as server:
+            async with await start_reference_server(limits=limits, engine=engine) as server:
                 await test(server)
 
     asyncio.run(main())
@@ -198,7 +218,7 @@ VALID_VARIANTS: dict[str, bytes] = {
     "query": handshake(target="/chat?room=1"),
     "rfc-4.1-example-key": handshake({"Sec-WebSocket-Key": "AQIDBAUGBwgJCgsMDQ4PEC=="}),
     "content-length-0": handshake({"Content-Length": "0"}),
-    "offers-extension": handshake({"Sec-WebSocket-Extensions": "permessage-deflate"}),
+    "offers-unknown-extension": handshake({"Sec-WebSocket-Extensions": "x-unknown; a=1"}),
     "http-1.2": handshake(version="HTTP/1.2"),
 }
 
@@ -621,3 +641,275 @@ def test_cli_prints_listening_line_and_serves() -> None:
                 await proc.wait()
 
     asyncio.run(main())
+
+
+# -- permessage-deflate (RFC 7692) ---------------------------------------------------
+
+EXTENSIONS = "Sec-WebSocket-Extensions"
+FLUSH = b"\x00\x00\xff\xff"
+
+
+def deflate(data: bytes, bits: int = 15) -> bytes:
+    """A compressed message payload (RFC 7692 §7.2.1): sync flush, marker removed."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -bits)
+    return (compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)).removesuffix(FLUSH)
+
+
+def inflate_strictly(payload: bytes, bits: int) -> bytes:
+    """A server message inflated with a fresh ``bits`` window, one output byte a call (a
+    single call would let a match reach past the window into its own output)."""
+    inflater = zlib.decompressobj(-bits)
+    out = bytearray()
+    pending = payload + FLUSH
+    while chunk := inflater.decompress(pending, 1):
+        out += chunk
+        pending = inflater.unconsumed_tail
+    return bytes(out)
+
+
+async def negotiated(server: ReferenceServer, offer: str | list[str]) -> list[str]:
+    """The Sec-WebSocket-Extensions lines of the 101 answering ``offer``."""
+    response = await exchange(server, handshake({EXTENSIONS: offer}))
+    assert response is not None
+    assert response.status == 101, response.status_line
+    return response.values(EXTENSIONS)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("offer", "expected"),
+    [
+        ("permessage-deflate", "permessage-deflate"),
+        ("permessage-deflate; client_max_window_bits", "permessage-deflate"),
+        ("permessage-deflate; client_max_window_bits=10", "permessage-deflate"),
+        (
+            "permessage-deflate; client_no_context_takeover; client_max_window_bits",
+            "permessage-deflate; client_no_context_takeover",
+        ),
+        (
+            "permessage-deflate; server_no_context_takeover",
+            "permessage-deflate; server_no_context_takeover",
+        ),
+        (
+            "permessage-deflate; server_max_window_bits=15",
+            "permessage-deflate; server_max_window_bits=15",
+        ),
+        (
+            'permessage-deflate; server_max_window_bits="10"',
+            "permessage-deflate; server_max_window_bits=10",
+        ),
+        (
+            "permessage-deflate; server_max_window_bits=8",
+            "permessage-deflate; server_max_window_bits=8",
+        ),
+        ("x-webkit-unknown, permessage-deflate", "permessage-deflate"),
+        (
+            "permessage-deflate; foo, permessage-deflate; server_max_window_bits=9",
+            "permessage-deflate; server_max_window_bits=9",
+        ),
+        (
+            "permessage-deflate; server_max_window_bits=10, permessage-deflate",
+            "permessage-deflate; server_max_window_bits=10",
+        ),
+    ],
+    ids=[
+        "bare",
+        "cmwb-no-value",
+        "cmwb-10-not-echoed",
+        "autobahn-default",
+        "snct-echoed",
+        "smwb-15",
+        "smwb-quoted",
+        "smwb-8",
+        "unknown-extension-skipped",
+        "first-acceptable-offer",
+        "first-of-two-acceptable",
+    ],
+)
+def test_deflate_offer_is_accepted_with_the_exact_response(
+    offer: str, expected: str, engine: EngineName
+) -> None:
+    async def check(server: ReferenceServer) -> None:
+        assert await negotiated(server, offer) == [expected]
+
+    run(check, engine=engine)
+
+
+@pytest.mark.parametrize(
+    "offer",
+    [
+        "permessage-deflate; foo",
+        "permessage-deflate; foo=1",
+        "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+        "permessage-deflate; client_max_window_bits; client_max_window_bits=10",
+        "permessage-deflate; server_no_context_takeover=1",
+        'permessage-deflate; client_no_context_takeover="1"',
+        "permessage-deflate; server_max_window_bits",
+        "permessage-deflate; server_max_window_bits=7",
+        "permessage-deflate; server_max_window_bits=16",
+        "permessage-deflate; server_max_window_bits=08",
+        "permessage-deflate; server_max_window_bits=abc",
+        'permessage-deflate; server_max_window_bits="16"',
+        "permessage-deflate; client_max_window_bits=16",
+        "permessage-deflate; client_max_window_bits=09",
+    ],
+    ids=[
+        "unknown-param",
+        "unknown-param-valued",
+        "duplicate-flag",
+        "duplicate-cmwb",
+        "valued-flag",
+        "valued-flag-quoted",
+        "smwb-without-value",
+        "smwb-7",
+        "smwb-16",
+        "smwb-leading-zero",
+        "smwb-not-a-number",
+        "smwb-quoted-16",
+        "cmwb-16",
+        "cmwb-leading-zero",
+    ],
+)
+def test_invalid_deflate_offer_is_declined_with_a_101_without_the_extension(offer: str) -> None:
+    async def check(server: ReferenceServer) -> None:
+        assert await negotiated(server, offer) == []
+
+    run(check)
+
+
+def test_every_invalid_offer_of_the_model_is_declined() -> None:
+    async def check(server: ReferenceServer) -> None:
+        for name, invalid in INVALID_OFFERS.items():
+            assert await negotiated(server, invalid.offer.render()) == [], name
+
+    run(check)
+
+
+def test_every_valid_offer_of_the_model_gets_a_response_the_model_accepts() -> None:
+    async def check(server: ReferenceServer) -> None:
+        for name, offer in VALID_OFFERS.items():
+            lines = await negotiated(server, offer.render())
+            reading = negotiation.read_response([offer], [line.encode() for line in lines])
+            assert reading.accepted and not reading.violations, (name, lines)
+
+    run(check)
+
+
+async def open_deflate(
+    server: ReferenceServer, offer: str
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer, response = await open_ws(server, handshake({EXTENSIONS: offer}))
+    assert response.values(EXTENSIONS), "permessage-deflate was not agreed"
+    return reader, writer
+
+
+async def failed_with(reader: asyncio.StreamReader) -> int:
+    """The status code of the Close the server fails with, having checked TCP closes."""
+    _, opcode, payload = await read_frame(reader)
+    assert opcode == OP_CLOSE
+    assert await read_eof(reader) == b""
+    code: int = struct.unpack("!H", payload[:2])[0]
+    return code
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_compressed_echo_obeys_the_agreed_window_and_no_context_takeover(
+    engine: EngineName,
+) -> None:
+    block = bytes(range(256)) * 3  # repeats 768 bytes back: beyond a 512-byte window
+    text = (block.hex() * 2).encode()
+    offer = "permessage-deflate; server_no_context_takeover; server_max_window_bits=9"
+
+    async def check(server: ReferenceServer) -> None:
+        reader, writer = await open_deflate(server, offer)
+        payload = deflate(text)
+        writer.write(client_frame(OP_TEXT, payload[:7], fin=False, rsv1=True))
+        writer.write(client_frame(OP_CONT, payload[7:]))
+        writer.write(client_frame(OP_TEXT, text))  # uncompressed: also allowed (§6.2)
+        for _ in range(2):
+            first, echoed = await read_raw_frame(reader)
+            assert first == 0x80 | RSV1 | OP_TEXT
+            assert inflate_strictly(echoed, 9) == text  # a fresh 512-byte window each
+        await close(writer)
+
+    run(check, engine=engine)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_client_context_is_kept_across_messages(engine: EngineName) -> None:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    message = bytes(range(200))
+    payloads = [
+        (compressor.compress(message) + compressor.flush(zlib.Z_SYNC_FLUSH)).removesuffix(FLUSH)
+        for _ in range(2)
+    ]
+
+    async def check(server: ReferenceServer) -> None:
+        reader, writer = await open_deflate(server, "permessage-deflate")
+        for payload in payloads:
+            writer.write(client_frame(OP_BINARY, payload, rsv1=True))
+        inflater = zlib.decompressobj(-15)
+        for _ in payloads:
+            first, echoed = await read_raw_frame(reader)
+            assert first == 0x80 | RSV1 | OP_BINARY
+            assert inflater.decompress(echoed + FLUSH) == message
+        await close(writer)
+
+    run(check, engine=engine)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("frames", "code"),
+    [
+        (
+            [
+                client_frame(OP_TEXT, deflate(b"abc"), fin=False, rsv1=True),
+                client_frame(OP_CONT, b"\x00", rsv1=True),
+            ],
+            1002,
+        ),
+        ([client_frame(OP_PING, b"p", rsv1=True)], 1002),
+        ([client_frame(OP_BINARY, b"\xff\xff\xff", rsv1=True)], 1007),
+        ([client_frame(OP_TEXT, deflate(b"\xc3\x28"), rsv1=True)], 1007),
+    ],
+    ids=["rsv1-continuation", "rsv1-ping", "corrupt-deflate", "inflated-invalid-utf8"],
+)
+def test_deflate_errors_fail_the_connection(
+    frames: list[bytes], code: int, engine: EngineName
+) -> None:
+    async def check(server: ReferenceServer) -> None:
+        reader, writer = await open_deflate(server, "permessage-deflate")
+        writer.write(b"".join(frames))
+        assert await failed_with(reader) == code
+        await close(writer)
+
+    run(check, engine=engine)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_rsv1_without_negotiation_fails_with_1002(engine: EngineName) -> None:
+    async def check(server: ReferenceServer) -> None:
+        reader, writer, _ = await open_ws(server)
+        writer.write(client_frame(OP_TEXT, deflate(b"hello"), rsv1=True))
+        assert await failed_with(reader) == 1002
+        await close(writer)
+
+    run(check, engine=engine)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_size_limit_applies_to_the_inflated_message(engine: EngineName) -> None:
+    bomb = deflate(b"\x00" * 4096)
+
+    async def check(server: ReferenceServer) -> None:
+        reader, writer = await open_deflate(server, "permessage-deflate")
+        writer.write(client_frame(OP_BINARY, deflate(b"\x00" * 1024), rsv1=True))
+        _, echoed = await read_raw_frame(reader)
+        assert zlib.decompressobj(-15).decompress(echoed + FLUSH) == b"\x00" * 1024
+        writer.write(client_frame(OP_BINARY, bomb, rsv1=True))
+        assert await failed_with(reader) == 1009
+        await close(writer)
+
+    assert len(bomb) < 100
+    run(check, ServerLimits(max_message_bytes=1024), engine=engine)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..cases import all_cases
@@ -59,14 +59,30 @@ class RequirementsOptions:
 
 @dataclass(frozen=True, slots=True)
 class CoverageOptions:
-    """``wsconform coverage``: the role, and whether definitions count."""
+    """``wsconform coverage``: the role, whether definitions count, a spec filter."""
 
     role: str
     definitions: bool
+    spec: str | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> CoverageOptions:
-        return cls(role=args.role, definitions=args.definitions)
+        return cls(role=args.role, definitions=args.definitions, spec=args.spec)
+
+
+@dataclass(frozen=True, slots=True)
+class SpecCoverage:
+    """One spec's line of ``wsconform coverage``.
+
+    ``testable`` and ``covered`` count the role's testable requirements of the spec;
+    ``cited`` is whether any case (or client scenario) cites any record of it at all, so
+    a spec whose cases are still to come (RFC 7692 at first) shows as such.
+    """
+
+    spec: str
+    testable: int
+    covered: int
+    cited: bool
 
 
 def list_cases(options: CasesOptions) -> int:
@@ -84,12 +100,17 @@ def requirement_dict(req: Requirement) -> dict[str, object]:
     return {name: getattr(req, name) for name in REQUIREMENT_FIELDS}
 
 
-def list_requirements(options: RequirementsOptions) -> int:
-    catalog = load_catalog()
-    chosen = [r for r in catalog if not options.spec or options.spec.lower() in r.spec.lower()]
+def requirements_of_spec(catalog: Catalog, spec: str | None) -> list[Requirement]:
+    """The records whose spec contains ``spec`` (any case; all when None); none: usage error."""
+    chosen = [r for r in catalog if not spec or spec.lower() in r.spec.lower()]
     if not chosen:
         specs = ", ".join(sorted({r.spec for r in catalog}))
-        raise UsageError(f"no spec matches --spec {options.spec!r} (one of: {specs})")
+        raise UsageError(f"no spec matches --spec {spec!r} (one of: {specs})")
+    return chosen
+
+
+def list_requirements(options: RequirementsOptions) -> int:
+    chosen = requirements_of_spec(load_catalog(), options.spec)
     if options.id:
         chosen = [r for r in chosen if r.id == options.id]
         if not chosen:
@@ -108,6 +129,56 @@ def list_requirements(options: RequirementsOptions) -> int:
     return EXIT_OK
 
 
+def cited_ids(role: str, cases: Sequence[Case]) -> set[str]:
+    """The requirement ids the role's cases (and, for clients, the scenarios) cite."""
+    cited = {rid for case in cases if case.role == role for rid in case.requirements}
+    if role == "client":
+        cited |= cited_requirements()
+    return cited
+
+
+def binding_requirements(
+    role: str, catalog: Iterable[Requirement], *, definitions: bool = False
+) -> list[Requirement]:
+    """The requirements binding ``role`` at MUST/SHOULD level (and definitions, if asked)."""
+    return [
+        req
+        for req in catalog
+        if req.party in COVERAGE_PARTIES[role]
+        and req.keyword not in {"MAY", "OPTIONAL"}
+        and (definitions or req.keyword != "definition")
+    ]
+
+
+def coverage_by_spec(
+    role: str, catalog: Iterable[Requirement], cases: Sequence[Case], *, definitions: bool = False
+) -> list[SpecCoverage]:
+    """One :class:`SpecCoverage` a spec with requirements testable for ``role``, in catalog order.
+
+    A spec with records but no case yet is a row with ``covered == 0`` and ``cited``
+    false, not an error: cases for a new spec come after its catalog.
+    """
+    records = list(catalog)
+    cited = cited_ids(role, cases)
+    testable = [
+        r
+        for r in binding_requirements(role, records, definitions=definitions)
+        if r.untestable is None
+    ]
+    rows = []
+    for spec in dict.fromkeys(r.spec for r in testable):
+        mine = [r for r in testable if r.spec == spec]
+        rows.append(
+            SpecCoverage(
+                spec=spec,
+                testable=len(mine),
+                covered=sum(1 for r in mine if r.id in cited),
+                cited=any(r.id in cited for r in records if r.spec == spec),
+            )
+        )
+    return rows
+
+
 def coverage_rows(
     role: str, catalog: Catalog, cases: Sequence[Case], *, definitions: bool = False
 ) -> tuple[list[Requirement], list[Requirement], int]:
@@ -117,25 +188,18 @@ def coverage_rows(
     ``definitions``, is a keyword-less definition), and has no ``untestable`` reason.
     MAY and OPTIONAL leave the behaviour open, so nothing can fail them.
     """
-    cited = {rid for case in cases if case.role == role for rid in case.requirements}
-    if role == "client":
-        cited |= cited_requirements()
-    binding = [
-        req
-        for req in catalog
-        if req.party in COVERAGE_PARTIES[role]
-        and req.keyword not in {"MAY", "OPTIONAL"}
-        and (definitions or req.keyword != "definition")
-    ]
+    cited = cited_ids(role, cases)
+    binding = binding_requirements(role, catalog, definitions=definitions)
     testable = [req for req in binding if req.untestable is None]
     unobservable = [req for req in binding if req.untestable is not None and req.id not in cited]
     return [req for req in testable if req.id not in cited], unobservable, len(testable)
 
 
 def show_coverage(options: CoverageOptions) -> int:
-    catalog = load_catalog()
+    catalog = Catalog(requirements_of_spec(load_catalog(), options.spec))
+    cases = all_cases()
     missing, unobservable, total = coverage_rows(
-        options.role, catalog, all_cases(), definitions=options.definitions
+        options.role, catalog, cases, definitions=options.definitions
     )
     for req in missing:
         print(f"{req.id:<48} {req.keyword:<11} §{req.section}")
@@ -143,6 +207,10 @@ def show_coverage(options: CoverageOptions) -> int:
         print(f"\nnot observable by the suite ({len(unobservable)}):")
         for req in unobservable:
             print(f"{req.id:<48} {req.keyword:<11} {req.untestable}")
+    print("\nby spec:")
+    for row in coverage_by_spec(options.role, catalog, cases, definitions=options.definitions):
+        note = "" if row.cited else " (no case cites it yet)"
+        print(f"  {row.spec:<20} {row.covered:>4} of {row.testable:<4} covered{note}")
     covered = total - len(missing)
     print(
         f"{covered} of {total} {options.role}-testable requirements covered by a case; "
@@ -191,5 +259,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     cov.add_argument(
         "--definitions", action="store_true", help="count keyword-less definitions too"
+    )
+    cov.add_argument(
+        "--spec", help="only this spec (substring, e.g. 7692 or WHATWG; default: every spec)"
     )
     cov.set_defaults(func=coverage_command)

@@ -17,8 +17,12 @@ from urllib.parse import urlsplit
 
 import h11
 
+from .deflate.elements import ExtensionElement
+from .deflate.offers import OfferedParams, read_offer
 from .handshake import accept_for
 from .header_grammar import ascii_lower, decode_key, is_extension_list, is_token, split_list
+from .server_extensions import DeflateSettings, choose_deflate, offered_elements
+from .violations import Violation
 
 WS_VERSION = "13"  # §4.2.1 item 6
 KEY_LENGTH = 16  # §4.2.1 item 5: the key decodes to 16 bytes
@@ -275,6 +279,27 @@ class ServerBehaviour:
         """§4.2.2 step 4 /subprotocol/: the client's first supported choice, or null."""
         return next((p for p in offered if p in self.subprotocols), None)
 
+    def negotiate_extensions(self, request: ReceivedRequest) -> DeflateSettings | None:
+        """RFC 7692 §5.1, §7: the first acceptable permessage-deflate offer, or None.
+
+        Any other extension is not supported and so not accepted (RFC 6455 §9.1).
+        """
+        elements = offered_elements(request.values(SEC_EXTENSIONS))
+        return choose_deflate(elements, self.read_deflate_offer, self.agree_deflate)
+
+    def read_deflate_offer(self, element: ExtensionElement) -> OfferedParams | Violation:
+        """RFC 7692 §7: one offer's parameters, or the condition that makes the server
+        decline it (an unknown or repeated parameter, an invalid value)."""
+        return read_offer(element)
+
+    def agree_deflate(self, offered: OfferedParams) -> DeflateSettings:
+        """RFC 7692 §7.1: the parameters agreed for an acceptable offer."""
+        return DeflateSettings.from_offer(offered)
+
+    def extension_headers(self, agreed: DeflateSettings | None) -> list[tuple[str, str]]:
+        """RFC 7692 §5.1, §7.1: the agreed element; none when every offer was declined (§5)."""
+        return [] if agreed is None else [(SEC_EXTENSIONS, agreed.response())]
+
     def accept_value(self, request: ReceivedRequest) -> str:
         """§4.2.2 step 5.4: the accept value, computed from the key as sent."""
         keys = request.values(SEC_KEY)
@@ -283,7 +308,8 @@ class ServerBehaviour:
     def build_accept_headers(
         self, request: ReceivedRequest, subprotocol: str | None
     ) -> list[tuple[str, str]]:
-        """§4.2.2 step 5: the 101's header fields; never Sec-WebSocket-Extensions."""
+        """§4.2.2 step 5: the 101's header fields but Sec-WebSocket-Extensions
+        (:meth:`extension_headers` adds it)."""
         headers = [
             (UPGRADE, "websocket"),
             (CONNECTION, "Upgrade"),
