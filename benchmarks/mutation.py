@@ -23,6 +23,7 @@ from conformance.cases import all_cases  # noqa: E402
 from conformance.driver import Target  # noqa: E402
 from conformance.model.verdict import Outcome  # noqa: E402
 from conformance.runner import run_cases  # noqa: E402
+from fixtures.deflate_faults import DEFLATE_FAULTS  # noqa: E402
 from fixtures.fault_server import FAULTS, HANDSHAKE_FAULTS, start_fault_server  # noqa: E402
 
 ALLOWED_UNCAUGHT = {
@@ -40,6 +41,13 @@ async def against(fault: str, timeout: float, jobs: int) -> tuple[int, int]:
     return fails, sum(r.outcome is Outcome.WARN for r in results)
 
 
+def _kind(fault: str) -> str:
+    """The fault's family: the opening handshake, the wire, or permessage-deflate."""
+    if fault in HANDSHAKE_FAULTS:
+        return "handshake"
+    return "deflate" if fault in DEFLATE_FAULTS else "wire"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timeout", type=float, default=2.0)
@@ -49,8 +57,8 @@ def main() -> int:
     uncaught: list[str] = []
     for fault in FAULTS:
         fails, warns = asyncio.run(against(fault, args.timeout, args.jobs))
-        kind = "handshake" if fault in HANDSHAKE_FAULTS else "wire"
-        print(f"{kind:9} {fault:32} FAIL {fails:3}  WARN {warns:3}")
+        kind = _kind(fault)
+        print(f"{kind:9} {fault:42} FAIL {fails:3}  WARN {warns:3}")
         if not fails and not warns:
             uncaught.append(fault)
     caught = len(FAULTS) - len(uncaught)

@@ -100,7 +100,7 @@ class TestNoPong:
     def test_the_ping_cases_fail_saying_no_pong(self, no_pong_run: tuple[RunReport, float]) -> None:
         failed = by_outcome(no_pong_run[0], Outcome.FAIL)
         assert failed["rfc6455/5.5.2/ping-text"].startswith("no Pong to 1 Ping(s)")
-        assert all("5.5.2" in i or "5.4/" in i or "pong" in i for i in failed), failed
+        assert all("no Pong" in actual for actual in failed.values()), failed
 
     def test_nothing_else_is_lost_to_the_missing_pong(
         self, no_pong_run: tuple[RunReport, float]

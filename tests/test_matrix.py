@@ -141,8 +141,11 @@ def test_combined_json_holds_one_contract_report_per_target(matrix_run: dict[str
         assert by_name[name]["summary"]["fail"] == 0, name
         assert by_name[name]["summary"]["error"] == 0, name
     fault = by_name["fault-rsv"]
-    failing = {case["section"] for case in fault["cases"] if case["outcome"] == "fail"}
-    assert failing == {"5.2"}
+    failing = {
+        (case["spec"], case["section"]) for case in fault["cases"] if case["outcome"] == "fail"
+    }
+    # RSV bits accepted: RFC 6455 §5.2, and RFC 7692 §6's RSV1 without negotiation
+    assert failing == {("rfc6455", "5.2"), ("rfc7692", "6")}
 
 
 def test_json_round_trips(matrix_run: dict[str, Any]) -> None:
@@ -169,7 +172,7 @@ def test_heat_map_marks_the_fault_servers_52_cells_failing(matrix_run: dict[str,
     fault_other = [
         c
         for (target, section), c in cells.items()
-        if target == "fault-rsv" and section not in {"rfc6455 §5.2", "all"}
+        if target == "fault-rsv" and section not in {"rfc6455 §5.2", "rfc7692 §6", "all"}
     ]
     assert fault_other and all(c["data-worst"] != "fail" for c in fault_other)
 

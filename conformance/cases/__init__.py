@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from functools import cache
 
-from . import closing, fragmentation, framing, handshake, limits, utf8
+from . import (
+    closing,
+    deflate_data,
+    deflate_framing,
+    deflate_negotiation,
+    fragmentation,
+    framing,
+    handshake,
+    limits,
+    utf8,
+)
 from .base import Allowed, Case
 
 __all__ = ["Allowed", "Case", "all_cases", "case_by_id"]
@@ -24,6 +34,9 @@ def all_cases() -> tuple[Case, ...]:
         *utf8.CASES,
         *closing.CASES,
         *limits.CASES,
+        *deflate_negotiation.CASES,
+        *deflate_framing.CASES,
+        *deflate_data.CASES,
     )
     ids = [case.id for case in cases]
     duplicates = {i for i in ids if ids.count(i) > 1}

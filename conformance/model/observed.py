@@ -91,6 +91,10 @@ class Observed:
     """TCP ended after the suite *started* the closing handshake with its Close; not set
     when the suite's Close only answered one the server started (§5.5.1)."""
     probe: HttpResponse | None = None  # the answer to a follow-up handshake (a probe)
+    compressed: list[bool] = field(default_factory=list)
+    """Parallel to ``messages``: that message came compressed (RSV1, RFC 7692 §6)."""
+    extension_declined: bool = False
+    """The 101 accepted none of the extensions offered (RFC 7692 §5: "declining")."""
 
     @property
     def answered(self) -> bool:

@@ -13,6 +13,12 @@ echoed text message as barrier instead, where a message may start (no fragmented
 message of the case is open); a server that echoes nothing stops the cases that judge
 an echo at once (:class:`~conformance.session.context.PeerFacts`): a known missing
 capability never costs a deadline per case.
+
+A negotiated extension (permessage-deflate, RFC 7692) hands :meth:`WireSession.open` a
+``negotiate`` function: given the 101 it returns an :class:`Inbound` reading, and the
+session then decodes with the RSV bits it names allowed and passes every server frame and
+message through it (inflation, §6.2), its violations reaching the verdict. Without one the
+session is unchanged.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import itertools
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..driver import Connection, DeadlineExceeded
 from ..model import handshake as hs
@@ -38,8 +44,9 @@ from ..model.decoder import (
     PongReceived,
 )
 from ..model.frames import Frame, LengthForm
-from ..model.observed import CloseInfo, Observed, TransportEnd
+from ..model.observed import CloseInfo, HttpResponse, Observed, TransportEnd
 from ..model.verdict import PREFLIGHT_PREFIX
+from ..model.violations import Violation
 from .context import CannotRun, CaseContext, PeerFacts
 
 CLOSING_GRACE = 1.0
@@ -58,6 +65,40 @@ MAX_KEPT_MESSAGES = 10_000
 BARRIER_PREFIX = b"wsconform-barrier-"
 _DATA_OPCODES = frozenset({Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY})
 _barrier_ids = itertools.count()
+
+
+class Inbound(Protocol):
+    """A negotiated extension's reading of what the server sends (RFC 6455 §9, RFC 7692 §6).
+
+    ``allowed_rsv`` is the RSV mask the extension gives a meaning (as placed in the first
+    header byte); :meth:`frame` sees every frame, :meth:`message` every data message and
+    returns it decoded (None: it could not be, a violation or note says why).
+    """
+
+    allowed_rsv: int
+    violations: list[Violation]
+    notes: list[str]
+
+    def frame(self, frame: Frame) -> None: ...
+
+    def message(self, message: Message) -> Message | None: ...
+
+
+Negotiate = Callable[[HttpResponse], Inbound | None]
+"""Reads the 101 a session got: the extension's :class:`Inbound`, or None (none agreed)."""
+
+
+class Refused(CannotRun):
+    """The server did not answer the opening handshake with a valid 101.
+
+    ``response`` is its answer (None: none, or not HTTP), ``end`` how TCP stood: cases that
+    judge the answer itself (an offer a server must decline, not refuse) catch this.
+    """
+
+    def __init__(self, reason: str, response: HttpResponse | None, end: TransportEnd) -> None:
+        super().__init__(reason)
+        self.response = response
+        self.end = end
 
 
 def client_frame(
@@ -120,6 +161,12 @@ class WireSession:
     _dropped: int = 0
     _reading: asyncio.Future[bytes] | None = None
     """A read a write left waiting on the server (see _receive)."""
+    response: HttpResponse | None = None
+    """The server's 101."""
+    inbound: Inbound | None = None
+    """The negotiated extension's reading of the server's frames, if one was agreed."""
+    _undecoded: int = 0
+    """Messages the extension could not decode (its violation says why): echoes all the same."""
 
     @classmethod
     async def open(
@@ -129,12 +176,15 @@ class WireSession:
         protocols: Iterable[bytes] = (),
         extensions: Iterable[bytes] = (),
         prove_alive: bool = False,
+        negotiate: Negotiate | None = None,
     ) -> WireSession:
         """Connect and complete a valid opening handshake, or raise :class:`CannotRun`.
 
         ``prove_alive`` first sends a Ping and waits for its Pong, for cases that pass
         on a closed connection: without it a server that drops every connection right
         after the handshake would look as if it had failed the connection on purpose.
+        ``negotiate`` reads the 101 for an extension offered in ``extensions`` (see
+        :class:`Inbound`). A non-101 answer raises :class:`Refused`, carrying it.
         """
         request = hs.build_request(
             ctx.target.host_header,
@@ -160,12 +210,18 @@ class WireSession:
             problem = diagnose(
                 where, reader, received, secure=ctx.target.secure, end=conn.end, timeout=waited
             )
-            raise CannotRun(f"a valid opening handshake failed: {problem}")
+            raise Refused(f"a valid opening handshake failed: {problem}", response, conn.end)
         broken = hs.check_accept(request, response)
         if broken:
             raise CannotRun(f"the server's 101 is invalid: {broken[0]}")
-        stream = PeerStream(peer="server", max_payload=MAX_FRAME, max_message=MAX_MESSAGE)
-        session = cls(conn, stream, ctx.facts)
+        inbound = negotiate(response) if negotiate is not None else None
+        stream = PeerStream(
+            peer="server",
+            max_payload=MAX_FRAME,
+            max_message=MAX_MESSAGE,
+            allowed_rsv=0 if inbound is None else inbound.allowed_rsv,
+        )
+        session = cls(conn, stream, ctx.facts, response=response, inbound=inbound)
         if reader.trailing:
             session._feed(reader.trailing)
         if prove_alive and not await session.barrier():
@@ -328,9 +384,17 @@ class WireSession:
     def _feed(self, data: bytes) -> None:
         events = self.stream.feed(data) if data else self.stream.feed_eof()
         seen = self.observed
+        inbound = self.inbound
         for event in events:
-            if isinstance(event, Message):
+            if isinstance(event, Frame) and inbound is not None:
+                inbound.frame(event)
+            elif isinstance(event, Message):
                 seen.responsive = True
+                if inbound is not None and (decoded := inbound.message(event)) is not None:
+                    event = decoded
+                elif inbound is not None:
+                    self._undecoded += 1  # the violation or note says why
+                    continue
                 if event.opcode == Opcode.TEXT and event.data in self._barriers_sent:
                     self._barriers_seen.add(event.data)  # an echo barrier, not the case's
                 else:
@@ -356,6 +420,7 @@ class WireSession:
         seen = self.observed
         if len(seen.messages) < MAX_KEPT_MESSAGES and self._kept + len(message.data) <= MAX_KEPT:
             seen.messages.append((message.opcode, message.data))
+            seen.compressed.append(message.rsv1 and self.inbound is not None)
             self._kept += len(message.data)
         else:
             self._dropped += 1
@@ -463,7 +528,8 @@ class WireSession:
         application wrote its echoes: many servers answer Pings in the protocol layer
         while the application echoes later, so the Pong can overtake the echo (RFC
         6455 orders nothing between them). So after the Pong the case also waits for
-        one echo per message sent, up to the deadline, or until the server closes.
+        one echo per message sent, up to the deadline, or until the server closes (a
+        message a negotiated extension could not decode counts as its echo: it came).
         Without a Pong the echoes alone are awaited; a server that echoes nothing
         (a preflight fact) stops the case at once with :class:`CannotRun`.
         """
@@ -471,7 +537,9 @@ class WireSession:
             raise CannotRun(f"{PREFLIGHT_PREFIX}{self.facts.no_echo}")
         if self.facts.answers_ping and not await self.barrier():
             return False
-        return await self.until(lambda s: len(s.observed.messages) >= s.messages_sent)
+        return await self.until(
+            lambda s: len(s.observed.messages) + s._undecoded >= s.messages_sent
+        )
 
     async def until_closed(self) -> None:
         """Read until the server closes TCP, answering its Close (§5.5.1), or the deadline."""
@@ -523,6 +591,11 @@ class WireSession:
             self._dropped = 0
         self.observed.transport = self.conn.end
         self.observed.violations[:] = self.stream.violations  # the decoder's, in order
+        if self.inbound is not None:  # then the extension's (RFC 7692 §6.1, §7.2.2)
+            self.observed.violations.extend(self.inbound.violations)
+            self.observed.notes.extend(
+                n for n in self.inbound.notes if n not in self.observed.notes
+            )
         return self.observed
 
 

@@ -59,6 +59,21 @@ async def run_reference(
     return await run_on(server, cases, timeout=timeout, jobs=jobs)
 
 
+async def run_fault_or_reference(
+    cases: Sequence[Case],
+    local: FaultTable,
+    *,
+    engine: EngineName = "wsproto",
+    fault: str | None = None,
+) -> list[CaseResult]:
+    """``cases`` against the model engine under ``fault`` (from ``local`` or
+    fixtures.wire_faults), or against the reference server's ``engine`` when None."""
+    if fault is not None:
+        policy = fault_policy(fault, local)
+        return await run_reference(cases, engine="model", policy=policy, timeout=3, jobs=16)
+    return await run_reference(cases, engine=engine, jobs=16)
+
+
 def broken_by(fault: str, cases: Iterable[Case], breaks: Mapping[str, str]) -> list[Case]:
     """The cases ``breaks`` maps to ``fault``, in their order."""
     return [c for c in cases if breaks.get(c.id) == fault]

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from typing import Final
 
 EXTENSION_NAME: Final = "permessage-deflate"
+EXTENSIONS_HEADER: Final = b"sec-websocket-extensions"
+"""The header that carries offers and the response, lower-case as the response's
+``values()`` take it (RFC 6455 §9.1)."""
 """The registered extension name (RFC 7692 §7, §9.1)."""
 
 SERVER_NO_CONTEXT_TAKEOVER: Final = "server_no_context_takeover"
