@@ -285,3 +285,15 @@ def test_an_unreachable_target_leaves_a_json_report_with_the_diagnosis(
         EXIT_UNREACHABLE
     )
     assert json.loads(merged.read_text())["targets"][0]["error"] == report.error
+
+
+def test_a_refusal_of_a_handshake_with_an_offer_names_the_offer_not_a_valid_handshake() -> None:
+    """The refusal may answer the offer (RFC 7692 §7: an invalid one must be declined)."""
+    answer = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"
+    reader = hs.ResponseReader()
+    reader.feed(answer)
+    offered = "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=16"
+    text = diagnose(
+        "h:1", reader, answer, secure=False, end=TransportEnd.OPEN, timeout=None, offered=offered
+    )
+    assert text == f"h:1 refused an opening handshake offering {offered} with HTTP 400 Bad Request"

@@ -48,9 +48,9 @@ def _first(data: bytes) -> str:
     return f"{data[:FIRST_BYTES]!r}{more}"
 
 
-def _refusal(where: str, response: HttpResponse) -> str:
+def _refusal(where: str, response: HttpResponse, offered: str) -> str:
     """A 2xx/3xx answer is a plain web server, or with ``Upgrade: websocket`` a WebSocket
-    server breaking §4.2.2; an error status refuses this URL."""
+    server breaking §4.2.2; an error status refuses this URL, or what ``offered`` names."""
     server = b", ".join(response.values(b"server")).decode("latin-1")
     about = f"{response.describe()}" + (f" (Server: {server})" if server else "")
     upgrade = b",".join(response.values(b"upgrade")).lower()
@@ -58,6 +58,8 @@ def _refusal(where: str, response: HttpResponse) -> str:
         return f"{where} answered the opening handshake with {about} and Upgrade: {NOT_101}"
     if response.status < 400:
         return f"{where} answered the opening handshake with {about}: {NOT_WEBSOCKET}"
+    if offered:
+        return f"{where} refused an opening handshake offering {offered} with {about}"
     return f"{where} refused a valid opening handshake with {about}: {REFUSED}"
 
 
@@ -69,17 +71,20 @@ def diagnose(
     secure: bool,
     end: TransportEnd,
     timeout: float | None,
+    offered: str = "",
 ) -> str:
     """The one-line problem with the answer to a valid handshake, or "" for a 101.
 
     ``received`` is what the server sent (a prefix is enough), ``end`` how the
-    connection ended, ``timeout`` the seconds waited if the wait ran out (else None).
+    connection ended, ``timeout`` the seconds waited if the wait ran out (else None);
+    ``offered`` names what the request offered beyond a plain handshake (a refusal may
+    be the answer to it), empty for a plain one.
     """
     if not secure and looks_like_tls(received):
         return f"{where} {WSS_PORT_HINT}"
     response = reader.response
     if response is not None:
-        return "" if response.status == 101 else _refusal(where, response)
+        return "" if response.status == 101 else _refusal(where, response, offered)
     if not could_be_http(received) or (reader.error is not None and received):
         why = f" ({reader.error})" if reader.error else ""
         return (

@@ -186,6 +186,7 @@ class WireSession:
         ``negotiate`` reads the 101 for an extension offered in ``extensions`` (see
         :class:`Inbound`). A non-101 answer raises :class:`Refused`, carrying it.
         """
+        protocols, extensions = tuple(protocols), tuple(extensions)
         request = hs.build_request(
             ctx.target.host_header,
             ctx.target.resource,
@@ -207,10 +208,18 @@ class WireSession:
         if response is None or response.status != 101:
             received = bytes(ctx.transcript.received[started:])
             where = f"{ctx.target.host}:{ctx.target.port}"
+            offered = _offered(protocols, extensions)
             problem = diagnose(
-                where, reader, received, secure=ctx.target.secure, end=conn.end, timeout=waited
+                where,
+                reader,
+                received,
+                secure=ctx.target.secure,
+                end=conn.end,
+                timeout=waited,
+                offered=offered,
             )
-            raise Refused(f"a valid opening handshake failed: {problem}", response, conn.end)
+            handshake = "the opening handshake" if offered else "a valid opening handshake"
+            raise Refused(f"{handshake} failed: {problem}", response, conn.end)
         broken = hs.check_accept(request, response)
         if broken:
             raise CannotRun(f"the server's 101 is invalid: {broken[0]}")
@@ -597,6 +606,13 @@ class WireSession:
                 n for n in self.inbound.notes if n not in self.observed.notes
             )
         return self.observed
+
+
+def _offered(protocols: Iterable[bytes], extensions: Iterable[bytes]) -> str:
+    """What a handshake offered beyond a plain one, as header lines (empty if nothing)."""
+    lines = [f"Sec-WebSocket-Protocol: {p.decode('latin-1')}" for p in protocols]
+    lines += [f"Sec-WebSocket-Extensions: {e.decode('latin-1')}" for e in extensions]
+    return "; ".join(lines)
 
 
 def _still_open(was_open: bool | None, frame: Frame | bytes) -> bool | None:
