@@ -19,6 +19,16 @@ from .session.preflight import PreflightResult, preflight
 
 DEFAULT_TIMEOUT = 5.0
 """Seconds one case may take, all its steps included."""
+FULL_PROFILE_TIMEOUT = 30.0
+"""The default under ``--profile full``: its cases send Autobahn's message counts (1000
+messages of up to 128 KiB, compressed by the server) and 16 MiB messages."""
+
+
+def default_timeout(profile: str) -> float:
+    """The per-case deadline when none is given: :data:`FULL_PROFILE_TIMEOUT` for the full
+    profile, else :data:`DEFAULT_TIMEOUT`."""
+    return FULL_PROFILE_TIMEOUT if profile == "full" else DEFAULT_TIMEOUT
+
 
 GRACE = 1.0
 """Extra seconds past a case's deadline before the runner cancels a stuck case."""

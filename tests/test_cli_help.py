@@ -9,6 +9,7 @@ import argparse
 import pytest
 
 from conformance.cli import build_parser
+from conformance.cli.run import RunOptions
 
 
 def _subcommands() -> dict[str, argparse.ArgumentParser]:
@@ -79,3 +80,18 @@ def _offers(name: str) -> set[str]:
 )
 def test_an_option_that_means_nothing_is_not_offered(name: str, meaningless: set[str]) -> None:
     assert not _offers(name) & meaningless, f"wsconform {name} offers {_offers(name) & meaningless}"
+
+
+@pytest.mark.parametrize(
+    ("argv", "seconds"),
+    [
+        (["run"], 5.0),
+        (["run", "--profile", "full"], 30.0),
+        (["run", "--profile", "full", "--timeout", "7"], 7.0),
+        (["run", "--timeout", "2"], 2.0),
+    ],
+)
+def test_the_full_profile_has_its_own_default_deadline(argv: list[str], seconds: float) -> None:
+    """Autobahn's message counts need more than 5 s a case; a given --timeout always wins."""
+    args = build_parser().parse_args(argv)
+    assert RunOptions.from_args(args).settings.timeout == seconds

@@ -1,8 +1,8 @@
 """RFC 6455 §10.4 and §5.4, §6.2 at scale: big messages, many fragments, many messages.
 
 Every case here is in the ``full`` profile (``wsconform run --profile full``): they
-move up to 16 MiB each way, so run them with a generous deadline, ``--timeout 30``
-(the default 5 s is enough for a fast local server, not for a slow or remote one).
+move up to 16 MiB each way, so they get a generous deadline: 30 s a case, the full
+profile's default (``runner.FULL_PROFILE_TIMEOUT``; ``--timeout`` overrides it).
 
 * single messages (§5.2, §6.2): text and binary of 64 KiB, 256 KiB, 1 MiB, 4 MiB and
   16 MiB, each one frame with a 64-bit length, echoed byte for byte;
@@ -62,8 +62,8 @@ ROUND_TRIP_SIZES = tuple(sorted({0, 1, 125, 126, 127, 128, 4095, 4096, *range(0,
 """Sizes 0 B to 4 KiB, every length-form edge included (§5.2), taken in turn."""
 
 TIMEOUT_NOTE = (
-    "Full profile: moves up to 16 MiB each way; run it with --timeout 30 "
-    "(the default 5 s suits a fast local server only)."
+    "Full profile: moves up to 16 MiB each way; its default deadline is 30 s a case "
+    "(5 s suits a fast local server only)."
 )
 
 

@@ -27,7 +27,7 @@ from ..reference_server import start_reference_server
 from ..reports import html as html_report
 from ..reports import json_report, junit, markdown, terminal
 from ..results import CaseResult, RunReport
-from ..runner import DEFAULT_TIMEOUT
+from ..runner import DEFAULT_TIMEOUT, FULL_PROFILE_TIMEOUT, default_timeout
 from ..server_process import ServerCommand, ServerCommandFailed
 from ..tls import make_tls_files
 
@@ -275,6 +275,20 @@ def conclude(
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
+TIMEOUT_HELP = (
+    f"deadline of one case in seconds (default {DEFAULT_TIMEOUT:g}; "
+    f"{FULL_PROFILE_TIMEOUT:g} with --profile full)"
+)
+
+
+PLAIN_TIMEOUT_HELP = f"deadline of one case in seconds (default {DEFAULT_TIMEOUT:g})"
+
+
+def case_timeout(timeout: float | None, profile: str) -> float:
+    """``--timeout`` as given, else the profile's default (:func:`runner.default_timeout`)."""
+    return default_timeout(profile) if timeout is None else timeout
+
+
 def add_output_arguments(parser: argparse.ArgumentParser, unit: str) -> None:
     """The report paths and how much the terminal shows (``-q``, ``-v``) of a run of
     ``unit`` (a case, a scenario); every report path is checked before the run."""
@@ -345,9 +359,11 @@ def add_target_arguments(
     parser.add_argument(
         "--timeout",
         type=float,
-        default=DEFAULT_TIMEOUT,
+        default=None if profile else DEFAULT_TIMEOUT,
         metavar="S",
-        help=f"deadline of one case in seconds (default {DEFAULT_TIMEOUT:g})",
+        help=TIMEOUT_HELP
+        if profile
+        else f"deadline of one case in seconds (default {DEFAULT_TIMEOUT:g})",
     )
     if jobs:
         parser.add_argument(

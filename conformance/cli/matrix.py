@@ -42,8 +42,10 @@ from .common import (
     EXIT_OK,
     EXIT_UNREACHABLE,
     PROFILES,
+    TIMEOUT_HELP,
     TargetError,
     UsageError,
+    case_timeout,
     check_output_path,
     unchecked_ssl_context,
 )
@@ -111,7 +113,7 @@ class MatrixOptions:
             ),
             jobs_targets=args.jobs_targets,
             jobs=args.jobs,
-            timeout=args.timeout,
+            timeout=case_timeout(args.timeout, args.profile),
             startup_timeout=args.startup_timeout,
             profile=args.profile,
             cases=tuple(args.cases or ()),
@@ -322,13 +324,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="N",
         help=f"cases in parallel per server, one connection each (default {DEFAULT_JOBS})",
     )
-    running.add_argument(
-        "--timeout",
-        type=float,
-        default=DEFAULT_TIMEOUT,
-        metavar="S",
-        help=f"deadline of one case in seconds (default {DEFAULT_TIMEOUT:g})",
-    )
+    running.add_argument("--timeout", type=float, default=None, metavar="S", help=TIMEOUT_HELP)
     running.add_argument(
         "--startup-timeout",
         type=float,

@@ -26,6 +26,7 @@ from .common import (
     UsageError,
     add_output_arguments,
     add_target_arguments,
+    case_timeout,
     conclude,
     open_target,
 )
@@ -61,7 +62,7 @@ class RunOptions:
         return cls(
             target=TargetOptions.from_args(args),
             settings=SuiteSettings(
-                timeout=args.timeout,
+                timeout=case_timeout(args.timeout, args.profile),
                 jobs=args.jobs,
                 strict=args.strict,
                 quiet=args.quiet,
