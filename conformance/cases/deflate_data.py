@@ -44,7 +44,13 @@ from ..model.deflate.payloads import (
     window_probe,
 )
 from ..model.deflate.probes import random_block
-from ..model.deflate.requirements import PMD_EMPTY_BLOCK_TAIL
+from ..model.deflate.requirements import (
+    PMD_AGREED_APPLY,
+    PMD_EMPTY_BLOCK_TAIL,
+    PMD_INFLATE,
+    PMD_SERVER_NO_CONTEXT,
+    PMD_SERVER_WINDOW,
+)
 from ..model.frames import Frame
 from ..model.observed import Observed
 from ..model.verdict import Allowed, Level, Outcome
@@ -66,15 +72,12 @@ R_RECEIVE: Final = (
     "rfc7692-6.2-compressed-receive-algorithm",
     "rfc7692-6.2-decompress-concatenation",
     "rfc7692-7.2.2-append-tail",
-    "rfc7692-7.2.2-inflate-data",
+    PMD_INFLATE,
 )
 """The server inflates what it receives (§6.2, §7.2.2 steps 1-2)."""
 R_FRAGMENTS: Final = ("rfc7692-6.2-concatenate-payloads", "rfc7692-7.2.1-fragment-by-splitting")
 R_KEEP_CONTEXT: Final = "rfc7692-7.2.2-server-keep-context"
 R_32K: Final = "rfc7692-7.2.2-server-32k-window"
-R_SERVER_WINDOW: Final = "rfc7692-7.2.1-server-max-window"
-R_SERVER_CONTEXT: Final = "rfc7692-7.2.1-server-no-context-takeover"
-R_APPLY: Final = "rfc7692-5-agreed-parameters-apply"
 R_UNCOMPRESSED: Final = (
     "rfc7692-6.2-uncompressed-as-is",
     "rfc7692-7.2.3.2-uncompressed-keep-window",
@@ -227,7 +230,7 @@ def echo_case(
     return Case(
         id=case_id,
         title=title,
-        requirements=(*requirements, R_APPLY),
+        requirements=(*requirements, PMD_AGREED_APPLY),
         level=Level.MUST,
         expect=expect(echoed),
         run=deflate_case_run(body, offers),
@@ -319,7 +322,7 @@ def _autobahn_13_cases() -> list[Case]:
         def steps(rows: Callable[[], list[Step]] = rows) -> list[Step]:
             return [*rows(), *_probe_steps()]
 
-        reqs = (*_row_requirements(AUTOBAHN_12_SIZES), R_SERVER_WINDOW, R_SERVER_CONTEXT)
+        reqs = (*_row_requirements(AUTOBAHN_12_SIZES), PMD_SERVER_WINDOW, PMD_SERVER_NO_CONTEXT)
         slug = number.replace(".", "-")
         cases.append(
             echo_case(

@@ -28,6 +28,7 @@ from ..model.behaviours import Behaviour, FailedConnection, FailedLate, expect
 from ..model.codec import encode_frame
 from ..model.constants import Opcode
 from ..model.deflate import examples
+from ..model.deflate import requirements as req
 from ..model.deflate.compressor import context_pair
 from ..model.deflate.offers import INVALID_OFFERS, offer_header
 from ..model.deflate.probes import random_block
@@ -55,9 +56,9 @@ R_AFTER_INFLATE: Final = (
     "rfc6455-8.1-invalid-utf8-fail",
     "rfc6455-7.4.1-code-1007-invalid-data",
 )
-R_INFLATE: Final = ("rfc7692-7.2.2-inflate-data", "rfc7692-6.2-decompress-concatenation")
-R_RSV1: Final = ("rfc7692-6.1-rsv1-control-fail", "rfc7692-6.1-rsv1-control-continuation")
-R_NOT_NEGOTIATED: Final = ("rfc6455-5.2-rsv-nonzero-fail", "rfc7692-5-declined-no-compression")
+R_INFLATE: Final = (req.PMD_INFLATE, "rfc7692-6.2-decompress-concatenation")
+R_RSV1: Final = ("rfc7692-6.1-rsv1-control-fail", req.PMD_RSV1_CONTROL_OR_CONTINUATION)
+R_NOT_NEGOTIATED: Final = (req.RFC6455_RSV_NOT_NEGOTIATED, "rfc7692-5-declined-no-compression")
 
 INVALID_TEXT: Final = frozenset({1007})
 """RFC 6455 §7.4.1: 1007 for "non-UTF-8 [RFC3629] data within a text message"."""
@@ -300,7 +301,7 @@ def _unnegotiated_cases() -> list[Case]:
             "RSV1 on a binary message of valid DEFLATE data after an offer the server had to "
             "decline fails the connection",
             (offer_header((declined,)),),
-            ("rfc7692-7-decline-invalid-value",),
+            (req.PMD_DECLINE_INVALID_VALUE,),
         ),
     ]
 

@@ -52,7 +52,6 @@ from .base import Allowed, Case, RunFn
 
 # Requirement ids (spec_refs/rfc7692.toml) beyond those the model names.
 R_ACCEPT_NAME = "rfc7692-5-server-accept-name"
-R_AGREED_APPLY = "rfc7692-5-agreed-parameters-apply"
 R_FULLY_SUPPORTED = "rfc7692-5-element-fully-supported"
 R_CORRESPONDING = "rfc7692-3-corresponding-response"
 R_DECLINE_CONDITIONS = "rfc7692-7-server-decline-conditions"
@@ -170,7 +169,7 @@ def _family(slug: str) -> Case:
         f"rfc7692/{section}/accept-{slug}",
         f"A server accepting {_shown(offers)} answers with a valid element and uses the "
         "agreed parameters",
-        (R_ACCEPT_NAME, R_AGREED_APPLY, *clause_ids),
+        (R_ACCEPT_NAME, req.PMD_AGREED_APPLY, *clause_ids),
         offers,
     )
 
@@ -327,7 +326,7 @@ AUTOBAHN_CASES: Final = tuple(
         f"rfc7692/7.1/autobahn-{number}",
         f"A server agreeing to Autobahn|Testsuite {number}'s offers {_shown(offers)} "
         "echoes compressed messages that inflate under the agreed parameters",
-        (R_AGREED_APPLY, R_SEND, R_RECEIVE),
+        (req.PMD_AGREED_APPLY, R_SEND, R_RECEIVE),
         offers,
         compressed=True,
     )

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Final
 
+from .. import rules
+
 # §5: negotiation
+PMD_AGREED_APPLY: Final = "rfc7692-5-agreed-parameters-apply"
+"""The parameters of the accepted offer apply to the connection (RFC 7692 §5)."""
 PMD_INVALID_RESPONSE: Final = "rfc7692-5-invalid-response-fail"
 """An invalid response, "such as accepting a PMCE that the client did not offer" (§5)."""
 
@@ -48,7 +52,7 @@ RFC6455_RSV_NOT_NEGOTIATED: Final = "rfc6455-5.2-rsv-nonzero-fail"
 """RSV1 set although no extension defining it was negotiated (RFC 6455 §5.2)."""
 RFC6455_EXTENSION_GRAMMAR: Final = "rfc6455-9.1-malformed-extensions-fail"
 """A ``Sec-WebSocket-Extensions`` value off the §9.1 grammar (RFC 6455 §9.1)."""
-RFC6455_UNREQUESTED_EXTENSION: Final = "rfc6455-4.1-response-unrequested-extension"
+RFC6455_UNREQUESTED_EXTENSION: Final = rules.RESPONSE_EXTENSIONS
 """An extension in the response the client did not request (RFC 6455 §4.1)."""
 
 DEFLATE_RULES: Final[dict[str, str]] = {
