@@ -51,7 +51,7 @@ def _first(data: bytes) -> str:
 def _refusal(where: str, response: HttpResponse, offered: str) -> str:
     """A 2xx/3xx answer is a plain web server, or with ``Upgrade: websocket`` a WebSocket
     server breaking §4.2.2; an error status refuses this URL, or what ``offered`` names."""
-    server = b", ".join(response.values(b"server")).decode("latin-1")
+    server = response.joined(b"server")
     about = f"{response.describe()}" + (f" (Server: {server})" if server else "")
     upgrade = b",".join(response.values(b"upgrade")).lower()
     if response.status < 400 and b"websocket" in upgrade:

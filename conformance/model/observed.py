@@ -37,6 +37,10 @@ class HttpResponse:
         key = name.lower()
         return [value for header, value in self.headers if header.lower() == key]
 
+    def joined(self, name: bytes) -> str:
+        """Every ``name`` line as one field, ``", "``-joined (RFC 9110 §5.3), as latin-1 text."""
+        return b", ".join(self.values(name)).decode("latin-1")
+
     def tokens(self, name: bytes) -> list[bytes]:
         """The comma-separated tokens of every ``name`` line, lower-cased and stripped."""
         return [

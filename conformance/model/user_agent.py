@@ -199,7 +199,7 @@ class WebSocketModel:
         self.established = True
         self.ready_state = ReadyState.OPEN
         protocol = acked[0].decode("latin-1") if acked else ""
-        extensions = b", ".join(answer.values(b"sec-websocket-extensions")).decode("latin-1")
+        extensions = answer.joined(b"sec-websocket-extensions")
         return [
             ScriptEvent(
                 "open",

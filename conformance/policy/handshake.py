@@ -267,7 +267,7 @@ def extension_probe_text(probe: HttpResponse | None) -> str:
     if probe is None:
         return "a second handshake offering permessage-deflate got no HTTP response"
     if negotiates_extensions(probe):
-        listed = b", ".join(probe.values(SEC_EXTENSIONS)).decode("latin-1")
+        listed = probe.joined(SEC_EXTENSIONS)
         return (
             f"a second handshake offering permessage-deflate got {listed!r}: the server "
             "negotiates extensions"

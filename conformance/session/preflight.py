@@ -61,7 +61,7 @@ class PreflightResult:
         """The ``Server:`` header of the answer (printable, one line), or ""."""
         if self.response is None:
             return ""
-        value = b", ".join(self.response.values(b"server")).decode("latin-1")
+        value = self.response.joined(b"server")
         return "".join(c if c.isprintable() else "?" for c in value)[:SERVER_HEADER_MAX]
 
 
