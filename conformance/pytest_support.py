@@ -286,6 +286,16 @@ def conformance_tests(
     return test_ws_conformance
 
 
+def fail_on(report: RunReport) -> RunReport:
+    """``report``, unless it failed (FAIL, ERROR, WARN if strict): then an ``AssertionError``
+    carrying its failure blocks and summary, which fails the calling test."""
+    __tracebackhide__ = True
+    if report.failed:
+        text = render_failures(report, load_catalog(), color=False)
+        raise AssertionError(f"{text}\n{summary_line(report)}")
+    return report
+
+
 def check_server(
     url: str,
     cases: str | Sequence[str] = "*",
@@ -305,10 +315,7 @@ def check_server(
         report = asyncio.run(run_suite(target, selected, timeout=timeout, jobs=jobs, strict=strict))
     except Unreachable as exc:
         raise AssertionError(f"ws-conformance: {url} is unreachable: {exc}") from None
-    if report.failed:
-        text = render_failures(report, load_catalog(), color=False)
-        raise AssertionError(f"{text}\n{summary_line(report)}")
-    return report
+    return fail_on(report)
 
 
 def check_client(
@@ -346,10 +353,7 @@ def check_client(
         )
     except AdapterFailed as exc:
         raise AssertionError(f"ws-conformance: the adapter did not start: {exc}") from None
-    if report.failed:
-        text = render_failures(report, load_catalog(), color=False)
-        raise AssertionError(f"{text}\n{summary_line(report)}")
-    return report
+    return fail_on(report)
 
 
 def client_conformance_tests(
