@@ -37,9 +37,7 @@ def _profile(name: str) -> list[Case]:
     parameter set, and no variant changes how data is compressed (the deflate variant
     declines, which the default cases prove)."""
     return [
-        c
-        for c in all_cases()
-        if c.profile == "default" or (name == "full" and c.spec != "rfc7692")
+        c for c in all_cases() if c.profile == "default" or (name == "full" and c.spec != "rfc7692")
     ]
 
 

@@ -1,8 +1,10 @@
 """What the case tests share: running cases against a reference, faulty or local server.
 
-Plain functions, imported as ``from conftest import ...``: the test directories have no
-``__init__.py``, and pytest imports this file as ``conftest`` (replacing
-``tests/conftest.py`` in ``sys.modules``) before the test modules beside it.
+Plain functions, imported as ``from case_runs import ...``: the test directories have no
+``__init__.py``, so pytest puts this directory on ``sys.path`` for the test modules beside
+it. Not a ``conftest.py``: every conftest of the tree is the module ``conftest`` to Python,
+and the one loaded last (``tests/plugin/``'s, with both directories on the command line)
+would shadow these functions.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cache
 
 from conformance.cases import case_by_id
 from conformance.cases.base import Case
@@ -72,6 +75,20 @@ async def run_fault_or_reference(
         policy = fault_policy(fault, local)
         return await run_reference(cases, engine="model", policy=policy, timeout=3, jobs=16)
     return await run_reference(cases, engine=engine, jobs=16)
+
+
+def fault_results(
+    cases: Sequence[Case], breaks: Mapping[str, str], local: FaultTable
+) -> Callable[[str], dict[str, CaseResult]]:
+    """Per fault, by id, the results of the ``cases`` that ``breaks`` maps to it, under that
+    fault (:func:`run_fault_or_reference`); each fault's cases run once (cached)."""
+
+    @cache
+    def under(fault: str) -> dict[str, CaseResult]:
+        chosen = broken_by(fault, cases, breaks)
+        return by_id(asyncio.run(run_fault_or_reference(chosen, local, fault=fault)))
+
+    return under
 
 
 def broken_by(fault: str, cases: Iterable[Case], breaks: Mapping[str, str]) -> list[Case]:

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import cache
 
 import pytest
-from conftest import (
+from case_runs import (
     accept_upgrade,
     assert_failed,
     broken_by,

@@ -9,12 +9,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from functools import cache
 
 import pytest
-from conftest import (
-    broken_by,
-    by_id,
+from case_runs import (
+    fault_results,
     not_passed,
     run_fault_or_reference,
 )
@@ -146,9 +144,7 @@ async def _run(
     return await run_fault_or_reference(cases, LOCAL_POLICIES, engine=engine, fault=fault)
 
 
-@cache
-def _results_under(fault: str) -> dict[str, CaseResult]:
-    return by_id(asyncio.run(_run(broken_by(fault, CASES, BREAKS), fault=fault)))
+_results_under = fault_results(CASES, BREAKS, LOCAL_POLICIES)
 
 
 def test_every_default_case_has_a_breaking_fault() -> None:

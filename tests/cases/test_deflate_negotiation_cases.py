@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 
 import pytest
-from conftest import by_id, not_passed, run_on, run_reference
+from case_runs import by_id, not_passed, run_on, run_reference
 
 from conformance.cases import all_cases, case_by_id, deflate_negotiation
 from conformance.cases.base import Case

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import by_id, run_reference
+from case_runs import by_id, run_reference
 
 from conformance.cases import case_by_id
 from conformance.echo_engine import WirePolicy

@@ -10,7 +10,7 @@ import asyncio
 from functools import cache
 
 import pytest
-from conftest import assert_failed, broken_by, by_id, fault_policy, not_passed, run_reference
+from case_runs import assert_failed, broken_by, by_id, fault_policy, not_passed, run_reference
 
 from conformance.cases import fragmentation
 from conformance.echo_engine import WirePolicy

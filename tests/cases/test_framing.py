@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import pytest
-from conftest import assert_failed, fault_policy, not_passed, run_reference
+from case_runs import assert_failed, fault_policy, not_passed, run_reference
 
 from conformance.cases import framing
 from conformance.cases.base import Case

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import pytest
-from conftest import accept_upgrade, not_passed, run_on, run_reference
+from case_runs import accept_upgrade, not_passed, run_on, run_reference
 
 from conformance.cases import all_cases, fragmentation, framing, limits
 from conformance.cases.base import Case

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from functools import cache
 
 import pytest
-from conftest import assert_failed, broken_by, by_id, fault_policy, not_passed, run_reference
+from case_runs import assert_failed, broken_by, by_id, fault_policy, not_passed, run_reference
 
 from conformance.cases import utf8
 from conformance.cases.base import Case

@@ -11,7 +11,7 @@ import asyncio
 import time
 
 import pytest
-from conftest import run_on
+from case_runs import run_on
 
 from conformance.cases import all_cases, handshake
 from conformance.model.verdict import Outcome
