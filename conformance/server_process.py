@@ -84,6 +84,11 @@ class ServerCommand:
     ) -> None:
         await self.stop()
 
+    @property
+    def process_group(self) -> int | None:
+        """The started command's process group (its own session), None when not running."""
+        return self._proc.pid if self._proc is not None else None
+
     def log_tail(self, limit: int = 2000) -> str:
         """The end of what the server printed (stdout and stderr)."""
         self._log.seek(0, os.SEEK_END)

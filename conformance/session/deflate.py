@@ -25,6 +25,7 @@ from ..model.constants import Opcode
 from ..model.decoder import Message
 from ..model.deflate.compressor import MessageCompressor
 from ..model.deflate.inflater import StrictInflater, check_rsv1
+from ..model.deflate.memo import WindowMemo
 from ..model.deflate.negotiation import Negotiated, read_response
 from ..model.deflate.offers import VALID_OFFERS, Offer, offer_header
 from ..model.deflate.params import EXTENSIONS_HEADER, Agreed
@@ -110,7 +111,7 @@ class DeflateSession:
     compressor: MessageCompressor = field(init=False)
 
     def __post_init__(self) -> None:
-        self.compressor = MessageCompressor(self.agreed.client_output())
+        self.compressor = MessageCompressor(self.agreed.client_output(), memo=WindowMemo())
 
     def message(
         self, opcode: int, data: bytes, *, compress: bool = True, fragment: int | None = None
@@ -178,7 +179,7 @@ async def open_deflate(
         if negotiated.agreed is None or negotiated.violations:
             return None
         rule = negotiated.agreed.server_output()
-        return ServerInflation(StrictInflater(rule, max_size=MAX_MESSAGE))
+        return ServerInflation(StrictInflater(rule, max_size=MAX_MESSAGE, memo=WindowMemo()))
 
     wire = await WireSession.open(
         ctx, extensions=[offer_header(offered)], prove_alive=prove_alive, negotiate=negotiate

@@ -167,6 +167,8 @@ class WireSession:
     """The negotiated extension's reading of the server's frames, if one was agreed."""
     _undecoded: int = 0
     """Messages the extension could not decode (its violation says why): echoes all the same."""
+    _known: dict[bytes, bytes] = field(default_factory=dict)
+    """Payloads the case sent (:meth:`expect_echoes`)."""
 
     @classmethod
     async def open(
@@ -424,13 +426,22 @@ class WireSession:
             elif isinstance(event, FrameTooLarge | MessageTooLarge):
                 seen.notes.append(f"the server sent more than the suite reads: {event}")
 
+    def expect_echoes(self, payloads: Iterable[bytes]) -> None:
+        """An echo equal to one of ``payloads`` is then kept as that object, not a copy, and
+        not counted against :data:`MAX_KEPT`: a long run of echoes (Autobahn's 1000 messages
+        of 128 KiB) costs no memory, while anything else the server sends still does."""
+        for payload in payloads:
+            self._known.setdefault(payload, payload)
+
     def _keep(self, message: Message) -> None:
         """Record a message; past the caps (a flooding server) only count it."""
         seen = self.observed
-        if len(seen.messages) < MAX_KEPT_MESSAGES and self._kept + len(message.data) <= MAX_KEPT:
-            seen.messages.append((message.opcode, message.data))
+        data = self._known.get(message.data, message.data) if self._known else message.data
+        size = 0 if data is not message.data else len(data)
+        if len(seen.messages) < MAX_KEPT_MESSAGES and self._kept + size <= MAX_KEPT:
+            seen.messages.append((message.opcode, data))
             seen.compressed.append(message.rsv1 and self.inbound is not None)
-            self._kept += len(message.data)
+            self._kept += size
         else:
             self._dropped += 1
 

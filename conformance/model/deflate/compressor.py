@@ -12,6 +12,7 @@ from __future__ import annotations
 import zlib
 from typing import Final, Literal
 
+from conformance.model.deflate.memo import WindowMemo
 from conformance.model.deflate.params import WindowRule
 
 SYNC_TAIL: Final = b"\x00\x00\xff\xff"
@@ -46,8 +47,13 @@ class MessageCompressor:
     ``strategy``: ``default`` (LZ77 + Huffman), ``huffman`` (no back-references), ``stored``
     (no compression: level 0), ``filtered`` or ``fixed`` (fixed Huffman codes). Under a
     window of 8 ``default``, ``filtered`` and ``fixed`` become ``huffman``. ``level`` is zlib's
-    (1 fastest, 9 smallest; the suite's CPU time is mostly spent here). With
-    ``no_context_takeover`` each message starts with an empty window (``Z_FULL_FLUSH``).
+    (1 fastest, 9 smallest). With ``no_context_takeover`` each message starts with an empty
+    window (``Z_FULL_FLUSH``).
+
+    ``memo``: a whole message whose (window, data) pair was compressed before gets the same
+    payload again (:mod:`.memo`): valid, since the peer's window holds the same bytes. The
+    zlib stream then no longer matches, so the next message not found starts a compressor
+    primed with the window (``zdict``) instead.
     """
 
     def __init__(
@@ -56,24 +62,43 @@ class MessageCompressor:
         *,
         strategy: Strategy = "default",
         level: int = zlib.Z_DEFAULT_COMPRESSION,
+        memo: WindowMemo | None = None,
     ) -> None:
         if rule.window_bits < ZLIB_MIN_DEFLATE_BITS and strategy not in _NO_DISTANCE_STRATEGIES:
             strategy = "huffman"
         self.rule = rule
         self.strategy: Strategy = strategy
-        level = 0 if strategy == "stored" else level
-        wbits = max(rule.window_bits, ZLIB_MIN_DEFLATE_BITS)
-        self._deflater = zlib.compressobj(
-            level, zlib.DEFLATED, -wbits, strategy=_ZLIB_STRATEGY[strategy]
-        )
+        self._level = 0 if strategy == "stored" else level
+        self._wbits = max(rule.window_bits, ZLIB_MIN_DEFLATE_BITS)
         self._flush = zlib.Z_FULL_FLUSH if rule.no_context_takeover else zlib.Z_SYNC_FLUSH
+        self._memo = memo
+        self._deflater: zlib._Compress | None = None
+        self._window = b""
+        """The last ``2**wbits`` bytes compressed: what back-references may reach (§7.2.1)."""
+        self._open = False
+        """A message was begun with :meth:`compress_unflushed` or :meth:`compress_fragment`."""
 
     def compress(self, data: bytes) -> bytes:
         """One message's payload: deflate, flush, strip the trailing ``00 00 ff ff`` (§7.2.1)."""
-        out = self._deflater.compress(data) + self._deflater.flush(self._flush)
+        window = self._window
+        memoised = self._memo is not None and not self._open and self._memo.worth(data)
+        if memoised and self._memo is not None:
+            found = self._memo.get(window, data)
+            if found is not None:
+                if not self.rule.no_context_takeover:  # the stream's window fell behind
+                    self._deflater = None
+                self._advance(data)
+                return found
+        deflater = self._live()
+        out = deflater.compress(data) + deflater.flush(self._flush)
         if not out.endswith(SYNC_TAIL):  # pragma: no cover - zlib's flushes always end so
             raise AssertionError("zlib flush did not end with an empty stored block")
-        return out[: -len(SYNC_TAIL)]
+        out = out[: -len(SYNC_TAIL)]
+        if memoised and self._memo is not None:
+            self._memo.put(window, data, out)
+        self._advance(data)
+        self._open = False
+        return out
 
     def compress_unflushed(self, data: bytes) -> bytes:
         """Deflate ``data`` into the current message without flushing: a fragment's bytes so far.
@@ -81,11 +106,41 @@ class MessageCompressor:
         The bytes end wherever zlib stopped, possibly mid-block; :meth:`compress` completes the
         message. The two concatenated are one message's payload (§7.2.1, "fragments").
         """
-        return self._deflater.compress(data)
+        out = self._live().compress(data)
+        self._advance(data)
+        self._open = True
+        return out
 
     def compress_fragment(self, data: bytes) -> bytes:
         """A non-final fragment aligned to a byte boundary: the tail is NOT removed (§7.2.1)."""
-        return self._deflater.compress(data) + self._deflater.flush(zlib.Z_SYNC_FLUSH)
+        deflater = self._live()
+        out = deflater.compress(data) + deflater.flush(zlib.Z_SYNC_FLUSH)
+        self._advance(data)
+        self._open = True
+        return out
+
+    def _live(self) -> zlib._Compress:
+        """The zlib stream, started (primed with the window) if a memo hit left none."""
+        if self._deflater is None:
+            strategy = _ZLIB_STRATEGY[self.strategy]
+            self._deflater = (
+                zlib.compressobj(
+                    self._level, zlib.DEFLATED, -self._wbits, strategy=strategy, zdict=self._window
+                )
+                if self._window
+                else zlib.compressobj(self._level, zlib.DEFLATED, -self._wbits, strategy=strategy)
+            )
+        return self._deflater
+
+    def _advance(self, data: bytes) -> None:
+        """Slide the window over ``data`` (kept empty without context takeover)."""
+        if self.rule.no_context_takeover:
+            return
+        size = 1 << self._wbits
+        if len(data) >= size:
+            self._window = data[-size:]
+        elif data:
+            self._window = (self._window + data)[-size:]
 
 
 def compress_message(data: bytes, rule: WindowRule = DEFAULT_RULE) -> bytes:

@@ -27,6 +27,7 @@ from typing import Final, Protocol
 from conformance.model.constants import Opcode, is_control_opcode
 from conformance.model.deflate import requirements as req
 from conformance.model.deflate.compressor import SYNC_TAIL
+from conformance.model.deflate.memo import WindowMemo
 from conformance.model.deflate.params import MAX_WINDOW_BITS, WindowRule
 from conformance.model.violations import Violation
 
@@ -56,18 +57,37 @@ class Inflated:
 class StrictInflater:
     """Inflate the server's compressed messages in order under the agreed ``rule`` (§7.2.2)."""
 
-    def __init__(self, rule: WindowRule, *, max_size: int, step: int | None = None) -> None:
+    def __init__(
+        self,
+        rule: WindowRule,
+        *,
+        max_size: int,
+        step: int | None = None,
+        memo: WindowMemo | None = None,
+    ) -> None:
         self.rule = rule
         self.max_size = max_size
         self.step = step or max(rule.window_size // STEP_FRACTION, MIN_STEP)
+        self._memo = memo
         self._inflater: zlib._Decompress | None = None
         self._history = b""  # the last 32,768 bytes inflated: context, and the diagnosis
 
     def inflate(self, payload: bytes) -> Inflated:
-        """One compressed message's payload (the concatenated frames; RSV1 was set on the first)."""
+        """One compressed message's payload (the concatenated frames; RSV1 was set on the first).
+
+        With a ``memo`` (:mod:`.memo`), a payload already inflated after the same window
+        gives the same bytes without being inflated again: the result, a violation
+        included, depends on nothing else. Only successes are memoised.
+        """
+        memo = self._memo if self._memo is not None and self._memo.worth(payload) else None
+        window = self._window_before(bytearray())
+        if memo is not None and (found := memo.get(window, payload)) is not None:
+            self._inflater = None  # its window fell behind; the next one is primed
+            self._remember(found)
+            return Inflated(found)
         inflater = self._inflater
         if inflater is None or self.rule.no_context_takeover:
-            inflater = self._new_inflater(self._window_before(bytearray()))
+            inflater = self._new_inflater(window)
         try:
             result = self._run(inflater, payload + SYNC_TAIL)
         except zlib.error as exc:
@@ -79,8 +99,15 @@ class StrictInflater:
             return result
         data, inflater = result
         self._inflater = None if self.rule.no_context_takeover else inflater
-        self._history = _tail(self._history + data, 1 << MAX_WINDOW_BITS)
+        if memo is not None:
+            memo.put(window, payload, data)
+        self._remember(data)
         return Inflated(data)
+
+    def _remember(self, data: bytes) -> None:
+        """Keep the last 32,768 bytes inflated (the context, and the diagnosis's history)."""
+        size = 1 << MAX_WINDOW_BITS
+        self._history = data[-size:] if len(data) >= size else _tail(self._history + data, size)
 
     def _run(
         self, inflater: zlib._Decompress, data: bytes
