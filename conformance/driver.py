@@ -465,7 +465,12 @@ class Connection:
             self.end = TransportEnd.CLOSED_BY_US
         self._release_held()
         self._writer.close()
-        with contextlib.suppress(Exception):
+        try:
             async with asyncio.timeout(1.0):
                 await self._writer.wait_closed()
-        self._writer.transport.abort()
+        except TimeoutError:  # the peer holds on to the socket (or our unsent data): drop it
+            self._writer.transport.abort()
+        except Exception:  # the connection's own end (a reset): it is closed already
+            pass
+        # Not aborted once closed: on CPython 3.11 a transport whose write buffer drained
+        # after close() has no loop left, and abort() raises AttributeError.

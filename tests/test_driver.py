@@ -96,6 +96,35 @@ class TestDeadlines:
         elapsed = asyncio.run(asyncio.wait_for(main(), 10))
         assert elapsed < 5
 
+    def test_close_with_unsent_data_that_drains_meanwhile(self) -> None:
+        """A write cut short (its case's deadline) leaves data in the transport's buffer;
+        the peer reads it while the connection closes: close() ends without an error."""
+
+        async def main() -> TransportEnd:
+            async def slow_reader(
+                reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+            ) -> None:
+                await asyncio.sleep(0.3)
+                while await reader.read(2**20):
+                    pass
+                writer.close()
+
+            server = await asyncio.start_server(slow_reader, "127.0.0.1", 0)
+            port = server.sockets[0].getsockname()[1]
+            loop = asyncio.get_running_loop()
+            conn = await Connection.open(
+                Target.parse(f"ws://127.0.0.1:{port}/"), loop.time() + 5, Transcript()
+            )
+            writing = asyncio.ensure_future(conn.send(b"x" * 64 * 2**20))
+            await asyncio.sleep(0.05)
+            writing.cancel()  # as WireSession.send does when its read side passes the deadline
+            await conn.close()
+            server.close()
+            await server.wait_closed()
+            return conn.end
+
+        assert asyncio.run(asyncio.wait_for(main(), 10)) is TransportEnd.CLOSED_BY_US
+
     def test_refused_port_is_unreachable(self) -> None:
         async def main() -> None:
             server, port = await _silent_server()
