@@ -95,6 +95,7 @@ async def run_case(
         target = replace(target, segmentation=target.segmentation.for_case(case.id))
     loop = asyncio.get_running_loop()
     started = loop.time()
+    timeout *= case.timeout_scale
     ctx = CaseContext(target, started + timeout, facts)
     notes: list[str] = []
     try:

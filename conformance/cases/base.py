@@ -35,6 +35,10 @@ class Case:
     notes: str = ""  # how the case reads the spec where it is disputed
     role: str = "server"  # the party under test
     profile: str = "default"  # "default" or "full"
+    timeout_scale: int = 1
+    """The case moves this many times the data a deadline is meant for: it gets ``--timeout``
+    times this (Autobahn|Testsuite gives its 128 KiB compression rows 8x the time of its
+    small ones, ``case12_x_x.py``)."""
 
     @property
     def spec(self) -> str:

@@ -96,6 +96,9 @@ FULL_PER_ROW: Final = 1000
 """Autobahn 12/13 send 1000 messages a row (``case12_x_x.py``)."""
 SEEDS: Final = 4
 """Distinct payloads a case cycles through: consecutive messages differ, memory stays small."""
+FULL_DEADLINE_BYTES: Final = 32 * 2**20
+"""A full-profile row gets one deadline for each 32 MiB it sends (Case.timeout_scale): the
+1000 messages of a 128 KiB row, 128 MiB each way, get four."""
 SEND_BATCH: Final = 2**20
 """Payload bytes of the suite's messages encoded and written at a time (memory stays small)."""
 
@@ -216,6 +219,7 @@ def echo_case(
     profile: str = "default",
     compressed: bool = False,
     allowed: tuple[Allowed, ...] = (),
+    timeout_scale: int = 1,
 ) -> Case:
     """Every message echoed unchanged and in order, every Ping answered (§6.2, §7.2.2);
     the compressed replies obey the agreed rule (the session's strict inflater, §7.2.1).
@@ -262,6 +266,7 @@ def echo_case(
         allowed=(DECLINED_UNSUPPORTED, REFUSED_VALID_OFFER, *allowed, *limits),
         notes=limit_policy.with_note(f"{notes} {LIMIT_NOTE}".strip() if limits else notes, limits),
         profile=profile,
+        timeout_scale=timeout_scale,
     )
 
 
@@ -285,6 +290,11 @@ def _row_steps(kind: Kind, rows: Sequence[SizeRow], per_row: int) -> Callable[[]
 def _row_requirements(rows: Sequence[SizeRow]) -> tuple[str, ...]:
     fragmented = any(row.fragment for row in rows)
     return (*R_RECEIVE, *(R_FRAGMENTS if fragmented else ()), R_KEEP_CONTEXT, R_32K)
+
+
+def _deadlines(row: SizeRow) -> int:
+    """How many case deadlines a full-profile row gets (:data:`FULL_DEADLINE_BYTES`)."""
+    return max(1, -(-row.size * FULL_PER_ROW // FULL_DEADLINE_BYTES))
 
 
 ROWS_TEXT: Final = "16 B to 128 KiB, whole and split every 256 B to 32 KiB"
@@ -313,6 +323,7 @@ def _autobahn_12_cases() -> list[Case]:
                     _row_steps(kind, (row,), count),
                     notes=f"Autobahn|Testsuite {number}.{index}.",
                     profile="full",
+                    timeout_scale=_deadlines(row),
                 )
             )
     return cases
@@ -374,6 +385,7 @@ def _autobahn_13_cases() -> list[Case]:
                     compressed=True,
                     notes=f"Autobahn|Testsuite {number}.{index}.",
                     profile="full",
+                    timeout_scale=_deadlines(row),
                 )
             )
     return cases

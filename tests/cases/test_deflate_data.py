@@ -243,3 +243,36 @@ def test_an_empty_payload_without_a_block_is_a_warning() -> None:
     (case,) = [c for c in DEFAULT if c.id == "rfc7692/7.2.3.6/empty-message"]
     (result,) = asyncio.run(_run([case], fault="empty-payload-for-empty"))
     assert result.outcome is Outcome.WARN, result.actual
+
+
+def test_a_full_row_gets_one_deadline_for_each_32_mib_it_sends() -> None:
+    """Autobahn gives its big rows longer (``case12_x_x.py``): 1000 x 128 KiB get 4 deadlines."""
+    scales = {c.id.rsplit("-", 1)[-1]: c.timeout_scale for c in FULL if "-frag-" not in c.id}
+    assert scales["16b"] == scales["32kib"] == 1
+    assert scales["64kib"] == 2 and scales["128kib"] == 4
+
+
+def test_a_case_gets_its_scaled_deadline() -> None:
+    """runner.run_case gives a case ``timeout * timeout_scale`` seconds."""
+    from dataclasses import replace
+
+    from conformance.driver import Target
+    from conformance.model.observed import Observed
+    from conformance.runner import run_case
+    from conformance.session.context import CaseContext
+
+    given: list[float] = []
+
+    async def probe(ctx: CaseContext) -> Observed:
+        given.append(ctx.deadline - asyncio.get_running_loop().time())
+        return Observed()
+
+    base = replace(DEFAULT[0], run=probe)
+    target = Target.parse("ws://127.0.0.1:9/")
+
+    async def both() -> None:
+        await run_case(base, target, timeout=2)
+        await run_case(replace(base, timeout_scale=4), target, timeout=2)
+
+    asyncio.run(both())
+    assert given[0] <= 2 < 6 < given[1] <= 8
