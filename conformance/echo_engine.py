@@ -20,7 +20,9 @@ wsproto), text invalid once inflated with 1007 (RFC 6455 §8.1), and the size li
 applies to the inflated message (1009). The deflate hooks: ``compress_reply``,
 ``deflate_window_bits``, ``keep_context``, ``inflate_window_bits``,
 ``keep_inflate_context``, ``rsv1_on_control_ok``, ``rsv1_on_continuation_ok``,
-``on_inflate_error``, ``compressed_echo``.
+``on_inflate_error``, ``compressed_echo``, ``uncompressed_echo``, ``deflate_pong``,
+``inflate_limit``, ``inflate_after_final_block``, ``inflate_stored_blocks``,
+``inflate_each_fragment``, ``uncompressed_into_window``.
 """
 
 from __future__ import annotations
@@ -186,6 +188,40 @@ class WirePolicy:
         """The frames of a compressed echo: one frame, RSV1 set (§6.1, §7.2.1)."""
         return [Frame(opcode, payload, rsv1=True)]
 
+    def uncompressed_echo(self, message: Message, fragment_sizes: tuple[int, ...]) -> list[Frame]:
+        """The frames of an echo left uncompressed although deflate was agreed: as
+        :meth:`echo`, RSV1 unset and the original data as is (§6.1)."""
+        return self.echo(message, fragment_sizes)
+
+    def deflate_pong(self, ping_payload: bytes) -> Frame | None:
+        """The answer to a Ping once deflate was agreed: as :meth:`pong`, no RSV1 (§6.1)."""
+        return self.pong(ping_payload)
+
+    def inflate_limit(self, max_message: int) -> int:
+        """The size a compressed message may inflate to: the message limit, applied to the
+        inflated data (RFC 6455 §10.4; RFC 7692 §8 names decompression bombs)."""
+        return max_message
+
+    def inflate_after_final_block(self) -> bool:
+        """Inflate the blocks that follow a BFINAL block in a message (§7.2.1: "The next
+        DEFLATE block follows the padded data if any"); False stops at the BFINAL block."""
+        return True
+
+    def inflate_stored_blocks(self) -> bool:
+        """Inflate stored (BTYPE 00) blocks like any other (§7.2.3.3); False fails a message
+        whose first block is a stored block holding data."""
+        return True
+
+    def inflate_each_fragment(self) -> bool:
+        """Inflate each fragment's payload on its own, 00 00 ff ff appended to each; False
+        inflates the concatenation, as §6.2 requires ("Decompress the concatenation")."""
+        return False
+
+    def uncompressed_into_window(self) -> bool:
+        """Add an uncompressed message to the inflate window; False, as §6.2 and §7.2.3.2
+        require ("the LZ77 sliding window is not updated")."""
+        return False
+
 
 @dataclass(frozen=True, slots=True)
 class EngineOutput:
@@ -213,6 +249,15 @@ class _Partial:
     opcode: int = 0
     mask: bytes | None = None
     probed: int = 0  # payload bytes already checked
+
+
+def _split_at(data: bytes, sizes: tuple[int, ...]) -> list[bytes]:
+    """``data`` cut into pieces of ``sizes`` (a message's fragment payloads)."""
+    pieces, start = [], 0
+    for size in sizes:
+        pieces.append(data[start : start + size])
+        start += size
+    return pieces
 
 
 def _header_size(head: bytes | bytearray) -> int:
@@ -255,7 +300,9 @@ class EchoEngine:
             self._inflater = ServerInflater(
                 policy.inflate_window_bits(deflate),
                 policy.keep_inflate_context(deflate),
-                max_message,
+                policy.inflate_limit(max_message),
+                after_final=policy.inflate_after_final_block(),
+                stored_ok=policy.inflate_stored_blocks(),
             )
         self.sent_close: bytes | None = None
         """The body of the Close the server sent; after it, nothing more (§5.5.1)."""
@@ -337,7 +384,7 @@ class EchoEngine:
             elif self.policy.latest_ping_only():
                 self._pending_pong = event.payload
             else:
-                self._send(self.policy.pong(event.payload), out)
+                self._send(self._pong(event.payload), out)
         elif isinstance(event, PongReceived):
             self._send(self.policy.on_pong(event.payload), out)
         elif isinstance(event, CloseReceived):
@@ -372,12 +419,17 @@ class EchoEngine:
             return Violation(RSV1_MISPLACED_RULE, f"RSV1 on control frame {frame.opcode:#x}")
         return Violation(RSV1_MISPLACED_RULE, "RSV1 on a continuation frame")
 
-    def _inflate(self, message: Message, out: bytearray) -> Message | None:
+    def _inflate(self, message: Message, sizes: tuple[int, ...], out: bytearray) -> Message | None:
         """The message as sent before compression (§7.2.2), or None having failed."""
         if not message.rsv1 or self._inflater is None:
+            if self._inflater is not None and self.policy.uncompressed_into_window():
+                self._inflater.take_uncompressed(message.data)
             return message
+        pieces = [message.data]
+        if self.policy.inflate_each_fragment():
+            pieces = _split_at(message.data, sizes)
         try:
-            data = self._inflater.inflate(message.data)
+            data = b"".join(self._inflater.inflate(piece) for piece in pieces)
         except InflatedTooLarge:
             self._fail(CloseCode.MESSAGE_TOO_BIG, out)
             return None
@@ -402,12 +454,14 @@ class EchoEngine:
             self._violation(Violation(rules.TEXT_UTF8, "text message is not valid UTF-8"), out)
             if self.done:
                 return
-        inflated = self._inflate(message, out)
+        inflated = self._inflate(message, sizes, out)
         if inflated is None:
             return
         if self._deflater is not None and self.policy.compress_reply(inflated):
             payload = self._deflater.compress(inflated.data)
             frames = self.policy.compressed_echo(inflated.opcode, payload)
+        elif self._deflater is not None:
+            frames = self.policy.uncompressed_echo(inflated, sizes)
         else:
             frames = self.policy.echo(inflated, sizes)
         for frame in frames:
@@ -506,13 +560,19 @@ class EchoEngine:
         """Answer the latest Ping held back by ``latest_ping_only`` (§5.5.3)."""
         if self._pending_pong is not None:
             payload, self._pending_pong = self._pending_pong, None
-            self._send(self.policy.pong(payload), out)
+            self._send(self._pong(payload), out)
 
     def _release_held_pongs(self, out: bytearray) -> None:
         """Answer, in order, the Pings held back by ``defer_pongs_mid_message`` (§5.5.2)."""
         held, self._held_pongs = self._held_pongs, []
         for payload in held:
-            self._send(self.policy.pong(payload), out)
+            self._send(self._pong(payload), out)
+
+    def _pong(self, payload: bytes) -> Frame | None:
+        """The policy's Pong: :meth:`WirePolicy.deflate_pong` once deflate was agreed."""
+        if self.deflate is not None:
+            return self.policy.deflate_pong(payload)
+        return self.policy.pong(payload)
 
     def _send(self, frame: Frame | None, out: bytearray) -> None:
         if frame is None or self.close_sent:

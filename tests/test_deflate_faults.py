@@ -22,11 +22,17 @@ from typing import Final
 import pytest
 
 from conformance.cases import all_cases
+from conformance.cases.deflate_rules import FRAME_EXTENSION
 from conformance.driver import Target
 from conformance.model.codec import encode_frame
 from conformance.model.constants import CloseCode, Opcode
 from conformance.model.deflate import requirements as req
-from conformance.model.deflate.compressor import compress_message, context_pair
+from conformance.model.deflate.compressor import (
+    EMPTY_STORED_BLOCK,
+    bfinal_block,
+    compress_message,
+    context_pair,
+)
 from conformance.model.deflate.inflater import StrictInflater
 from conformance.model.deflate.negotiation import Negotiated, read_response
 from conformance.model.deflate.offers import Offer
@@ -41,13 +47,14 @@ from conformance.model.deflate.probes import beyond_window, random_block
 from conformance.model.frames import Frame
 from conformance.model.server_handshake import accept_key
 from conformance.model.verdict import Outcome
-from conformance.reference_server import LoopbackServer, start_reference_server
+from conformance.reference_server import LoopbackServer, ServerLimits, start_reference_server
 from conformance.results import CaseResult
 from conformance.runner import run_cases
 from fixtures.deflate_faults import (
     DECLINE_DEFLATE,
     DEFLATE_FAULTS,
     DEFLATE_NEGOTIATION_FAULT_TYPES,
+    DEFLATE_RATIO,
     DEFLATE_WIRE_FAULT_TYPES,
     INFLATED_TEXT_DETAIL,
     PAIRS,
@@ -69,6 +76,7 @@ OPCODE_BITS, LENGTH_BITS = 0x0F, 0x7F
 LENGTH_16, LENGTH_64 = 126, 127
 UNFLAGGED_WINDOW: Final = 9  # beyond_window(9): repeats 1,536 bytes apart, past 512
 WINDOW_8_PROBE: Final = random_block(300) * 2  # a repeat 300 bytes back: past 256, within 762
+MIN_CLIENT_WINDOW: Final = 8
 NOT_DEFLATE: Final = b"\x07\x00"  # BFINAL, BTYPE 11: a reserved block type (RFC 1951 §3.2.3)
 INVALID_UTF8_TEXT: Final = b"\xce\xba\xe1\xbd\xb9\xff"
 
@@ -207,13 +215,15 @@ async def converse(server: LoopbackServer, offers: tuple[Offer, ...], sent: byte
 Server = Callable[[], Awaitable[LoopbackServer]]
 
 
-def both(fault: str, offers: tuple[Offer, ...], sent: bytes = b"") -> tuple[Reply, Reply]:
+def both(
+    fault: str, offers: tuple[Offer, ...], sent: bytes = b"", limits: ServerLimits | None = None
+) -> tuple[Reply, Reply]:
     """The same conversation with the reference server, then with ``fault``."""
 
     async def main() -> tuple[Reply, Reply]:
-        async with await start_reference_server(engine="model") as reference:
+        async with await start_reference_server(engine="model", limits=limits) as reference:
             kept = await converse(reference, offers, sent)
-        async with await start_fault_server(fault) as broken:
+        async with await start_fault_server(fault, limits=limits) as broken:
             return kept, await converse(broken, offers, sent)
 
     return asyncio.run(main())
@@ -235,7 +245,8 @@ def test_every_deflate_fault_is_listed_and_served() -> None:
     assert set(DEFLATE_FAULTS) <= listed
     assert set(DEFLATE_FAULTS) <= set(FAULTS)  # benchmarks/mutation.py runs every FAULTS entry
     assert not set(DEFLATE_FAULTS) & set(HANDSHAKE_FAULTS)
-    assert set(NEGOTIATION) == set(DEFLATE_NEGOTIATION_FAULT_TYPES)
+    assert set(NEGOTIATION) | set(NEGOTIATION_CHECKS) == set(DEFLATE_NEGOTIATION_FAULT_TYPES)
+    assert not set(NEGOTIATION) & set(NEGOTIATION_CHECKS)
     assert set(DATA_CHECKS) == set(DEFLATE_WIRE_FAULT_TYPES)
     assert all(description.strip() for description in DEFLATE_FAULTS.values())
 
@@ -274,6 +285,54 @@ NEGOTIATION: dict[str, list[tuple[tuple[Offer, ...], str | None]]] = {
     ],
     "respond-two-deflate-elements": [((BARE,), req.PMD_INVALID_RESPONSE)],
 }
+
+
+def check_decline_server_no_context_takeover() -> None:
+    offers = (offer((SERVER_NO_CONTEXT_TAKEOVER, None)),)
+    kept, broken = both("decline-server-no-context-takeover", offers)
+    assert kept.negotiated(offers).agreed is not None
+    assert broken.status == 101 and broken.extensions == []  # declined (§7.1.1.1 RECOMMENDED)
+    fallback = (*offers, BARE)
+    _, still = both("decline-server-no-context-takeover", fallback)
+    agreed = still.negotiated(fallback).agreed
+    assert agreed is not None and not agreed.server_no_context_takeover
+
+
+def check_respond_small_client_window() -> None:
+    offers = (offer((CLIENT_MAX_WINDOW_BITS, None)),)
+    data = b"inflated with a 256-byte window" * 4
+    sent = client_frame(
+        Opcode.TEXT, compress_message(data, WindowRule(MIN_CLIENT_WINDOW)), rsv1=True
+    )
+    kept, broken = both("respond-small-client-window", offers, sent)
+    reference, faulty = kept.negotiated(offers), broken.negotiated(offers)
+    assert reference.agreed is not None and reference.agreed.client_max_window_bits == 15
+    assert faulty.agreed is not None and not faulty.violations  # valid, just small (§7.3)
+    assert faulty.agreed.client_max_window_bits == MIN_CLIENT_WINDOW
+    assert inflated(broken, WindowRule()) == [(data, None)]
+
+
+def check_accept_frame_extension_too() -> None:
+    offers = (BARE, Offer(name=FRAME_EXTENSION))
+    kept, broken = both("accept-frame-extension-too", offers)
+    assert kept.extensions == [b"permessage-deflate"]
+    assert sorted(broken.extensions) == [b"permessage-deflate", FRAME_EXTENSION.encode()]
+    _, alone = both("accept-frame-extension-too", (BARE,))
+    assert alone.extensions == [b"permessage-deflate"]  # only when it is offered
+
+
+NEGOTIATION_CHECKS: dict[str, Callable[[], None]] = {
+    "decline-server-no-context-takeover": check_decline_server_no_context_takeover,
+    "respond-small-client-window": check_respond_small_client_window,
+    "accept-frame-extension-too": check_accept_frame_extension_too,
+}
+"""Negotiation faults whose response breaks no rule the response reader checks: a
+RECOMMENDED support missed (§7.1.1.1, §7.3), or a second extension accepted (§5)."""
+
+
+@pytest.mark.parametrize("fault", sorted(NEGOTIATION_CHECKS))
+def test_negotiation_fault_does_what_it_says(fault: str) -> None:
+    NEGOTIATION_CHECKS[fault]()
 
 
 def _negotiation_rows() -> list[tuple[str, tuple[Offer, ...], str | None]]:
@@ -357,6 +416,82 @@ def check_compressed_pong() -> None:
     kept, broken = both("compressed-pong", (BARE,), ping)
     assert [(f.opcode, f.rsv1, f.payload) for f in kept.frames] == [(Opcode.PONG, False, b"ping")]
     assert [(f.opcode, f.rsv1, f.payload) for f in broken.frames] == [(Opcode.PONG, True, b"ping")]
+    # only its own rule: without permessage-deflate its Pongs keep RSV1 clear (RFC 6455 §5.2)
+    _, plain = both("compressed-pong", (), ping)
+    assert [(f.opcode, f.rsv1, f.payload) for f in plain.frames] == [(Opcode.PONG, False, b"ping")]
+
+
+def check_compressed_reply_without_rsv1() -> None:
+    data = b"compressed, and marked so on the first frame" * 4
+    kept, broken = both("compressed-reply-without-rsv1", (BARE,), compressed(Opcode.BINARY, data))
+    assert inflated(kept, WindowRule()) == [(data, None)]
+    ((rsv1, payload),) = broken.messages()
+    assert not rsv1 and payload != data  # DEFLATE bytes a client takes as the data (§6.1)
+    assert StrictInflater(WindowRule(), max_size=MAX_SIZE).inflate(payload).data == data
+
+
+def check_stop_at_bfinal() -> None:
+    first, second = b"before the BFINAL block, ", b"and the block after it"
+    payload = bfinal_block(first).removesuffix(EMPTY_STORED_BLOCK) + compress_message(second)
+    sent = client_frame(Opcode.BINARY, payload, rsv1=True)
+    kept, broken = both("stop-at-bfinal", (BARE,), sent)
+    assert inflated(kept, WindowRule()) == [(first + second, None)]
+    assert inflated(broken, WindowRule()) == [(first, None)]  # §7.2.1: the next block dropped
+
+
+def check_uncompressed_into_window() -> None:
+    block, middle = random_block(2000), random_block(3000, seed=1)
+    first, second = context_pair(block, block)  # the second references the first
+    sent = (
+        client_frame(Opcode.BINARY, first, rsv1=True)
+        + client_frame(Opcode.BINARY, middle)  # uncompressed: the window stays (§6.2)
+        + client_frame(Opcode.BINARY, second, rsv1=True)
+    )
+    kept, broken = both("uncompressed-into-window", (BARE,), sent)
+    assert inflated(kept, WindowRule()) == [(block, None), (middle, None), (block, None)]
+    echoes = [data for data, _ in inflated(broken, WindowRule())]
+    assert echoes[:2] == [block, middle]
+    # the reference 2,000 bytes back lands in ``middle``: other data, or no DEFLATE at all
+    assert echoes[2:] != [block]
+
+
+def check_reject_stored_blocks() -> None:
+    data = b"Hello, stored"
+    stored = b"\x00" + len(data).to_bytes(2, "little") + (len(data) ^ 0xFFFF).to_bytes(2, "little")
+    sent = client_frame(Opcode.TEXT, stored + data + b"\x00", rsv1=True)
+    kept, broken = both("reject-stored-blocks", (BARE,), sent)
+    assert inflated(kept, WindowRule()) == [(data, None)]
+    assert broken.close_code == CloseCode.INVALID_FRAME_PAYLOAD_DATA and not broken.data
+    # other blocks are inflated as before
+    _, still = both("reject-stored-blocks", (BARE,), compressed(Opcode.TEXT, b"Huffman " * 9))
+    assert inflated(still, WindowRule()) == [(b"Huffman " * 9, None)]
+
+
+def check_inflate_each_fragment() -> None:
+    data = b"split inside a DEFLATE block, not at a flush" * 3
+    payload = compress_message(data)
+    cut = len(payload) // 2
+    sent = client_frame(Opcode.TEXT, payload[:cut], fin=False, rsv1=True) + client_frame(
+        Opcode.CONTINUATION, payload[cut:]
+    )
+    kept, broken = both("inflate-each-fragment", (BARE,), sent)
+    assert inflated(kept, WindowRule()) == [(data, None)]
+    assert broken.close_code == CloseCode.INVALID_FRAME_PAYLOAD_DATA or inflated(
+        broken, WindowRule()
+    ) != [(data, None)]
+
+
+def check_limit_on_compressed_size() -> None:
+    limit = 4096
+    bomb = compress_message(b"\x00" * (limit * 8))  # 32 KiB inflated from a few dozen bytes
+    assert len(bomb) < limit < limit * 8 < limit * DEFLATE_RATIO
+    sent = client_frame(Opcode.BINARY, bomb, rsv1=True)
+    kept, broken = both(
+        "limit-on-compressed-size", (BARE,), sent, ServerLimits(max_message_bytes=limit)
+    )
+    assert kept.close_code == CloseCode.MESSAGE_TOO_BIG and not kept.data
+    assert broken.close_code is None
+    assert inflated(broken, WindowRule()) == [(b"\x00" * (limit * 8), None)]
 
 
 def check_accept_rsv1_continuation() -> None:
@@ -435,6 +570,12 @@ DATA_CHECKS: dict[str, Callable[[], None]] = {
     "small-client-window": check_small_client_window,
     "accept-corrupt-deflate": check_accept_corrupt_deflate,
     "no-utf8-check-after-inflate": check_no_utf8_check_after_inflate,
+    "compressed-reply-without-rsv1": check_compressed_reply_without_rsv1,
+    "stop-at-bfinal": check_stop_at_bfinal,
+    "reject-stored-blocks": check_reject_stored_blocks,
+    "inflate-each-fragment": check_inflate_each_fragment,
+    "uncompressed-into-window": check_uncompressed_into_window,
+    "limit-on-compressed-size": check_limit_on_compressed_size,
 }
 
 

@@ -13,6 +13,7 @@ from . import (
     deflate_data,
     deflate_framing,
     deflate_negotiation,
+    deflate_rules,
     fragmentation,
     framing,
     handshake,
@@ -37,6 +38,7 @@ def all_cases() -> tuple[Case, ...]:
         *deflate_negotiation.CASES,
         *deflate_framing.CASES,
         *deflate_data.CASES,
+        *deflate_rules.CASES,
     )
     ids = [case.id for case in cases]
     duplicates = {i for i in ids if ids.count(i) > 1}

@@ -66,6 +66,8 @@ R_NO_CMWB_EXAMPLE = "rfc7692-7.1.3-no-cmwb-unless-offered"
 R_PICK_ANY = "rfc7692-7.1.3-pick-any-offer"
 R_QUOTED = "rfc7692-5.2-quoted-value"
 R_SEND = "rfc7692-6.1-compressed-send-algorithm"
+R_RSV1_FIRST = "rfc7692-6.1-rsv1-first-frame"
+R_DECLINE_UNSUPPORTED = "rfc7692-7-decline-unsupported-config"
 R_RECEIVE = "rfc7692-6.2-compressed-receive-algorithm"
 
 TEXT_DATA: Final = ("permessage-deflate negotiated: compress me, echo me. " * 20).encode()
@@ -311,7 +313,7 @@ FALLBACK_CASES: Final = tuple(
 WINDOW_8_CASE: Final = _accepting(
     "rfc7692/7.1.2.1/smwb8-honoured",
     "A server accepting server_max_window_bits=8 compresses within a 256-byte window",
-    (req.PMD_SMWB_ACCEPT, req.PMD_SERVER_WINDOW),
+    (req.PMD_SMWB_ACCEPT, req.PMD_SERVER_WINDOW, R_DECLINE_UNSUPPORTED, R_RSV1_FIRST),
     (VALID_OFFERS["smwb8"],),
     messages=(
         (Opcode.BINARY, WINDOW_8_PROBE),
@@ -326,7 +328,7 @@ AUTOBAHN_CASES: Final = tuple(
         f"rfc7692/7.1/autobahn-{number}",
         f"A server agreeing to Autobahn|Testsuite {number}'s offers {_shown(offers)} "
         "echoes compressed messages that inflate under the agreed parameters",
-        (req.PMD_AGREED_APPLY, R_SEND, R_RECEIVE),
+        (req.PMD_AGREED_APPLY, R_SEND, R_RSV1_FIRST, R_RECEIVE),
         offers,
         compressed=True,
     )

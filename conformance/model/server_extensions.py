@@ -43,6 +43,9 @@ class DeflateSettings:
     client_no_context_takeover: bool = False
     server_max_window_bits: int | None = None
     client_max_window_bits: int | None = None
+    client_context_hint: bool = False
+    """The accepted offer carried ``client_no_context_takeover`` (a hint, §7.1.1.2), agreed
+    or not; never rendered. §7.2.2: unless agreed, the server keeps its inflate context."""
 
     @classmethod
     def from_offer(cls, offered: OfferedParams) -> DeflateSettings:
@@ -55,6 +58,7 @@ class DeflateSettings:
             server_no_context_takeover=offered.server_no_context_takeover,
             client_no_context_takeover=offered.client_no_context_takeover,
             server_max_window_bits=offered.server_max_window_bits,
+            client_context_hint=offered.client_no_context_takeover,
         )
 
     @property
