@@ -584,9 +584,13 @@ def _example_cases() -> list[Case]:
         ),
         (
             "7.2.3.4/bfinal-block",
-            "The §7.2.3.4 block with BFINAL set, then 0x00, is inflated to 'Hello'",
+            "The §7.2.3.4 block with BFINAL set, then 0x00, is inflated to 'Hello', and the "
+            "next message too",
             "rfc7692-7.2.3.4-bfinal-block",
-            [Crafted(text, (examples.BFINAL,), hello)],
+            [  # a decoder left at its stream's end after BFINAL loses every later message
+                Crafted(text, (examples.BFINAL,), hello),
+                Crafted(text, (examples.ONE_BLOCK,), hello),
+            ],
         ),
         (
             "7.2.3.5/two-blocks",

@@ -30,6 +30,12 @@ from conformance.policy.deflate import DeflateEchoed
 from conformance.reference_server import EngineName
 from conformance.results import CaseResult
 from conformance.session import wire
+from fixtures.deflate_faults import (
+    InflateEachFragment,
+    RejectStoredBlocks,
+    StopAtBfinal,
+    UncompressedIntoWindow,
+)
 
 pytestmark = pytest.mark.network
 
@@ -107,6 +113,10 @@ LOCAL_POLICIES = {
     "corrupt-compressed-echo": CorruptCompressedEcho,
     "empty-payload-for-empty": EmptyPayloadForEmpty,
     "no-pong-local": NoPong,
+    **{
+        fault.name: fault
+        for fault in (StopAtBfinal, RejectStoredBlocks, InflateEachFragment, UncompressedIntoWindow)
+    },
 }
 
 BREAKS: dict[str, str] = {
@@ -122,16 +132,16 @@ BREAKS: dict[str, str] = {
     "rfc7692/7.2.1/autobahn-13-7": "ignore-server-window",
     "rfc7692/7.2.2/client-context-takeover": "forget-inflate-context",
     "rfc7692/7.2.2/32k-window-without-cmwb": "inflate-window-14",
-    "rfc7692/7.2.3.2/uncompressed-between-compressed": "forget-inflate-context",
+    "rfc7692/7.2.3.2/uncompressed-between-compressed": "uncompressed-into-window",
     "rfc7692/6/control-before-first-compressed": "no-pong-local",
     "rfc7692/6/ping-inside-compressed-message": "no-pong-local",
-    "rfc7692/7.2.1/split-at-every-byte": "corrupt-compressed-echo",
+    "rfc7692/7.2.1/split-at-every-byte": "inflate-each-fragment",
     "rfc7692/7.2.3.6/empty-final-fragment": "corrupt-compressed-echo",
     "rfc7692/7.2.3.6/empty-message": "corrupt-compressed-echo",
     "rfc7692/7.2.3.1/hello-one-block": "corrupt-compressed-echo",
-    "rfc7692/7.2.3.1/hello-fragmented": "corrupt-compressed-echo",
+    "rfc7692/7.2.3.1/hello-fragmented": "inflate-each-fragment",
     "rfc7692/7.2.3.2/hello-context-takeover": "forget-inflate-context",
-    "rfc7692/7.2.3.3/stored-block": "corrupt-compressed-echo",
+    "rfc7692/7.2.3.3/stored-block": "reject-stored-blocks",
     "rfc7692/7.2.3.4/bfinal-block": "corrupt-compressed-echo",
     "rfc7692/7.2.3.5/two-blocks": "corrupt-compressed-echo",
 }
