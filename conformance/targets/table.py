@@ -119,7 +119,8 @@ TARGETS: tuple[ServerTarget, ...] = (
         "picows, core frame-level API (README echo)"),
     _node("node-ws", "node_ws.js", "ws", "Node ws WebSocketServer"),
     _node("faye-websocket", "faye_websocket.js", "faye-websocket",
-          "Node faye-websocket (websocket-driver)", shown=("websocket-driver",)),
+          "Node faye-websocket (websocket-driver)",
+          shown=("websocket-driver", "permessage-deflate")),
 )  # fmt: skip
 
 

@@ -161,6 +161,17 @@ def test_server_no_context_takeover_offered_but_not_answered() -> None:
     assert ids(read((VALID_OFFERS["snct"],), b"permessage-deflate")) == {req.PMD_SNCT_ACCEPT}
 
 
+def test_server_max_window_bits_15_left_out_is_no_acceptance_rfc7692_7_1_2_1() -> None:
+    """An offered ``server_max_window_bits=15`` is a request, not a hint (§5): it is accepted
+    only by answering it (§7.1.2.1), even though 15 is the default window. websockets and
+    Chromium's compatibility check fail such a response (docs/findings.md, P7)."""
+    omitted = read((VALID_OFFERS["smwb15"],), b"permessage-deflate")
+    assert ids(omitted) == {req.PMD_SMWB_ACCEPT}
+    assert omitted.agreed is None
+    answered = read((VALID_OFFERS["smwb15"],), b"permessage-deflate; server_max_window_bits=15")
+    assert answered.violations == ()
+
+
 def test_accepting_an_offer_that_must_be_declined() -> None:
     invalid = INVALID_OFFERS["smwb16"]
     result = read((invalid.offer,), b"permessage-deflate")

@@ -1,11 +1,16 @@
-"""An echo endpoint on tornado's ``WebSocketHandler``.
+"""An echo endpoint on tornado's ``WebSocketHandler``, permessage-deflate enabled.
 
 python -m conformance.targets.launchers.tornado_echo --port {port} [--cert {cert} --key {key}]
+
+tornado negotiates permessage-deflate (RFC 7692) only when the handler's
+``get_compression_options`` returns a dict; an empty one keeps its defaults, as its
+documentation shows.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from tornado.httpserver import HTTPServer
 from tornado.web import Application
@@ -15,6 +20,10 @@ from .launch_args import MAX_MESSAGE, parse_args, server_context
 
 
 class Echo(WebSocketHandler):  # type: ignore[misc,unused-ignore]
+    def get_compression_options(self) -> dict[str, Any]:
+        """Enable permessage-deflate with tornado's default level and memory."""
+        return {}
+
     def on_message(self, message: str | bytes) -> None:
         self.write_message(message, binary=isinstance(message, bytes))
 
