@@ -56,34 +56,21 @@ from ..session.context import CaseContext
 from ..session.wire import WireSession, binary, client_frame, close_frame, text, watch_failure
 from .base import Allowed, Case, RunFn
 
-# Requirement ids cited by this module (records in spec_refs/rfc6455.toml).
+# Requirement ids only this module cites (records in spec_refs/rfc6455.toml); the ids
+# that several case tables cite are named once in conformance/model/rules.py.
 R_BODY_OPTIONAL = "rfc6455-5.5.1-close-body-optional"
-R_BODY_CODE = rules.CLOSE_BODY_CODE  # "If there is a body, the first two bytes ... MUST"
-R_REASON_UTF8 = rules.CLOSE_REASON_UTF8
 R_REPLY = "rfc6455-5.5.1-close-reply"
 R_SEND_CLOSE = "rfc6455-7.1.2-send-close-frame"
 R_ECHO_CODE = "rfc6455-5.5.1-close-echo-code"
 R_REPLY_PROMPTLY = "rfc6455-5.5.1-close-reply-promptly"
 R_AFTER_MESSAGE = "rfc6455-5.5.1-close-after-message"
-R_NO_DATA_AFTER = rules.NO_DATA_AFTER_CLOSE
 R_TCP_AFTER_BOTH = "rfc6455-5.5.1-close-tcp-after-both"
 R_SERVER_TCP = "rfc6455-5.5.1-server-close-tcp-first"
 R_SERVER_TCP_FIRST = "rfc6455-7.1.1-server-closes-tcp-first"
 R_CLEAN_TCP = "rfc6455-7.1.1-clean-tcp-tls-close"
-R_CONTROL_125 = rules.CONTROL_PAYLOAD_MAX
-R_CONTROL_MID = "rfc6455-5.4-control-mid-message"
-R_PONG = "rfc6455-5.5.2-pong-reply"
 R_CLOSE_REASON = "rfc6455-7.1.6-close-reason-first-frame"
-R_UTF8_FAIL = "rfc6455-8.1-invalid-utf8-fail"
-R_VALIDATE = "rfc6455-10.7-validate-input"
 R_INVALID_DATA_CLOSE = "rfc6455-10.7-close-frame-invalid-data"
-R_FAIL_CLOSE = "rfc6455-7.1.7-close-frame-before-fail"
 R_CODE_1002 = "rfc6455-7.4.1-code-1002-protocol-error"
-R_CODE_1007 = "rfc6455-7.4.1-code-1007-invalid-data"
-R_NOT_1005 = rules.CLOSE_CODE_1005_NOT_SENT
-R_NOT_1006 = rules.CLOSE_CODE_1006_NOT_SENT
-R_NOT_1015 = rules.CLOSE_CODE_1015_NOT_SENT
-R_RANGE_PROTOCOL = "rfc6455-7.4.2-range-1000-2999-protocol"
 R_RANGE_REGISTERED = "rfc6455-7.4.2-range-3000-3999-registered"
 R_RANGE_PRIVATE = "rfc6455-7.4.2-range-4000-4999-private"
 
@@ -92,7 +79,7 @@ CODE_DEFINITIONS: dict[int, str] = {
     1001: "rfc6455-7.4.1-code-1001-going-away",
     1002: R_CODE_1002,
     1003: "rfc6455-7.4.1-code-1003-unacceptable-data",
-    1007: R_CODE_1007,
+    1007: rules.INVALID_DATA_1007,
     1008: "rfc6455-7.4.1-code-1008-policy",
     1009: "rfc6455-7.4.1-code-1009-too-big",
     1010: "rfc6455-7.4.1-code-1010-extension-missing",
@@ -255,9 +242,9 @@ def accepted_close(spec: Accepted) -> Case:
 
 def _code_section(code: int) -> str:
     if code in CODE_DEFINITIONS or close_code_rule(code) in (
-        R_NOT_1005,
-        R_NOT_1006,
-        R_NOT_1015,
+        rules.CLOSE_CODE_1005_NOT_SENT,
+        rules.CLOSE_CODE_1006_NOT_SENT,
+        rules.CLOSE_CODE_1015_NOT_SENT,
         rules.CLOSE_CODE_1004_RESERVED,
     ):
         return "7.4.1"
@@ -268,7 +255,8 @@ def _valid_code_requirement(code: int) -> str:
     if code in CODE_DEFINITIONS:
         return CODE_DEFINITIONS[code]
     if code < 3000:
-        return R_RANGE_PROTOCOL  # 1012-1014: registered with IANA after RFC 6455 (§11.7)
+        # 1012-1014: registered with IANA after RFC 6455 (§11.7)
+        return rules.CLOSE_CODE_PROTOCOL_RANGE
     return R_RANGE_REGISTERED if code < 4000 else R_RANGE_PRIVATE
 
 
@@ -289,7 +277,11 @@ def valid_code_case(code: int) -> Case:
 def invalid_code_case(code: int) -> Case:
     rule = close_code_rule(code)
     assert rule is not None, code
-    reqs = tuple(dict.fromkeys((R_BODY_CODE, rule, R_VALIDATE, R_INVALID_DATA_CLOSE, R_CODE_1002)))
+    reqs = tuple(
+        dict.fromkeys(
+            (rules.CLOSE_BODY_CODE, rule, rules.VALIDATE_INPUT, R_INVALID_DATA_CLOSE, R_CODE_1002)
+        )
+    )
     return failing_close(
         f"rfc6455/{_code_section(code)}/invalid-close-code-{code}",
         f"A Close with code {code}, which no endpoint may send, fails the connection",
@@ -317,7 +309,7 @@ BODY_CASES: list[Case] = [
             "A Close with a code and a UTF-8 reason is answered with a Close",
             close_payload(1000, REASON),
             1000,
-            (R_BODY_CODE, R_REASON_UTF8),
+            (rules.CLOSE_BODY_CODE, rules.CLOSE_REASON_UTF8),
         )
     ),
     accepted_close(
@@ -326,21 +318,21 @@ BODY_CASES: list[Case] = [
             "A Close with a 123-byte reason (a 125-byte body, the control maximum) is answered",
             close_payload(1000, REASON_123),
             1000,
-            (R_CONTROL_125, R_REASON_UTF8),
+            (rules.CONTROL_PAYLOAD_MAX, rules.CLOSE_REASON_UTF8),
         )
     ),
     failing_close(
         "rfc6455/5.5.1/close-body-1-byte",
         "A Close whose body is 1 byte (half a status code) fails the connection",
         b"\x03",
-        (R_BODY_CODE, R_VALIDATE, R_INVALID_DATA_CLOSE, R_CODE_1002),
+        (rules.CLOSE_BODY_CODE, rules.VALIDATE_INPUT, R_INVALID_DATA_CLOSE, R_CODE_1002),
         notes=REFUSED_CLOSE_NOTE,
     ),
     failing_close(
         "rfc6455/5.5/close-reason-124-bytes",
         "A Close with a 124-byte reason (a 126-byte control frame) fails the connection",
         close_payload(1000, REASON_124),
-        (R_CONTROL_125, R_VALIDATE, R_FAIL_CLOSE, R_CODE_1002),
+        (rules.CONTROL_PAYLOAD_MAX, rules.VALIDATE_INPUT, rules.CLOSE_BEFORE_FAIL, R_CODE_1002),
         notes=(
             "§5.5: 'All control frames MUST have a payload length of 125 bytes or less' "
             "binds the sender; the receiver validates (§10.7). A Close 1000 back still "
@@ -351,7 +343,13 @@ BODY_CASES: list[Case] = [
         "rfc6455/5.5.1/close-reason-invalid-utf8",
         "A Close whose reason is not UTF-8 fails the connection (1007 or 1002)",
         close_payload(1000, INVALID_UTF8_REASON),
-        (R_REASON_UTF8, R_CLOSE_REASON, R_UTF8_FAIL, R_CODE_1007, R_CODE_1002),
+        (
+            rules.CLOSE_REASON_UTF8,
+            R_CLOSE_REASON,
+            rules.INVALID_UTF8_FAIL,
+            rules.INVALID_DATA_1007,
+            R_CODE_1002,
+        ),
         codes=INVALID_DATA,
         notes=(
             "§5.5.1: the body 'MAY contain UTF-8-encoded data with value /reason/' and "
@@ -408,21 +406,21 @@ NEVER_SENT = (
     NeverSent(
         "no-1005-after-empty-close",
         "The server's answer to an empty Close never carries code 1005",
-        R_NOT_1005,
+        rules.CLOSE_CODE_1005_NOT_SENT,
         1005,
         closing(raw_close(b"")),
     ),
     NeverSent(
         "no-1005-echo",
         "The server never echoes code 1005 back in its Close",
-        R_NOT_1005,
+        rules.CLOSE_CODE_1005_NOT_SENT,
         1005,
         closing(raw_close(close_payload(1005))),
     ),
     NeverSent(
         "no-1006-when-failing",
         "A server failing the connection never sends code 1006 in its Close",
-        R_NOT_1006,
+        rules.CLOSE_CODE_1006_NOT_SENT,
         1006,
         failing(client_frame(0x3, b"reserved opcode")),
         SERVER_CLOSE_NOTE,
@@ -430,14 +428,14 @@ NEVER_SENT = (
     NeverSent(
         "no-1006-echo",
         "The server never echoes code 1006 back in its Close",
-        R_NOT_1006,
+        rules.CLOSE_CODE_1006_NOT_SENT,
         1006,
         closing(raw_close(close_payload(1006))),
     ),
     NeverSent(
         "no-1015-echo",
         "The server never echoes code 1015 back in its Close",
-        R_NOT_1015,
+        rules.CLOSE_CODE_1015_NOT_SENT,
         1015,
         closing(raw_close(close_payload(1015))),
     ),
@@ -487,7 +485,12 @@ AROUND_CLOSE_CASES: list[Case] = [
     Case(
         id="rfc6455/5.5.1/message-then-close",
         title="A message just before a Close is echoed before the server's Close, never after",
-        requirements=(R_NO_DATA_AFTER, R_AFTER_MESSAGE, R_REPLY, "rfc6455-6.1-send-only-open"),
+        requirements=(
+            rules.NO_DATA_AFTER_CLOSE,
+            R_AFTER_MESSAGE,
+            R_REPLY,
+            "rfc6455-6.1-send-only-open",
+        ),
         level=Level.MUST,
         expect=expect(ClosingHandshake(frozenset({1000}), no_code=False, messages=ECHO_THEN_CLOSE)),
         run=closing(binary(LARGE_MESSAGE), close_frame(1000)),
@@ -510,7 +513,7 @@ AROUND_CLOSE_CASES: list[Case] = [
     Case(
         id="rfc6455/5.5.1/frames-after-close-ignored",
         title="A text frame the client sends after its Close is not echoed",
-        requirements=(R_NO_DATA_AFTER, R_REPLY, R_REPLY_PROMPTLY),
+        requirements=(rules.NO_DATA_AFTER_CLOSE, R_REPLY, R_REPLY_PROMPTLY),
         level=Level.MUST,
         expect=expect(ClosingHandshake(frozenset({1000}), no_code=False)),
         run=closing(close_frame(1000), text("sent after the Close")),
@@ -534,7 +537,7 @@ AROUND_CLOSE_CASES: list[Case] = [
     Case(
         id="rfc6455/5.5.2/no-pong-after-close",
         title="A Ping after the client's Close needs no Pong; the Close is answered",
-        requirements=(R_PONG, R_REPLY, R_SERVER_TCP),
+        requirements=(rules.PONG_REPLY, R_REPLY, R_SERVER_TCP),
         level=Level.MUST,
         expect=expect(
             ClosingHandshake(frozenset({1000}), no_code=False),
@@ -550,7 +553,7 @@ AROUND_CLOSE_CASES: list[Case] = [
     Case(
         id="rfc6455/5.4/close-between-fragments",
         title="A Close between two fragments of a message is answered, not failed",
-        requirements=(R_CONTROL_MID, R_REPLY),
+        requirements=(rules.CONTROL_MID_MESSAGE, R_REPLY),
         level=Level.MUST,
         expect=expect(ClosingHandshake(frozenset({1000}), no_code=False)),
         run=closing(text("first fragment, ", fin=False), close_frame(1000)),

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Final
 
+from ..model import rules
 from ..model.behaviours import AllOf, Behaviour, Echoed, expect
 from ..model.constants import Opcode
 from ..model.deflate import examples
@@ -86,9 +87,6 @@ R_UNCOMPRESSED: Final = (
     "rfc7692-7.2.3.2-uncompressed-keep-window",
 )
 R_DATA_ONLY: Final = "rfc7692-6-data-messages-only"
-R_CONTROL_MID: Final = "rfc6455-5.4-control-mid-message"
-R_PONG: Final = "rfc6455-5.5.2-pong-reply"
-R_UNSOLICITED_PONG: Final = "rfc6455-5.5.3-unsolicited-pong"
 
 DEFAULT_PER_ROW: Final = 1
 """Messages a size row sends in the default profile (every row of every kind, once)."""
@@ -463,7 +461,7 @@ def _extra_cases() -> list[Case]:
             "rfc7692/6/control-before-first-compressed",
             "An unsolicited Pong and a Ping before the first compressed message change "
             "nothing: the Ping is answered, the message echoed",
-            (R_DATA_ONLY, R_UNSOLICITED_PONG, R_PONG, *R_RECEIVE),
+            (R_DATA_ONLY, rules.UNSOLICITED_PONG, rules.PONG_REPLY, *R_RECEIVE),
             lambda: [
                 Control(Opcode.PONG, b"unsolicited"),
                 Control(Opcode.PING, b"before"),
@@ -474,7 +472,7 @@ def _extra_cases() -> list[Case]:
             "rfc7692/6/ping-inside-compressed-message",
             "A Ping between the fragments of a compressed message is answered and the "
             "message echoed",
-            (R_DATA_ONLY, R_CONTROL_MID, R_PONG, *R_FRAGMENTS, *R_RECEIVE),
+            (R_DATA_ONLY, rules.CONTROL_MID_MESSAGE, rules.PONG_REPLY, *R_FRAGMENTS, *R_RECEIVE),
             lambda: [Send(text, payload(Kind.PROSE, 2048), fragment=64, ping=PING_DATA)],
         ),
         echo_case(

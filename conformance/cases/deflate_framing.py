@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Final
 
+from ..model import rules
 from ..model.behaviours import Behaviour, FailedConnection, FailedLate, expect
 from ..model.codec import encode_frame
 from ..model.constants import Opcode
@@ -41,20 +42,16 @@ from ..session.context import CaseContext
 from ..session.deflate import DeflateSession, deflate_case_run
 from ..session.wire import WireSession, client_frame, close_frame, watch_failure
 from .base import Case
+from .factories import FAIL_CITES
 
 # -- requirement ids -------------------------------------------------------------------
 
-R_FAIL: Final = (
-    "rfc6455-10.7-validate-input",
-    "rfc6455-7.1.7-server-fail-closes",
-    "rfc6455-7.1.7-close-frame-before-fail",
-    "rfc6455-7.1.7-stop-processing-after-fail",
-)
+R_FAIL: Final = FAIL_CITES
 """Every case: input is validated (§10.7), a failing server closes, with a Close first (§7.1.7)."""
 R_AFTER_INFLATE: Final = (
     "rfc7692-6.1-type-constraints-after-inflate",
-    "rfc6455-8.1-invalid-utf8-fail",
-    "rfc6455-7.4.1-code-1007-invalid-data",
+    rules.INVALID_UTF8_FAIL,
+    rules.INVALID_DATA_1007,
 )
 R_INFLATE: Final = (req.PMD_INFLATE, "rfc7692-6.2-decompress-concatenation")
 R_RSV1: Final = ("rfc7692-6.1-rsv1-control-fail", req.PMD_RSV1_CONTROL_OR_CONTINUATION)

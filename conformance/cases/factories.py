@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from ..model import rules
 from ..model.behaviours import AllOf, Behaviour, Echoed, FailedConnection, expect
 from ..model.observed import Observed
 from ..model.verdict import Level
@@ -39,10 +40,10 @@ R_SENT_AS_FRAMES: Final = ("rfc6455-6.1-first-frame-opcode", "rfc6455-6.1-last-f
 """The echo decodes as one message: its first frame has the type, its last FIN (§6.1)."""
 
 FAIL_CITES: Final = (
-    "rfc6455-10.7-validate-input",
-    "rfc6455-7.1.7-server-fail-closes",
-    "rfc6455-7.1.7-close-frame-before-fail",
-    "rfc6455-7.1.7-stop-processing-after-fail",
+    rules.VALIDATE_INPUT,
+    rules.SERVER_FAIL_CLOSES,
+    rules.CLOSE_BEFORE_FAIL,
+    rules.STOP_AFTER_FAIL,
 )
 """Every fail case: input is validated (§10.7), a failing server closes (§7.1.7) and
 SHOULD send a Close with an appropriate code first (§7.1.7)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from typing import Final
 
+from ..model import rules
 from ..model.behaviours import AllOf, CloseFrame, Echoed, FailedConnection, Not, expect
 from ..model.codec import close_payload
 from ..model.constants import Opcode
@@ -37,12 +38,12 @@ FRAGMENT_COUNTS: Final = (2, 3, 32)
 BIG_MESSAGE: Final = 64 * 1024
 BIG_FRAGMENT: Final = 1300
 
-RECEIVE: Final = ("rfc6455-5.4-receive-fragmented", "rfc6455-5.4-fragmented-message")
-PARSE: Final = ("rfc6455-6.2-parse-frames", "rfc6455-5.4-no-frame-boundaries")
+RECEIVE: Final = (rules.RECEIVE_FRAGMENTED, rules.FRAGMENT_SEQUENCE)
+PARSE: Final = (rules.PARSE_FRAMES, "rfc6455-5.4-no-frame-boundaries")
 CONTROL_MID: Final = (
-    "rfc6455-5.4-control-mid-message",
+    rules.CONTROL_MID_MESSAGE,
     "rfc6455-5.4-control-interleave-may",
-    "rfc6455-5.5.2-pong-reply",
+    rules.PONG_REPLY,
 )
 
 
@@ -82,7 +83,7 @@ def _empty_fragment_cases() -> list[Case]:
         plan_echo_case(
             f"rfc6455/5.4/{slug}",
             f"A text message with {what} is echoed whole",
-            (*RECEIVE, "rfc6455-5.4-any-fragment-size"),
+            (*RECEIVE, rules.ANY_FRAGMENT_SIZE),
             fragmented(Opcode.TEXT, pieces),
         )
         for slug, (what, pieces) in plans.items()
@@ -91,7 +92,7 @@ def _empty_fragment_cases() -> list[Case]:
         plan_echo_case(
             "rfc6455/5.4/binary-all-fragments-empty",
             "A binary message of only empty fragments is echoed as an empty message",
-            (*RECEIVE, "rfc6455-5.4-any-fragment-size"),
+            (*RECEIVE, rules.ANY_FRAGMENT_SIZE),
             fragmented(Opcode.BINARY, (b"", b"", b"")),
         )
     )
@@ -141,13 +142,13 @@ def _interleaved_control_cases() -> list[Case]:
         plan_echo_case(
             "rfc6455/5.4/pong-between-fragments",
             "An unsolicited Pong between two fragments is ignored and the message echoed whole",
-            (*RECEIVE, "rfc6455-5.4-control-mid-message", "rfc6455-5.5.3-unsolicited-pong"),
+            (*RECEIVE, rules.CONTROL_MID_MESSAGE, rules.UNSOLICITED_PONG),
             pong,
         ),
         plan_echo_case(
             "rfc6455/5.4/two-fragmented-messages",
             "Two fragmented messages in a row are echoed whole, in order",
-            (*RECEIVE, "rfc6455-6.2-new-message-after-fin"),
+            (*RECEIVE, rules.NEW_MESSAGE_AFTER_FIN),
             fragmented(Opcode.TEXT, split(TEXT_PAYLOAD, 3))
             + fragmented(Opcode.BINARY, split(BINARY_PAYLOAD, 2)),
         ),
@@ -218,7 +219,7 @@ def _big_cases() -> list[Case]:
             plan_echo_case(
                 f"rfc6455/5.4/{kind}-64k-in-1300-byte-fragments",
                 f"A 64 KiB {kind} message sent in 1300-byte fragments is echoed whole",
-                (*RECEIVE, "rfc6455-5.4-any-fragment-size"),
+                (*RECEIVE, rules.ANY_FRAGMENT_SIZE),
                 fragmented(opcode, pieces),
                 notes="1300-byte fragments cut multi-byte characters of the text"
                 if kind == "text"
@@ -239,8 +240,8 @@ ORPHAN_NOTES: Final = (
 
 def _sequence_fail_cases() -> list[Case]:
     done = (Opcode.TEXT, b"complete message")
-    interleave = ("rfc6455-5.4-no-interleaved-messages", "rfc6455-5.4-fragmented-message")
-    orphan = ("rfc6455-5.4-fragmented-message", "rfc6455-6.2-new-message-after-fin")
+    interleave = (rules.NO_INTERLEAVE, rules.FRAGMENT_SEQUENCE)
+    orphan = (rules.FRAGMENT_SEQUENCE, rules.NEW_MESSAGE_AFTER_FIN)
     return [
         plan_fail_case(
             "rfc6455/5.4/continuation-without-message",
@@ -292,8 +293,8 @@ def _sequence_fail_cases() -> list[Case]:
 
 def _control_fail_cases() -> list[Case]:
     control = (
-        "rfc6455-5.4-control-not-fragmented",
-        "rfc6455-5.5-control-not-fragmented",
+        rules.CONTROL_NOT_FRAGMENTED,
+        rules.CONTROL_NEVER_FRAGMENTED,
         "rfc6455-5.4-fragment-type-data-only",
     )
     close_code = 1000

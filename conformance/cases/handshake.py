@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 from ..driver import Connection, DeadlineExceeded, Unreachable
 from ..model import handshake as hs
+from ..model import rules
 from ..model.behaviours import AcceptedWithout, Expectation, HandshakeAccepted, HttpRefusal, expect
 from ..model.codec import close_payload, encode_frame
 from ..model.constants import Opcode
@@ -42,7 +43,8 @@ from ..policy.handshake import (
 from ..session.context import CaseContext
 from .base import Allowed, Case, RunFn
 
-# Requirement ids cited by this section (records in spec_refs/rfc6455.toml).
+# Requirement ids only this module cites (records in spec_refs/rfc6455.toml); the ids
+# that several case tables cite are named once in conformance/model/rules.py.
 R_REFUSE_INVALID = "rfc6455-4.2.1-bad-handshake-400"  # §4.2.1 lead-in: MUST ... error code
 R_GET_11 = "rfc6455-4.2.1-get-http-1-1"
 R_HOST = "rfc6455-4.2.1-host-header"
@@ -62,7 +64,6 @@ R_RESOURCE_UNAVAILABLE = "rfc6455-4.2.2-unknown-resource-404"
 R_SUBPROTOCOL_NULL = "rfc6455-4.2.2-no-subprotocol-no-header"
 R_SUBPROTOCOL_FROM_CLIENT = "rfc6455-4.2.2-subprotocol-from-client"
 R_EXTENSIONS_NOT_LISTED = "rfc6455-4.2.2-no-unlisted-extensions"
-R_ACCEPT_101 = "rfc6455-4.2.2-accept-valid-response"
 R_STATUS_101 = "rfc6455-4.2.2-status-101"
 R_RESPONSE_UPGRADE = "rfc6455-4.2.2-upgrade-websocket"
 R_RESPONSE_CONNECTION = "rfc6455-4.2.2-connection-upgrade"
@@ -73,7 +74,6 @@ R_VERSION_ONCE = "rfc6455-11.3.5-version-once-in-request"
 R_PROTOCOL_TOKENS = "rfc6455-4.1-protocol-token-chars"
 R_EXTENSIONS_MALFORMED = "rfc6455-9.1-malformed-extensions-fail"
 R_ACCEPT_STEPS = "rfc6455-4.2.2-accept-steps"
-R_VALIDATE_INPUT = "rfc6455-10.7-validate-input"
 R_ORIGIN_403 = "rfc6455-10.2-bad-origin-403"
 R_EXTENSIONS_FROM_CLIENT = (
     "rfc6455-4.2.2-extensions-from-client",
@@ -218,7 +218,7 @@ ACCEPT_CASES = [
         "valid-handshake",
         "A valid opening handshake is accepted with 101",
         lambda ctx: valid(ctx, origin=ctx.target.origin),
-        (R_GET_11, R_ACCEPT_STEPS, R_ACCEPT_101),
+        (R_GET_11, R_ACCEPT_STEPS, rules.RESPONSE_VALID_HTTP),
     ),
     _must_accept(
         "connection-token-list",
@@ -411,7 +411,7 @@ def _must_refuse(
     """An invalid request (policy: handshake refusal): an HTTP error passes, a drop is
     WARN, a plain HTTP answer to a non-upgrade request INFO; ``allowed`` adds the
     alternatives of the field's grammar policy."""
-    common = (R_VALIDATE_INPUT, R_HANDSHAKE_STATUS, R_MAY_DROP)
+    common = (rules.VALIDATE_INPUT, R_HANDSHAKE_STATUS, R_MAY_DROP)
     return Case(
         id=f"rfc6455/{section}/{slug}",
         title=title,

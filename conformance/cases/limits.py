@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..model import rules
 from ..model.behaviours import EchoedPattern, expect
 from ..model.codec import encode_frame
 from ..model.constants import Opcode
@@ -40,13 +41,9 @@ from ..session.context import CaseContext
 from ..session.wire import WireSession, client_frame
 from .base import Case, RunFn
 
-# Requirement ids cited by this module (records in spec_refs/rfc6455.toml).
-R_LENGTH = "rfc6455-5.2-payload-length-7-16"
-R_PARSE = "rfc6455-6.2-parse-frames"
+# Requirement ids only this module cites (records in spec_refs/rfc6455.toml); the ids
+# that several case tables cite are named once in conformance/model/rules.py.
 R_UNMASK = "rfc6455-6.2-server-unmask"
-R_NEW_MESSAGE = "rfc6455-6.2-new-message-after-fin"
-R_RECEIVE_FRAGMENTED = "rfc6455-5.4-receive-fragmented"
-R_ANY_FRAGMENT_SIZE = "rfc6455-5.4-any-fragment-size"
 R_LIMITS = "rfc6455-10.4-protect-against-limits"
 
 TEXT, BINARY = int(Opcode.TEXT), int(Opcode.BINARY)
@@ -146,7 +143,7 @@ def single_message_case(opcode: int, size: int) -> Case:
     return Case(
         id=f"rfc6455/10.4/{_kind(opcode)}-{_slug(size)}",
         title=f"{what[0].upper()}{what[1:]} in one frame is echoed unchanged",
-        requirements=(R_LENGTH, R_PARSE, R_UNMASK, R_LIMITS),
+        requirements=(rules.PAYLOAD_LENGTH_FIELD, rules.PARSE_FRAMES, R_UNMASK, R_LIMITS),
         level=Level.MUST,
         expect=expect(EchoedPattern((recipe,))),
         run=echo_frames(recipe, None, None),
@@ -165,7 +162,12 @@ def fragmented_case(fragment: int) -> Case:
     return Case(
         id=f"rfc6455/10.4/binary-4mib-in-{_slug(fragment)}-fragments",
         title=f"A 4 MiB binary message in {frames} is echoed unchanged",
-        requirements=(R_RECEIVE_FRAGMENTED, R_ANY_FRAGMENT_SIZE, R_PARSE, R_LIMITS),
+        requirements=(
+            rules.RECEIVE_FRAGMENTED,
+            rules.ANY_FRAGMENT_SIZE,
+            rules.PARSE_FRAMES,
+            R_LIMITS,
+        ),
         level=Level.MUST,
         expect=expect(EchoedPattern((recipe,))),
         run=echo_frames(recipe, fragment, None),
@@ -180,7 +182,7 @@ def chopped_case() -> Case:
     return Case(
         id="rfc6455/10.4/binary-1mib-in-1000-byte-writes",
         title="A 1 MiB binary frame written 1000 bytes at a time is echoed unchanged",
-        requirements=(R_PARSE, R_UNMASK, R_LIMITS),
+        requirements=(rules.PARSE_FRAMES, R_UNMASK, R_LIMITS),
         level=Level.MUST,
         expect=expect(EchoedPattern((recipe,))),
         run=echo_frames(recipe, None, CHOP),
@@ -198,7 +200,7 @@ def round_trip_case() -> Case:
     return Case(
         id="rfc6455/10.4/1000-round-trips",
         title="1000 messages of 0 B to 4 KiB, sent one at a time, are each echoed unchanged",
-        requirements=(R_NEW_MESSAGE, R_PARSE, R_LIMITS),
+        requirements=(rules.NEW_MESSAGE_AFTER_FIN, rules.PARSE_FRAMES, R_LIMITS),
         level=Level.MUST,
         expect=expect(EchoedPattern(recipes)),
         run=round_trips(recipes),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from ..model import rules
 from ..model.behaviours import AllOf, FailedConnection, FailedLate, Ponged, expect
 from ..model.constants import Opcode
 from ..model.kuhn import KUHN_TABLE, KuhnEntry
@@ -35,14 +36,14 @@ INVALID_DATA: Final = frozenset({1007})
 has received data within a message that was not consistent with the type of the
 message (e.g., non-UTF-8 [RFC3629] data within a text message)"."""
 
-VALID_CITES: Final = ("rfc6455-5.6-text-valid-utf8", "rfc6455-8.1-invalid-utf8-fail")
+VALID_CITES: Final = (rules.TEXT_UTF8, rules.INVALID_UTF8_FAIL)
 INVALID_CITES: Final = (
-    "rfc6455-8.1-invalid-utf8-fail",
-    "rfc6455-5.6-text-valid-utf8",
-    "rfc6455-7.4.1-code-1007-invalid-data",
-    "rfc6455-7.1.7-server-fail-closes",
-    "rfc6455-7.1.7-close-frame-before-fail",
-    "rfc6455-7.1.7-stop-processing-after-fail",
+    rules.INVALID_UTF8_FAIL,
+    rules.TEXT_UTF8,
+    rules.INVALID_DATA_1007,
+    rules.SERVER_FAIL_CLOSES,
+    rules.CLOSE_BEFORE_FAIL,
+    rules.STOP_AFTER_FAIL,
 )
 
 SAMPLE: Final = "Hello-µ@ßöäüàá-UTF-8!! κόσμε € 𝄞 end"
@@ -111,7 +112,7 @@ def _split_cases() -> list[Case]:
     by_char = [ch.encode() for ch in SAMPLE]
     by_byte = [bytes([b]) for b in data]
     clef = data.index("𝄞".encode())
-    cites = (*VALID_CITES, "rfc6455-5.4-receive-fragmented")
+    cites = (*VALID_CITES, rules.RECEIVE_FRAGMENTED)
     cases = [
         plan_echo_case(
             "rfc6455/5.6/text-split-on-code-points",
@@ -128,14 +129,14 @@ def _split_cases() -> list[Case]:
         plan_echo_case(
             "rfc6455/5.6/text-split-inside-code-points-byte-writes",
             "Text in one fragment per byte, written one byte per TCP write, is echoed unchanged",
-            (*cites, "rfc6455-6.2-parse-frames"),
+            (*cites, rules.PARSE_FRAMES),
             fragmented(Opcode.TEXT, by_byte),
             chop=Chop.BYTES,
         ),
         plan_echo_case(
             "rfc6455/5.6/text-byte-writes",
             "Text in one frame written one byte per TCP write is echoed unchanged",
-            (*VALID_CITES, "rfc6455-6.2-parse-frames"),
+            (*VALID_CITES, rules.PARSE_FRAMES),
             (Part(Opcode.TEXT, data),),
             chop=Chop.BYTES,
         ),

@@ -1,7 +1,8 @@
-"""The requirement ids the model cites, by short rule name.
+"""The RFC 6455 requirement ids the model and the case tables cite, by short rule name.
 
 Every :class:`~conformance.model.violations.Violation` the model emits names one of
-these ids; each is a record in ``spec_refs/rfc6455.toml`` whose quote is the rule.
+these ids, and every id two case tables (``conformance/cases``) cite is named here
+once; each is a record in ``spec_refs/rfc6455.toml`` whose quote is the rule.
 """
 
 from __future__ import annotations
@@ -71,6 +72,54 @@ RESPONSE_ACCEPT_ONCE: Final = "rfc6455-11.3.3-accept-once-in-response"
 # Not checked: §11.3.2 says Sec-WebSocket-Extensions "MUST NOT appear more than once in
 # an HTTP response", while §4.2.2 step 5 lets the server split extensions "between
 # multiple instances" of it. The text allows both, so several lines are accepted.
+
+# The rules below are cited by the case tables, not by the decoder.
+
+# RFC 6455 §5.2, §5.4, §5.5, §5.5.2, §5.5.3: what a server receiving frames must handle.
+PAYLOAD_LENGTH_FIELD: Final = "rfc6455-5.2-payload-length-7-16"
+"""§5.2: a 7-bit length is the length, 126 announces a 16-bit one (definition)."""
+RECEIVE_FRAGMENTED: Final = "rfc6455-5.4-receive-fragmented"
+"""§5.4: "Clients and servers MUST support receiving both fragmented and unfragmented
+messages"."""
+ANY_FRAGMENT_SIZE: Final = "rfc6455-5.4-any-fragment-size"
+"""§5.4: "A sender MAY create fragments of any size for non-control messages"."""
+CONTROL_MID_MESSAGE: Final = "rfc6455-5.4-control-mid-message"
+"""§5.4: "An endpoint MUST be capable of handling control frames in the middle of a
+fragmented message"."""
+CONTROL_NEVER_FRAGMENTED: Final = "rfc6455-5.5-control-not-fragmented"
+"""§5.5: "All control frames ... MUST NOT be fragmented" (§5.4's own sentence is
+:data:`CONTROL_NOT_FRAGMENTED`)."""
+PONG_REPLY: Final = "rfc6455-5.5.2-pong-reply"
+"""§5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
+response, unless it already received a Close frame"."""
+UNSOLICITED_PONG: Final = "rfc6455-5.5.3-unsolicited-pong"
+"""§5.5.3: "A Pong frame MAY be sent unsolicited"."""
+
+# RFC 6455 §6.2: receiving data.
+PARSE_FRAMES: Final = "rfc6455-6.2-parse-frames"
+"""§6.2: "Incoming data MUST be parsed as WebSocket frames as defined in Section 5.2"."""
+NEW_MESSAGE_AFTER_FIN: Final = "rfc6455-6.2-new-message-after-fin"
+"""§6.2: after a frame with FIN set, "Subsequent data frames MUST be interpreted as
+belonging to a new WebSocket message"."""
+
+# RFC 6455 §7.1.7, §7.4.1, §8.1, §10.7: failing the connection on invalid input.
+VALIDATE_INPUT: Final = "rfc6455-10.7-validate-input"
+"""§10.7: "Incoming data MUST always be validated by both clients and servers"."""
+SERVER_FAIL_CLOSES: Final = "rfc6455-7.1.7-server-fail-closes"
+"""§7.1.7: to _Fail the WebSocket Connection_, "the server MUST _Close the WebSocket
+Connection_"."""
+CLOSE_BEFORE_FAIL: Final = "rfc6455-7.1.7-close-frame-before-fail"
+"""§7.1.7: the failing endpoint "SHOULD send a Close frame with an appropriate status
+code (Section 7.4)" first."""
+STOP_AFTER_FAIL: Final = "rfc6455-7.1.7-stop-processing-after-fail"
+"""§7.1.7: "An endpoint MUST NOT continue to attempt to process data ... after being
+instructed to _Fail the WebSocket Connection_"."""
+INVALID_DATA_1007: Final = "rfc6455-7.4.1-code-1007-invalid-data"
+"""§7.4.1: 1007 is the code for data "not consistent with the type of the message"
+(e.g. text that is not UTF-8)."""
+INVALID_UTF8_FAIL: Final = "rfc6455-8.1-invalid-utf8-fail"
+"""§8.1: an endpoint finding that a byte stream it interprets as UTF-8 is not valid
+"MUST _Fail the WebSocket Connection_"."""
 
 ALL_RULES: Final[dict[str, str]] = {
     name: value
