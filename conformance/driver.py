@@ -457,7 +457,10 @@ class Connection:
         if self.end is TransportEnd.OPEN:
             self.end = TransportEnd.CLOSED_BY_US
         self._release_held()
-        self._writer.transport.abort()
+        # A transport already closed (its write buffer drained after close()) has no loop
+        # left on CPython 3.11, and abort() raises AttributeError: it is closed already.
+        with contextlib.suppress(AttributeError):
+            self._writer.transport.abort()
 
     async def close(self) -> None:
         """Close our side and release the socket, waiting at most a moment."""

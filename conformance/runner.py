@@ -112,7 +112,10 @@ async def run_case(
     except Exception as exc:  # a bug in the suite: report it, keep running
         verdict = Verdict(Outcome.ERROR, f"suite error: {type(exc).__name__}: {exc}")
     finally:
-        await ctx.close_all()
+        try:
+            await ctx.close_all()
+        except Exception as exc:  # a bug in the suite's cleanup: say so, keep running
+            notes.append(f"suite error while closing: {type(exc).__name__}: {exc}")
     if case.notes:
         notes.append(case.notes)
     return CaseResult(

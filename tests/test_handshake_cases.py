@@ -103,11 +103,31 @@ def test_every_handshake_case_has_a_breaking_fault() -> None:
     assert set(BREAKS.values()) <= set(FAULTS)
 
 
+LEFT_OPEN_BY_REFERENCE = {
+    "rfc7692/6.1/uncompressed-reply-as-is": (
+        "the reference server compresses every echo (§6 allows it), so its uncompressed form "
+        "is not observed: INFO; the variant echo-uncompressed exercises the rule "
+        "(tests/cases/test_deflate_rules.py)"
+    ),
+    "rfc7692/7.2.2/keep-context-despite-hint": (
+        "the reference server agrees client_no_context_takeover when offered (§7.1.1.2), so "
+        "the rule for a hint it ignores does not bind: INFO; the variant "
+        "ignore-client-no-context-takeover-hint exercises it"
+    ),
+}
+"""Cases whose rule binds only under an optional choice the reference server does not make."""
+
+
 def test_reference_server_passes_every_default_case() -> None:
     """The default profile; the full profile's limits are run by tests/cases/test_limits.py."""
     default = [case for case in all_cases() if case.profile == "default"]
     results = asyncio.run(_against_reference(default))
-    bad = {r.id: (r.outcome.value, r.actual) for r in results if r.outcome is not Outcome.PASS}
+    bad = {
+        r.id: (r.outcome.value, r.actual)
+        for r in results
+        if r.outcome is not Outcome.PASS
+        and not (r.outcome is Outcome.INFO and r.id in LEFT_OPEN_BY_REFERENCE)
+    }
     assert not bad
 
 

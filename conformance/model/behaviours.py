@@ -154,6 +154,31 @@ class Echoed:
     def matches(self, observed: Observed) -> bool:
         return observed.messages == list(self.messages) and not observed.violations
 
+    def unfinished(self, observed: Observed) -> bool:
+        """The deadline cut the echoes short while every one so far was right."""
+        return echoes_cut_short(observed, self.messages)
+
+
+def echoes_cut_short(observed: Observed, messages: tuple[tuple[int, bytes], ...]) -> bool:
+    """The deadline passed while the peer was still echoing ``messages`` correctly: some
+    came back, each the expected one, none missing before them, nothing broken, no Close.
+    A slow peer breaks no rule: the verdict is ERROR (not observed), not FAIL."""
+    seen = observed.messages
+    return (
+        observed.timed_out
+        and observed.close is None
+        and not observed.violations
+        and 0 < len(seen) < len(messages)
+        and tuple(seen) == messages[: len(seen)]
+    )
+
+
+def cut_short(behaviour: object, observed: Observed) -> bool:
+    """Whether ``behaviour`` (an echo, or a combination holding one) was cut short by the
+    deadline while on course (its ``unfinished`` method, where it has one)."""
+    unfinished = getattr(behaviour, "unfinished", None)
+    return bool(unfinished is not None and unfinished(observed))
+
 
 @dataclass(frozen=True, slots=True)
 class Ponged:
@@ -258,6 +283,10 @@ class AllOf:
 
     def matches(self, observed: Observed) -> bool:
         return all(b.matches(observed) for b in self.behaviours)
+
+    def unfinished(self, observed: Observed) -> bool:
+        """One part was cut short by the deadline while on course (see :func:`cut_short`)."""
+        return any(cut_short(b, observed) for b in self.behaviours)
 
 
 @dataclass(frozen=True, slots=True)

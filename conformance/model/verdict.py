@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
-from .behaviours import Behaviour, Expectation, judges_violations
+from .behaviours import Behaviour, Expectation, cut_short, judges_violations
 from .observed import Observed
 
 PREFLIGHT_PREFIX = "preflight: "
@@ -64,12 +65,19 @@ def unjudged_violations(behaviour: Behaviour, observed: Observed) -> tuple[str, 
     return tuple(dict.fromkeys(v.requirement for v in observed.violations))
 
 
+CUT_SHORT: Final = (
+    "the deadline passed while the server was still echoing, every echo so far right: a slow "
+    "server breaks no rule; give it more time with --timeout"
+)
+
+
 def judge(expectation: Expectation, observed: Observed, level: Level) -> Verdict:
     """Compare what was observed with what the spec accepts.
 
     PASS only when an acceptable behaviour was observed and no rule was broken on the
     way (:func:`unjudged_violations`: that is FAIL, every decoder rule being a MUST).
-    A missed deadline with nothing acceptable seen is ERROR (not observable).
+    A missed deadline with nothing acceptable seen is ERROR (not observable), and so is
+    one that cut a correct run of echoes short (:data:`CUT_SHORT`).
     """
     actual = observed.describe()
     broken = tuple(dict.fromkeys(v.requirement for v in observed.violations))
@@ -86,6 +94,8 @@ def judge(expectation: Expectation, observed: Observed, level: Level) -> Verdict
         return Verdict(Outcome.PASS, actual)
     if observed.timed_out and not observed.answered:
         return Verdict(Outcome.ERROR, actual)
+    if any(cut_short(b, observed) for b in expectation.alternatives):
+        return Verdict(Outcome.ERROR, f"{actual} ({CUT_SHORT})")
     return Verdict(level.failure, actual, broken)
 
 

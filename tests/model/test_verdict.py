@@ -7,6 +7,7 @@ import pytest
 from conformance.model.behaviours import (
     AcceptedWithout,
     CloseFrame,
+    Echoed,
     Expectation,
     HandshakeAccepted,
     HttpAnswer,
@@ -116,3 +117,31 @@ class TestHttpResponse:
     def test_close_info_describe(self) -> None:
         assert "no status code" in CloseInfo(None).describe()
         assert "'bye'" in CloseInfo(1000, b"bye").describe()
+
+
+class TestEchoesCutShortByTheDeadline:
+    """A slow server breaks no rule: a correct run of echoes cut short is ERROR, not FAIL."""
+
+    SENT = ((1, b"a"), (1, b"b"), (1, b"c"))
+
+    def seen(self, *messages: tuple[int, bytes], **kwargs: object) -> Observed:
+        observed = Observed(upgraded=True, responsive=True, timed_out=True, **kwargs)  # type: ignore[arg-type]
+        observed.messages.extend(messages)
+        return observed
+
+    def test_correct_echoes_cut_short_are_an_error(self) -> None:
+        verdict = judge(expect(Echoed(self.SENT)), self.seen(*self.SENT[:2]), Level.MUST)
+        assert verdict.outcome is Outcome.ERROR and "--timeout" in verdict.actual
+
+    def test_a_wrong_echo_before_the_deadline_fails(self) -> None:
+        observed = self.seen((1, b"a"), (1, b"x"))
+        assert judge(expect(Echoed(self.SENT)), observed, Level.MUST).outcome is Outcome.FAIL
+
+    def test_a_close_before_every_echo_fails(self) -> None:
+        observed = self.seen((1, b"a"), close=CloseInfo(1011))
+        assert judge(expect(Echoed(self.SENT)), observed, Level.MUST).outcome is Outcome.FAIL
+
+    def test_no_deadline_no_error(self) -> None:
+        observed = self.seen((1, b"a"))
+        observed.timed_out = False
+        assert judge(expect(Echoed(self.SENT)), observed, Level.MUST).outcome is Outcome.FAIL
