@@ -9,7 +9,8 @@ session: the built-in reference server too, ``python -m conformance.reference_se
 runs the ``rfc7692`` cases of the profile ``--repeat`` times. Per run it records the wall time,
 the suite's CPU time (user+system of the worker, which runs the cases and nothing else) and
 the server's (user+system of every process in the server's process group, read from
-``/proc``). The table gives medians; ``suite/server`` is the ratio of the two CPU medians.
+``/proc``); ``MiB`` is the worker's peak RSS (the server's memory is not in it). The
+table gives medians; ``suite/server`` is the ratio of the two CPU medians.
 Targets run one after another, so they do not compete for the cores. Autobahn|Testsuite's
 time (wstest 0.8.2, sections 12 and 13 against websockets 17.4 on this machine class: 563 s)
 is the issue's measurement, quoted, not re-run: wstest is Python 2 only.
@@ -93,8 +94,9 @@ async def measure(name: str, profile: str, repeat: int, jobs: int) -> dict[str, 
             )
             summary = report.summary()
     medians = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"target": name, "profile": profile, "cases": len(cases), "runs": runs,
-            "median": medians, "summary": summary}  # fmt: skip
+            "median": medians, "summary": summary, "peak_rss_mib": peak}  # fmt: skip
 
 
 def worker(name: str, profile: str, repeat: int, jobs: int) -> dict[str, Any]:
@@ -116,7 +118,7 @@ def worker(name: str, profile: str, repeat: int, jobs: int) -> dict[str, Any]:
 def render(results: list[dict[str, Any]]) -> str:
     head = (
         f"{'target':<12} {'profile':<8} {'cases':>5} {'wall s':>8} {'suite cpu':>9} "
-        f"{'server cpu':>10} {'suite/server':>12} {'wstest/wall':>11} {'not pass':>8}"
+        f"{'server cpu':>10} {'suite/server':>12} {'wstest/wall':>11} {'not pass':>8} {'MiB':>5}"
     )
     lines = [head]
     for r in results:
@@ -129,7 +131,8 @@ def render(results: list[dict[str, Any]]) -> str:
         versus = f"{WSTEST_SECONDS / m['wall']:.1f}" if r["profile"] == "full" else ""
         lines.append(
             f"{r['target']:<12} {r['profile']:<8} {r['cases']:>5} {m['wall']:>8.2f} "
-            f"{m['suite_cpu']:>9.2f} {m['server_cpu']:>10.2f} {ratio:>12.2f} {versus:>11} {bad:>8}"
+            f"{m['suite_cpu']:>9.2f} {m['server_cpu']:>10.2f} {ratio:>12.2f} {versus:>11} {bad:>8} "
+            f"{r['peak_rss_mib']:>5.0f}"
         )
     return "\n".join(lines)
 

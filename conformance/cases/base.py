@@ -37,8 +37,7 @@ class Case:
     profile: str = "default"  # "default" or "full"
     timeout_scale: int = 1
     """The case moves this many times the data a deadline is meant for: it gets ``--timeout``
-    times this (Autobahn|Testsuite gives its 128 KiB compression rows 8x the time of its
-    small ones, ``case12_x_x.py``)."""
+    times this (Autobahn|Testsuite's compression rows get 60 to 480 s, ``case12_x_x.py``)."""
 
     @property
     def spec(self) -> str:

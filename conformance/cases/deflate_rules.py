@@ -294,28 +294,54 @@ CONTEXT_SENDS: Final = (
 )
 SNCT_OFFERS: Final = (VALID_OFFERS["snct"], VALID_OFFERS["bare"])
 
-SNCT_CASE: Final = Case(
-    id="rfc7692/7.1.1.1/snct-supported",
-    title="A server supports server_no_context_takeover in an offer (RECOMMENDED)",
-    requirements=(R_SNCT_SUPPORT, req.PMD_SNCT_ACCEPT, req.PMD_SERVER_NO_CONTEXT),
-    level=Level.SHOULD,
-    expect=expect(EchoedUnder(SNCT_OFFERS, _echoes_of(CONTEXT_SENDS), "snct")),
-    run=_echo_run(SNCT_OFFERS, CONTEXT_SENDS),
-    allowed=(
-        DECLINED_UNSUPPORTED,
-        REFUSED_VALID_OFFER,
-        Allowed(
-            DeflateEchoed(SNCT_OFFERS, _echoes_of(CONTEXT_SENDS), compressed=False),
-            Outcome.WARN,
-            "the offer with server_no_context_takeover declined, the bare fallback accepted: "
-            "§7.1.1.1 RECOMMENDS supporting it",
+
+def _agreement_case(
+    case_id: str,
+    title: str,
+    requirements: tuple[str, ...],
+    level: Level,
+    offers: tuple[Offer, ...],
+    sends: Sequence[tuple[int, bytes, bool]],
+    wanted: str,
+    otherwise: tuple[Outcome, str],
+    notes: str,
+) -> Case:
+    """Echoes under ``offers`` with the agreement ``wanted`` (:class:`EchoedUnder`); any
+    other valid agreement echoing intact is ``otherwise`` (outcome, the clause's reason)."""
+    echoes = _echoes_of(sends)
+    outcome, why = otherwise
+    return Case(
+        id=case_id,
+        title=title,
+        requirements=requirements,
+        level=level,
+        expect=expect(EchoedUnder(offers, echoes, wanted)),
+        run=_echo_run(offers, sends),
+        allowed=(
+            DECLINED_UNSUPPORTED,
+            REFUSED_VALID_OFFER,
+            Allowed(DeflateEchoed(offers, echoes, compressed=False), outcome, why),
         ),
+        notes=notes,
+    )
+
+
+SNCT_CASE: Final = _agreement_case(
+    "rfc7692/7.1.1.1/snct-supported",
+    "A server supports server_no_context_takeover in an offer (RECOMMENDED)",
+    (R_SNCT_SUPPORT, req.PMD_SNCT_ACCEPT, req.PMD_SERVER_NO_CONTEXT),
+    Level.SHOULD,
+    SNCT_OFFERS,
+    CONTEXT_SENDS,
+    "snct",
+    (
+        Outcome.WARN,
+        "the offer with server_no_context_takeover declined, the bare fallback accepted: "
+        "§7.1.1.1 RECOMMENDS supporting it",
     ),
-    notes=(
-        "Offered: `permessage-deflate; server_no_context_takeover, permessage-deflate`. "
-        "Agreeing the first PASSes (its echoes are checked for a fresh window each); taking "
-        "the fallback is WARN (RECOMMENDED); declining both is UNSUPPORTED."
-    ),
+    "Offered: `permessage-deflate; server_no_context_takeover, permessage-deflate`. "
+    "Agreeing the first PASSes (its echoes are checked for a fresh window each); taking "
+    "the fallback is WARN (RECOMMENDED); declining both is UNSUPPORTED.",
 )
 
 WINDOW_OFFERS: Final = (VALID_OFFERS["cmwb"],)
@@ -325,57 +351,44 @@ WINDOW_SENDS: Final = (
     (Opcode.BINARY, PLAIN_BINARY * 8, True),
 )
 
-WINDOW_CASE: Final = Case(
-    id="rfc7692/7.3/window-1024-or-more",
-    title="A server asked for no window size agrees to windows of 1,024 bytes or more "
-    "(RECOMMENDED)",
-    requirements=(R_WINDOW_1024, req.PMD_AGREED_APPLY),
-    level=Level.SHOULD,
-    expect=expect(EchoedUnder(WINDOW_OFFERS, _echoes_of(WINDOW_SENDS), "windows")),
-    run=_echo_run(WINDOW_OFFERS, WINDOW_SENDS),
-    allowed=(
-        DECLINED_UNSUPPORTED,
-        REFUSED_VALID_OFFER,
-        Allowed(
-            DeflateEchoed(WINDOW_OFFERS, _echoes_of(WINDOW_SENDS), compressed=False),
-            Outcome.WARN,
-            "a window below 1,024 bytes agreed although the offer asked for none: §7.3 "
-            "RECOMMENDS 1,024 or more",
-        ),
+WINDOW_CASE: Final = _agreement_case(
+    "rfc7692/7.3/window-1024-or-more",
+    "A server asked for no window size agrees to windows of 1,024 bytes or more (RECOMMENDED)",
+    (R_WINDOW_1024, req.PMD_AGREED_APPLY),
+    Level.SHOULD,
+    WINDOW_OFFERS,
+    WINDOW_SENDS,
+    "windows",
+    (
+        Outcome.WARN,
+        "a window below 1,024 bytes agreed although the offer asked for none: §7.3 "
+        "RECOMMENDS 1,024 or more",
     ),
-    notes=(
-        "Offered: `permessage-deflate; client_max_window_bits` (no value: the client asks "
-        "for no limit and lets the server choose). A response with server_max_window_bits or "
-        "client_max_window_bits below 10 works but is WARN (§7.3)."
-    ),
+    "Offered: `permessage-deflate; client_max_window_bits` (no value: the client asks "
+    "for no limit and lets the server choose). A response with server_max_window_bits or "
+    "client_max_window_bits below 10 works but is WARN (§7.3).",
 )
 
 HINT_OFFERS: Final = (VALID_OFFERS["cnct"],)
 
-HINT_CASE: Final = Case(
-    id="rfc7692/7.2.2/keep-context-despite-hint",
-    title="client_no_context_takeover offered but not agreed: the server inflates each "
+HINT_CASE: Final = _agreement_case(
+    "rfc7692/7.2.2/keep-context-despite-hint",
+    "client_no_context_takeover offered but not agreed: the server inflates each "
     "message with the previous one's window",
-    requirements=(R_DESPITE_HINT, R_INFLATE_CONTEXT, req.PMD_INFLATE),
-    level=Level.MUST,
-    expect=expect(EchoedUnder(HINT_OFFERS, _echoes_of(CONTEXT_SENDS), "no-cnct")),
-    run=_echo_run(HINT_OFFERS, CONTEXT_SENDS),
-    allowed=(
-        DECLINED_UNSUPPORTED,
-        REFUSED_VALID_OFFER,
-        Allowed(
-            DeflateEchoed(HINT_OFFERS, _echoes_of(CONTEXT_SENDS), compressed=False),
-            Outcome.INFO,
-            "the server agreed client_no_context_takeover, so the rule (which binds when the "
-            "hint is not agreed) was not exercised",
-        ),
+    (R_DESPITE_HINT, R_INFLATE_CONTEXT, req.PMD_INFLATE),
+    Level.MUST,
+    HINT_OFFERS,
+    CONTEXT_SENDS,
+    "no-cnct",
+    (
+        Outcome.INFO,
+        "the server agreed client_no_context_takeover, so the rule (which binds when the "
+        "hint is not agreed) was not exercised",
     ),
-    notes=(
-        "Offered: `permessage-deflate; client_no_context_takeover`, a hint the server may "
-        "ignore (§7.1.1.2). Not agreed: the suite compresses the second copy of a random "
-        "block as a reference into the first, which the server must inflate (§7.2.2). "
-        "Agreed: INFO, not exercised (the reference server agrees it)."
-    ),
+    "Offered: `permessage-deflate; client_no_context_takeover`, a hint the server may "
+    "ignore (§7.1.1.2). Not agreed: the suite compresses the second copy of a random "
+    "block as a reference into the first, which the server must inflate (§7.2.2). "
+    "Agreed: INFO, not exercised (the reference server agrees it).",
 )
 
 BFINAL_SENDS: Final = (
