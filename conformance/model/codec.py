@@ -37,7 +37,7 @@ def apply_mask(data: bytes | bytearray | memoryview, key: bytes) -> bytes:
     """
     if len(key) != MASK_KEY_SIZE:
         raise ValueError(f"masking key must be {MASK_KEY_SIZE} bytes, got {len(key)}")
-    source = bytes(data)
+    source = data if isinstance(data, bytes) else bytes(data)
     if not source:
         return b""
     out = bytearray(source)
