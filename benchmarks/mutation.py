@@ -30,6 +30,10 @@ ALLOWED_UNCAUGHT = {
     "utf8-late": "fail-fast is asked for by no sentence: a late 1007 is INFO",
     "pong-unsolicited": "§5.5.3: a response to an unsolicited Pong is 'not expected': INFO",
     "close-wrong-code": "§5.5.1: the reply 'typically echos' the code (no keyword): INFO",
+    "limit-on-compressed-size": (
+        "a suite gap left to issue #15: no case yet sends a message that inflates past the "
+        "server's limit (the decompression-bomb checks)"
+    ),
 }
 
 
