@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .observation import WIRE_GRACE, ClientObservation
-from .protocol import MAX_LINE, AdapterEvent, command, parse_event
+from .protocol import ECHO, MAX_LINE, AdapterEvent, command, parse_event
 from .scenario_server.server import ScenarioServer
 from .scenarios import AwaitMessage, ClientScenario, CloseCall, Send
 
@@ -157,8 +157,13 @@ async def play_scenario(
     scenario: ClientScenario,
     *,
     timeout: float,
+    echo: bool = False,
 ) -> ClientObservation:
-    """Play one scenario through ``adapter``; never raises for what the client does."""
+    """Play one scenario through ``adapter``; never raises for what the client does.
+
+    ``echo`` asks the adapter to send back every message it receives (the ``connect``
+    command's ``echo`` field, sent only when true).
+    """
     loop = asyncio.get_running_loop()
     started = loop.time()
     token = secrets.token_hex(6)
@@ -172,6 +177,7 @@ async def play_scenario(
         url=url,
         protocols=list(scenario.script.protocols),
         ca_file=str(server.ca_file),
+        **({ECHO: True} if echo else {}),
     )
     pending = list(scenario.script.on_open)
     waiting_for_message = False
@@ -264,8 +270,12 @@ async def run_scenarios(
     env: dict[str, str] | None = None,
     progress: ProgressFn | None = None,
     tls_dir: Path | None = None,
+    echo: bool = False,
 ) -> tuple[str, list[ClientObservation]]:
-    """Start the scenario server and the adapter, play every scenario, stop both."""
+    """Start the scenario server and the adapter, play every scenario, stop both.
+
+    ``echo``: every ``connect`` puts the adapter in echo mode (docs/client-adapters.md).
+    """
     async with ScenarioServer(tls_dir=tls_dir) as server:
         adapter = AdapterProcess(argv(server) if callable(argv) else argv, env=env)
         await adapter.start()
@@ -274,7 +284,7 @@ async def run_scenarios(
             for scenario in scenarios:
                 if not adapter.alive:
                     await adapter.start()
-                seen = await play_scenario(adapter, server, scenario, timeout=timeout)
+                seen = await play_scenario(adapter, server, scenario, timeout=timeout, echo=echo)
                 observations.append(seen)
                 if progress is not None:
                     progress(seen)

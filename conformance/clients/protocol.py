@@ -86,6 +86,12 @@ def parse_event(line: bytes, at: float) -> AdapterEvent:
     return AdapterEvent(kind, data, at, problem)
 
 
+ECHO = "echo"
+"""The optional ``connect`` field (boolean, false when absent) for echo mode: with ``true``
+the adapter sends back every message it receives, text as text and binary as binary
+(docs/client-adapters.md, "Echo mode")."""
+
+
 def command(op: str, **fields: Any) -> bytes:
     """One command line: ``command("send", conn=1, text="hi")``."""
     return (json.dumps({"op": op, **fields}) + "\n").encode()

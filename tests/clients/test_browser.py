@@ -1,7 +1,8 @@
 """The browser adapter (``conformance/clients/browser/``) through its JSON-lines contract.
 
 Headless Chromium and Firefox, each skipped when not installed, against the in-process
-reference server, a server that echoes Close reasons, a refused port and a 403; trust of a
+reference server, a server that echoes Close reasons, a refused port and a 403; echo mode
+against a server that sends text, binary, empty and fragmented messages; trust of a
 CA file (libnss3-tools' ``certutil``); no process or profile left behind; a loopback-only
 network namespace (root only). Firefox starts slowly: its tests are ``slow``.
 """
@@ -21,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
-from wsproto.events import AcceptConnection, CloseConnection, Message, Request, TextMessage
+from wsproto.events import (
+    AcceptConnection,
+    BytesMessage,
+    CloseConnection,
+    Message,
+    Request,
+    TextMessage,
+)
 
 from conformance.clients.browser.adapter import browser_adapter_command
 from conformance.clients.browser.process import ROOT_PREFIX, descendants, process_table
@@ -44,11 +52,23 @@ ROOT = Path(__file__).resolve().parents[2]
 STEP_TIMEOUT = 10.0  # one event; a relaunch for another CA fits in it
 TEST_TIMEOUT = 60.0
 GONE_TIMEOUT = 10.0
+EVENT_LINE_LIMIT = 1024 * 1024  # the adapter's stdout lines: a message event holds base64
 BROWSERS = [
     pytest.param("chromium", id="chromium"),
     pytest.param("firefox", id="firefox", marks=pytest.mark.slow),
 ]
 CLIENT_PREFIX = {"chromium": "Chromium ", "firefox": "Mozilla Firefox "}
+LARGE_PROBE = bytes(range(256)) * 300  # 76,800 bytes: a 64-bit payload length
+PROBES: tuple[tuple[str | bytes, ...], ...] = (
+    ("über",),
+    ("",),
+    (bytes(range(256)),),
+    (b"",),
+    ("frag", "mented"),  # one message in two frames
+    (LARGE_PROBE[:1000], LARGE_PROBE[1000:]),
+)
+"""What the probe server sends on each connection: each message as its frames."""
+CLOSED = "<closing handshake>"
 
 
 def need(browser: str) -> None:
@@ -83,10 +103,19 @@ class Running(AdapterSession):
         assert ready["client"].endswith(" (headless)"), ready
 
     async def connect(
-        self, conn: int, url: str, ca_file: Path | None = None, protocols: list[str] | None = None
+        self,
+        conn: int,
+        url: str,
+        ca_file: Path | None = None,
+        protocols: list[str] | None = None,
+        *,
+        echo: bool | None = None,
     ) -> None:
         ca = None if ca_file is None else str(ca_file)
-        await self.command(op="connect", conn=conn, url=url, protocols=protocols or [], ca_file=ca)
+        fields: dict[str, object] = {"protocols": protocols or [], "ca_file": ca}
+        if echo is not None:
+            fields["echo"] = echo
+        await self.command(op="connect", conn=conn, url=url, **fields)
 
     async def events_of(self, conn: int) -> list[Event]:
         """The events of ``conn`` up to and including its terminal one."""
@@ -125,6 +154,7 @@ async def adapter(
             stdout=asyncio.subprocess.PIPE,
             stderr=sink,
             cwd=ROOT,
+            limit=EVENT_LINE_LIMIT,
         )
     running = Running(process, stderr)
     try:
@@ -165,6 +195,81 @@ async def close_echo_server() -> asyncio.Server:
         writer.close()
 
     return await asyncio.start_server(handle, "127.0.0.1", 0)
+
+
+class ProbeServer:
+    """Sends :data:`PROBES` on each connection; queues the messages it gets back, in order.
+
+    A Close is answered and queued as :data:`CLOSED`, so a client that echoed nothing
+    shows :data:`CLOSED` first.
+    """
+
+    def __init__(self) -> None:
+        self.received: asyncio.Queue[str | bytes] = asyncio.Queue()
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> str:
+        """Listen on loopback; the ``ws://`` URL."""
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        return f"ws://127.0.0.1:{port_of(self.server)}/probe"
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+    async def next(self) -> str | bytes:
+        return await asyncio.wait_for(self.received.get(), STEP_TIMEOUT)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        ws = WSConnection(ConnectionType.SERVER)
+        partial: list[str | bytes] = []
+        with contextlib.suppress(OSError):
+            while ws.state is not ConnectionState.CLOSED and (data := await reader.read(65536)):
+                ws.receive_data(data)
+                for event in ws.events():
+                    if isinstance(event, Request):
+                        writer.write(ws.send(AcceptConnection()))
+                        for frames in PROBES:
+                            for i, frame in enumerate(frames):
+                                last = i == len(frames) - 1
+                                writer.write(ws.send(frame_of(frame, last)))
+                    elif isinstance(event, TextMessage | BytesMessage):
+                        payload = event.data
+                        partial.append(payload if isinstance(payload, str) else bytes(payload))
+                        if event.message_finished:
+                            self.received.put_nowait(joined(partial))
+                            partial.clear()
+                    elif isinstance(event, CloseConnection):
+                        writer.write(ws.send(event.response()))
+                        self.received.put_nowait(CLOSED)
+                await writer.drain()
+        writer.close()
+
+
+def frame_of(data: str | bytes, last: bool) -> TextMessage | BytesMessage:
+    """A wsproto event sending ``data`` as one frame, the message's last when ``last``."""
+    if isinstance(data, str):
+        return TextMessage(data, message_finished=last)
+    return BytesMessage(data, message_finished=last)
+
+
+def joined(frames: Sequence[str | bytes]) -> str | bytes:
+    """The message made of ``frames`` (all text or all binary)."""
+    texts = [frame for frame in frames if isinstance(frame, str)]
+    return "".join(texts) if texts else b"".join(f for f in frames if isinstance(f, bytes))
+
+
+def probe_messages() -> list[str | bytes]:
+    """:data:`PROBES` as messages."""
+    return [joined(frames) for frames in PROBES]
+
+
+def message_event(conn: int, message: str | bytes) -> Event:
+    """The ``message`` event a browser reports for ``message`` (while open)."""
+    if isinstance(message, str):
+        return {"event": "message", "conn": conn, "text": message, "readyState": 1}
+    encoded = base64.b64encode(message).decode()
+    return {"event": "message", "conn": conn, "binary": encoded, "readyState": 1}
 
 
 async def forbidden_server() -> asyncio.Server:
@@ -319,6 +424,41 @@ def test_contract(browser: str, tmp_path: Path) -> None:
             echo.close()
             forbidden.close()
             refused.close()
+
+    run(main)
+
+
+@pytest.mark.parametrize("browser", BROWSERS)
+def test_echo_mode_sends_every_message_back(browser: str, tmp_path: Path) -> None:
+    need(browser)
+    expected = probe_messages()
+
+    async def main() -> None:
+        probe = ProbeServer()
+        url = await probe.start()
+        try:
+            async with adapter(browser, tmp_path) as running:
+                await running.ready(browser)
+                for conn, echo in ((1, True), (2, None), (3, False)):
+                    await running.connect(conn, url, echo=echo)
+                    await running.until(conn, "open")
+                    for message in expected:
+                        assert await running.until(conn, "message") == message_event(conn, message)
+                    if echo:  # text as text, binary as binary, in order, before the Close
+                        assert [await probe.next() for _ in expected] == expected
+                    await running.command(op="close", conn=conn, code=1000, reason="done")
+                    closed = (await running.events_of(conn))[-1]
+                    assert (closed["event"], closed["code"], closed["wasClean"]) == (
+                        "close",
+                        1000,
+                        True,
+                    )
+                    assert await probe.next() == CLOSED  # without echo: nothing came back
+                assert await running.quit() == 0
+                unexpected = [e for e in running.events if e["event"] in ("log", "exception")]
+                assert not unexpected, unexpected
+        finally:
+            probe.close()
 
     run(main)
 

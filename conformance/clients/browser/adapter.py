@@ -16,7 +16,8 @@ headless on a throw-away profile and ``HOME`` and loads it; the page long-polls
 a ``WebSocket`` object as any script would, and POSTs each event record, numbered, to
 ``event`` one at a time, so they arrive in the order they fired. The bridge writes them to
 stdout as they are: the page adds nothing but the ``WebSocket``'s ``readyState`` when the
-event fired.
+event fired. Commands reach the page as they came; a ``connect`` with ``"echo": true`` makes
+the page send every message back (:mod:`.page`).
 
 Trust: a CA is imported into the browser's own NSS database with ``certutil``
 (libnss3-tools): ``$HOME/.pki/nssdb`` for Chromium, the profile for Firefox. A ``wss://``

@@ -4,6 +4,10 @@
 ``next?after=N`` for command N, runs it on a ``WebSocket`` object as any script would, and
 POSTs each event record, numbered, to ``event`` one at a time, so they arrive in the order
 they fired. It adds nothing but the ``WebSocket``'s ``readyState`` when the event fired.
+
+A ``connect`` with ``"echo": true`` also sends every delivered message back with ``send()``,
+after reporting it: ``event.data`` as it came, a string as text, an ``ArrayBuffer`` as
+binary (every socket's ``binaryType`` is ``"arraybuffer"``).
 """
 
 from __future__ import annotations
@@ -78,6 +82,12 @@ function connect(command) {
     ? { text: e.data } : { binary: base64(e.data) }));
   on("error", (e) => ({ message: e.message === undefined ? "" : String(e.message) }));
   on("close", (e) => ({ code: e.code, reason: e.reason, wasClean: e.wasClean }));
+  if (command.echo === true) {
+    // after the reporting listener: the message is reported, then sent back as it came
+    ws.addEventListener("message", (e) => {
+      try { ws.send(e.data); } catch (err) { exception(conn, "send", err, ws); }
+    });
+  }
 }
 
 function run(command) {

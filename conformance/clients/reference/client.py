@@ -22,6 +22,10 @@ Close in reply to the server's (§5.5.1), no redirect followed (Fetch's redirect
 close when the connection fails, and after a closing handshake a bounded wait for the
 server to close TCP first (§7.1.1). Every step has a deadline. The extension offer is only
 an offer: a server that selects one fails the connection (no extension is implemented).
+
+In echo mode the client plays the script ``ws.onmessage = e => ws.send(e.data)``: every
+message event is followed by a send of the same text, or of the same bytes as a binary
+message, while the ``WebSocket`` is OPEN.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from ...model.constants import CloseCode, Opcode, is_valid_close_code
 from ...model.decoder import FrameTooLarge, MessageTooLarge, PeerStream
 from ...model.frames import Frame
 from ...model.handshake import HandshakeRequest, ResponseReader, build_request
-from ...model.user_agent import ScriptEvent, WebSocketModel, construct
+from ...model.user_agent import ReadyState, ScriptEvent, WebSocketModel, construct
 from ...model.utf8 import first_invalid_offset
 from ...model.violations import Violation
 from .. import adapter_lines as jsonlines
@@ -128,8 +132,16 @@ class ConstructorThrew(Exception):
 class ReferenceSession(jsonlines.Session):
     """One ``WebSocket`` object: the model fed with what the network does."""
 
-    def __init__(self, conn: int, url: str, protocols: Sequence[str], ca_file: str | None):
-        super().__init__(conn, url, protocols, ca_file)
+    def __init__(
+        self,
+        conn: int,
+        url: str,
+        protocols: Sequence[str],
+        ca_file: str | None,
+        *,
+        echo: bool = False,
+    ):
+        super().__init__(conn, url, protocols, ca_file, echo=echo)
         self.model: WebSocketModel | None = None
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
@@ -296,6 +308,9 @@ class ReferenceSession(jsonlines.Session):
             await self._finish(events, close_code=code)
             return
         self._report(events)
+        for event in events:
+            if event.type == "message" and event.data is not None:
+                await self.echo_back(event.data)
         if frame.opcode == Opcode.PING:
             await self._send(Frame(Opcode.PONG, payload))  # §5.5.2, §5.5.3: the same data
         elif frame.opcode == Opcode.CLOSE:
@@ -328,6 +343,16 @@ class ReferenceSession(jsonlines.Session):
         self._report(model.send(text))
         if len(model.sent_messages) > before:
             await self._send(Frame(Opcode.TEXT, text.encode("utf-8")))
+
+    async def send_message(self, data: str | bytes) -> None:
+        """``ws.send(data)``: a string as a text message, bytes (an ArrayBuffer) as binary."""
+        if isinstance(data, str):
+            await self.send(data)
+            return
+        model = self.model
+        if model is None or self.done or model.ready_state is not ReadyState.OPEN:
+            return  # WHATWG: send() on a CLOSING or CLOSED WebSocket only counts the bytes
+        await self._send(Frame(Opcode.BINARY, data))
 
     async def close(self, code: int | None, reason: str | None) -> None:
         model = self.model
