@@ -218,8 +218,9 @@ class SendingServer:
 
 async def with_adapter(
     adapter: ShippedAdapter, tmp_path: Path, body: Callable[[Running], Awaitable[None]]
-) -> None:
-    """Start ``adapter``, check ``ready``, run ``body``, quit; print the events on failure."""
+) -> list[Event]:
+    """Start ``adapter``, check ``ready``, run ``body``, quit; every event, the ones read at
+    quit included (printed on failure)."""
     stderr = (tmp_path / "stderr.txt").open("wb")
     process = await asyncio.create_subprocess_exec(
         *adapter.argv(),
@@ -231,8 +232,10 @@ async def with_adapter(
     try:
         ready = await running.next_event()
         assert ready["event"] == "ready"
+        assert ready["client"].startswith(adapter.client + " ")
         await body(running)
         assert await running.quit() == 0
+        return running.events
     except BaseException:
         stderr.flush()
         sys.stderr.write("events:\n" + "".join(f"  {json.dumps(e)}\n" for e in running.events))
@@ -282,21 +285,10 @@ async def exercise(adapter: ShippedAdapter, tmp_path: Path) -> None:
     refused = socket.socket()  # bound, never listening: connections are refused
     refused.bind(("127.0.0.1", 0))
     forbidden = await forbidden_server()
-    stderr = (tmp_path / "stderr.txt").open("wb")
     plain = await start_reference_server()
     secure = await start_reference_server(ssl=tls.server_context())
-    process = await asyncio.create_subprocess_exec(
-        *adapter.argv(),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=stderr,
-    )
-    running = Running(process)
-    try:
-        ready = await running.next_event()
-        assert ready["event"] == "ready"
-        assert ready["client"].startswith(adapter.client + " ")
 
+    async def steps(running: Running) -> None:
         # echo over ws://, then close(1000, "done")
         await running.command(op="connect", conn=1, url=plain.url, protocols=["chat"], ca_file=None)
         opened = await running.until(1, "open")
@@ -336,25 +328,17 @@ async def exercise(adapter: ShippedAdapter, tmp_path: Path) -> None:
         await running.command(op="close", conn=4, code=None, reason=None)
         assert (await running.until(4))["event"] == "close"
 
-        assert await running.quit() == 0
-    except BaseException:
-        stderr.flush()
-        sys.stderr.write("events:\n" + "".join(f"  {json.dumps(e)}\n" for e in running.events))
-        sys.stderr.write((tmp_path / "stderr.txt").read_text(errors="replace")[-4096:])
-        raise
+    try:
+        events = await with_adapter(adapter, tmp_path, steps)
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-        stderr.close()
         await plain.close()
         await secure.close()
         forbidden.close()
         refused.close()
 
     for conn in (1, 2, 3, 4):
-        terminals = [e for e in running.events if e.get("conn") == conn and is_terminal(e)]
-        assert len(terminals) == 1, (conn, running.events)
+        terminals = [e for e in events if e.get("conn") == conn and is_terminal(e)]
+        assert len(terminals) == 1, (conn, events)
 
 
 @pytest.mark.parametrize("name", list(ADAPTERS))
