@@ -24,7 +24,6 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,23 +33,18 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from targets_time import REFERENCE, command_for, worker  # noqa: E402
+
 from conformance.driver import Target  # noqa: E402
 from conformance.runner import FULL_PROFILE_TIMEOUT, run_suite, select_cases  # noqa: E402
 from conformance.server_process import ServerCommand  # noqa: E402
 from conformance.targets import table  # noqa: E402
 
-REFERENCE = "reference"
 DEFAULT_TARGETS = (REFERENCE, "websockets", "node-ws")
 TIMEOUTS = {"default": 5.0, "full": FULL_PROFILE_TIMEOUT}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 WSTEST_SECONDS = 563.0
 """wstest 0.8.2, Autobahn sections 12 and 13 against websockets 17.4 (issue #13's figure)."""
-
-
-def command_for(name: str) -> str:
-    if name == REFERENCE:
-        return f"{sys.executable} -m conformance.reference_server --port {{port}}"
-    return table.server_command(table.by_name()[name], root=ROOT)
 
 
 def group_cpu(group: int) -> float:
@@ -99,22 +93,6 @@ async def measure(name: str, profile: str, repeat: int, jobs: int) -> dict[str, 
             "median": medians, "summary": summary, "peak_rss_mib": peak}  # fmt: skip
 
 
-def worker(name: str, profile: str, repeat: int, jobs: int) -> dict[str, Any]:
-    """One (target, profile) in a fresh interpreter, so its CPU time is its own."""
-    done = subprocess.run(
-        [sys.executable, __file__, "--worker", name, profile, str(repeat), str(jobs)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-1:]
-        return {"target": name, "profile": profile, "error": " ".join(tail) or "failed"}
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
-
-
 def render(results: list[dict[str, Any]]) -> str:
     head = (
         f"{'target':<12} {'profile':<8} {'cases':>5} {'wall s':>8} {'suite cpu':>9} "
@@ -157,7 +135,7 @@ def main() -> None:
             print(f"skip {name}: {reason}", file=sys.stderr)
             continue
         for profile in args.profiles:
-            result = worker(name, profile, args.repeat, args.jobs)
+            result = worker(name, profile, args.repeat, args.jobs, script=__file__)
             results.append(result)
             shown = f"{result['median']['wall']:.2f}s" if "median" in result else result["error"]
             print(f"{name} {profile}: {shown}", file=sys.stderr, flush=True)

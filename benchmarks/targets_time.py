@@ -73,10 +73,13 @@ async def measure(name: str, profile: str, repeat: int, jobs: int) -> dict[str, 
     }
 
 
-def worker(name: str, profile: str, repeat: int, jobs: int) -> dict[str, Any]:
-    """One (target, profile) in a fresh interpreter, so its peak RSS is its own."""
+def worker(
+    name: str, profile: str, repeat: int, jobs: int, *, script: str = __file__
+) -> dict[str, Any]:
+    """One (target, profile) in a fresh interpreter running ``script --worker``, so its
+    peak RSS (and CPU time) is its own."""
     done = subprocess.run(
-        [sys.executable, __file__, "--worker", name, profile, str(repeat), str(jobs)],
+        [sys.executable, script, "--worker", name, profile, str(repeat), str(jobs)],
         cwd=ROOT,
         capture_output=True,
         text=True,
