@@ -80,13 +80,14 @@ class StrictInflater:
         included, depends on nothing else. Only successes are memoised.
         """
         memo = self._memo if self._memo is not None and self._memo.worth(payload) else None
-        window = self._window_before(bytearray())
+        inflater = self._inflater
+        fresh = inflater is None or self.rule.no_context_takeover
+        window = self._window_before(bytearray()) if memo is not None or fresh else b""
         if memo is not None and (found := memo.get(window, payload)) is not None:
             self._inflater = None  # its window fell behind; the next one is primed
             self._remember(found)
             return Inflated(found)
-        inflater = self._inflater
-        if inflater is None or self.rule.no_context_takeover:
+        if inflater is None or fresh:
             inflater = self._new_inflater(window)
         try:
             result = self._run(inflater, payload + SYNC_TAIL)
