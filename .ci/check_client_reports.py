@@ -1,4 +1,5 @@
-"""CI: each client report holds one well-formed result per scenario of its profile.
+"""CI: each client report holds one well-formed result per scenario and wire case of its
+profile.
 
 Usage: check_client_reports.py REPORT.json:PROFILE ...  Exit 1 on an incomplete report,
 a result without evidence, or an adapter that broke the JSON-lines contract. Verdicts
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 
-from conformance.clients.runner import RUN_WIDE, WHATWG_RUN_WIDE, select_scenarios
+from conformance.clients.runner import RUN_WIDE, report_ids
 
 OUTCOMES = {"pass", "fail", "warn", "info", "unsupported", "error"}
 
@@ -21,9 +22,7 @@ def check(path: str, profile: str) -> list[str]:
             report = json.load(handle)
     except (OSError, ValueError) as exc:
         return [f"{path}: no report ({exc})"]
-    wanted = [s.id for s in select_scenarios(profile)]  # type: ignore[arg-type]
-    if profile == "whatwg":
-        wanted += WHATWG_RUN_WIDE
+    wanted = report_ids(profile)  # type: ignore[arg-type]
     got = [c["id"] for c in report["cases"] if c["id"] not in RUN_WIDE]
     problems = [] if got == wanted else [f"{path}: cases {got} != scenarios {wanted}"]
     for case in report["cases"]:

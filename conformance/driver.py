@@ -269,8 +269,12 @@ class Connection:
         deadline: float,
         transcript: Transcript,
         plan: WritePlan | None = None,
+        unread: bytes = b"",
     ) -> None:
+        """``unread``: bytes already taken from ``reader`` (a request head read to route the
+        connection), returned first by :meth:`receive`."""
         self._reader = reader
+        self._unread = unread
         self._writer = writer
         self.deadline = deadline
         self.transcript = transcript
@@ -304,6 +308,20 @@ class Connection:
         plan = target.segmentation.plan() if target.segmentation is not None else None
         conn = cls(reader, writer, deadline, transcript, plan)
         conn._set_no_delay(plan is None or not plan.nagle)
+        return conn
+
+    @classmethod
+    def accepted(
+        cls,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        deadline: float,
+        transcript: Transcript,
+        unread: bytes = b"",
+    ) -> Connection:
+        """A connection the suite accepted (it plays the server to a client under test)."""
+        conn = cls(reader, writer, deadline, transcript, unread=unread)
+        conn._set_no_delay(True)
         return conn
 
     @property
@@ -423,6 +441,10 @@ class Connection:
 
         Bytes that came in before a reset are returned first (see :class:`ResetLastReader`).
         """
+        if self._unread:
+            data, self._unread = self._unread, b""
+            self.transcript.record_received(data)
+            return data
         if self.end is not TransportEnd.OPEN:
             return b""
         # A read of buffered data never suspends, so a peer that floods would keep the
@@ -451,6 +473,20 @@ class Connection:
         """Read and discard until the peer closes, or the deadline passes."""
         while await self.receive():
             pass
+
+    def half_close(self) -> None:
+        """Close our sending side (FIN) and keep reading: the server closing TCP first
+        (RFC 6455 §7.1.1) while it sees how the client ends its side. Over TLS, which has
+        no half-close, the whole connection is closed (close_notify, then FIN)."""
+        self._release_held()
+        transport = self._writer.transport
+        if transport.is_closing():
+            return
+        if self._writer.can_write_eof():
+            with contextlib.suppress(OSError, RuntimeError):
+                self._writer.write_eof()
+        else:
+            self._writer.close()
 
     def abort(self) -> None:
         """Drop the connection at once (no waiting)."""

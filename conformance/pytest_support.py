@@ -326,19 +326,28 @@ def check_client(
     strict: bool = False,
     *,
     timeout: float = 5.0,
+    depth: str = "default",
 ) -> RunReport:
-    """Play the client scenarios through a JSON-lines ``adapter`` (docs/client-adapters.md);
-    ``AssertionError`` with the failure blocks if the run failed. The scenarios that need a
-    loopback-only network namespace (unresolvable, unroutable) are left out outside one."""
+    """Play the client scenarios, then the wire cases of ``depth`` ("default" or "full"),
+    through a JSON-lines ``adapter`` (docs/client-adapters.md); ``scenarios`` and ``exclude``
+    select both by id. ``AssertionError`` with the failure blocks if the run failed. The
+    scenarios that need a loopback-only network namespace (unresolvable, unroutable) are
+    left out outside one."""
     __tracebackhide__ = True
     from .clients.harness import AdapterFailed
-    from .clients.runner import run_client_suite, runnable_here, select_scenarios
+    from .clients.runner import (
+        run_client_suite,
+        runnable_here,
+        select_scenarios,
+        select_wire_cases,
+    )
 
     if profile not in ("whatwg", "rfc6455-client"):
         raise ValueError(f"profile must be 'whatwg' or 'rfc6455-client', not {profile!r}")
     chosen = runnable_here(
         select_scenarios(profile, as_patterns(scenarios), as_patterns(exclude))  # type: ignore[arg-type]
     )
+    wire_cases = select_wire_cases(depth, as_patterns(scenarios), as_patterns(exclude))
     label = adapter if isinstance(adapter, str) else " ".join(adapter)
     try:
         report = asyncio.run(
@@ -349,6 +358,7 @@ def check_client(
                 label=f"adapter {label}",
                 timeout=timeout,
                 strict=strict,
+                wire_cases=wire_cases,
             )
         )
     except AdapterFailed as exc:
@@ -365,19 +375,22 @@ def client_conformance_tests(
     strict: bool = False,
     timeout: float = 5.0,
 ) -> Callable[..., None]:
-    """A test function parametrized over the client scenarios of ``profile``.
+    """A test function parametrized over the client scenarios of ``profile`` and the wire
+    cases (default depth) that ``scenarios``/``exclude`` select.
 
     Each test requests ``fixture``: the adapter command (a shell string or an argv list,
     docs/client-adapters.md) of the project's client, and plays its one scenario.
     Assign it to a ``test_*`` name in a test module.
     """
-    from .clients.runner import runnable_here, select_scenarios
+    from .clients.runner import runnable_here, select_scenarios, select_wire_cases
 
     defined_at = caller_location()
     chosen = runnable_here(
         select_scenarios(profile, as_patterns(scenarios), as_patterns(exclude))  # type: ignore[arg-type]
     )
-    params = [pytest.param(s.id, id=s.id, marks=pytest.mark.ws) for s in chosen]
+    wire = select_wire_cases("default", as_patterns(scenarios), as_patterns(exclude))
+    ids = [s.id for s in chosen] + [c.id for c in wire]
+    params = [pytest.param(i, id=i, marks=pytest.mark.ws) for i in ids]
 
     @pytest.mark.parametrize(SCENARIO_ID_PARAM, params)
     def test_ws_client_conformance(ws_scenario_id: str, request: pytest.FixtureRequest) -> None:
@@ -387,13 +400,22 @@ def client_conformance_tests(
 
         adapter = request.getfixturevalue(fixture)
         one = [s for s in chosen if s.id == ws_scenario_id]
+        one_case = [c for c in wire if c.id == ws_scenario_id]
         try:
             report = asyncio.run(
-                run_client_suite(adapter, one, profile, label="adapter", timeout=timeout)  # type: ignore[arg-type]
+                run_client_suite(
+                    adapter,
+                    one,
+                    profile,  # type: ignore[arg-type]
+                    label="adapter",
+                    timeout=timeout,
+                    wire_cases=one_case,
+                )
             )
         except AdapterFailed as exc:
             pytest.fail(f"ws-conformance: the adapter did not start: {exc}", pytrace=False)
-        judge_item(request.node, report.results[0], report.target_url, strict=strict)
+        result = next(r for r in report.results if r.id == ws_scenario_id)
+        judge_item(request.node, result, report.target_url, strict=strict)
 
     setattr(test_ws_client_conformance, DEFINED_AT, defined_at)
     return test_ws_client_conformance
@@ -403,10 +425,11 @@ class ClientCheck:
     """What the ``ws_client_check`` fixture gives: call it to check a client.
 
     ``ws_client_check(adapter, profile="rfc6455-client", scenarios=(), exclude=(),
-    strict=False, *, timeout=5.0) -> RunReport`` plays the scenarios through the JSON-lines
-    ``adapter`` (:func:`check_client`). A FAIL or ERROR (a WARN with ``strict``), or an
-    adapter that does not start, fails the test with the evidence blocks (an
-    ``AssertionError``); each WARN is a :class:`WsConformanceWarning` on the calling line.
+    strict=False, *, timeout=5.0, depth="default") -> RunReport`` plays the scenarios and
+    the wire cases through the JSON-lines ``adapter`` (:func:`check_client`). A FAIL or
+    ERROR (a WARN with ``strict``), or an adapter that does not start, fails the test with
+    the evidence blocks (an ``AssertionError``); each WARN is a
+    :class:`WsConformanceWarning` on the calling line.
     """
 
     def __call__(
@@ -418,9 +441,12 @@ class ClientCheck:
         strict: bool = False,
         *,
         timeout: float = 5.0,
+        depth: str = "default",
     ) -> RunReport:
         __tracebackhide__ = True
-        report = check_client(adapter, profile, scenarios, exclude, strict, timeout=timeout)
+        report = check_client(
+            adapter, profile, scenarios, exclude, strict, timeout=timeout, depth=depth
+        )
         for result in report.results:
             if result.outcome is Outcome.WARN:
                 warnings.warn(WsConformanceWarning(f"{result.id}: {result.actual}"), stacklevel=2)

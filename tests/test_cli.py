@@ -122,7 +122,7 @@ class TestCatalogCommands:
         code, _out, err = run(
             capsys, "client", "--builtin", "reference", "--isolate", "never", "--scenarios", "zzz*"
         )
-        assert code == EXIT_USAGE and "no whatwg scenario matches" in err
+        assert code == EXIT_USAGE and "no whatwg scenario or wire case matches" in err
 
     def test_coverage_prints_a_count(self, capsys: pytest.CaptureFixture[str]) -> None:
         code, out, _err = run(capsys, "coverage")

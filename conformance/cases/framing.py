@@ -32,7 +32,6 @@ from ..model.behaviours import (
     Ponged,
     expect,
 )
-from ..model.codec import encode_frame
 from ..model.constants import Opcode
 from ..model.frames import Frame
 from ..model.observed import Observed
@@ -202,7 +201,7 @@ def failing(
         if before:
             await session.send(*_frames(before))
             await session.settle()
-        await session.send(b"".join(encode_frame(f) for f in offence()), chunk=chunk)
+        await session.send_raw(*offence(), chunk=chunk)
         observed = await watch_failure(session)
         if observed.pongs and not observed.continued:
             observed.continued = True

@@ -31,7 +31,6 @@ from collections.abc import Callable
 
 from ..model import rules
 from ..model.behaviours import EchoedPattern, expect
-from ..model.codec import encode_frame
 from ..model.constants import Opcode
 from ..model.observed import Observed
 from ..model.payloads import PayloadRecipe, pattern_payload
@@ -98,19 +97,17 @@ def echo_frames(recipe: PayloadRecipe, fragment: int | None, chunk: int | None) 
         payload = pattern_payload(opcode, size, seed)
         step = fragment or max(size, 1)
         starts = range(0, max(size, 1), step)
-        data = b"".join(
-            encode_frame(
-                client_frame(
-                    opcode if start == 0 else Opcode.CONTINUATION,
-                    payload[start : start + step],
-                    fin=start + step >= size,
-                )
+        frames = [
+            client_frame(
+                opcode if start == 0 else Opcode.CONTINUATION,
+                payload[start : start + step],
+                fin=start + step >= size,
             )
             for start in starts
-        )
+        ]
         del payload
-        await session.send(data, chunk=chunk)
-        del data
+        await session.send_raw(*frames, chunk=chunk)
+        del frames
         await session.until(_received(1))
         await session.close()
         return session.finish()

@@ -6,6 +6,7 @@ import argparse
 from dataclasses import dataclass
 
 from ..clients.browser.adapter import BROWSERS, browser_adapter_command
+from ..clients.runner import DEPTHS
 from ..clients.scenario_server.server import ScenarioServer
 from .client import ScenarioOptions, add_scenario_arguments, maybe_isolate, run_scenarios_command
 
@@ -36,6 +37,8 @@ def run_browser(options: BrowserOptions) -> int:
         return [*argv, "--browser-binary", binary] if binary else argv
 
     base = ["wsconform", "browser", options.browser] + (["--binary", binary] if binary else [])
+    if options.run.depth != "default":
+        base += ["--profile", options.run.depth]
     return run_scenarios_command(options.run, command, "whatwg", options.browser, base)
 
 
@@ -52,6 +55,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--binary",
         metavar="PATH",
         help="the browser executable (default: the one found on this machine)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=DEPTHS,
+        action="append",
+        help="default, or full: Autobahn's large messages added to the wire cases",
     )
     add_scenario_arguments(parser)
     parser.set_defaults(func=browser_command)

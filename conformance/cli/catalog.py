@@ -11,6 +11,7 @@ from ..cases import all_cases
 from ..cases.base import Case
 from ..catalog import Catalog, Requirement, load_catalog
 from ..clients.run_checks import cited_requirements
+from ..clients.wire_cases import client_wire_cases
 from ..runner import select_cases
 from .common import EXIT_OK, UsageError
 
@@ -134,6 +135,7 @@ def cited_ids(role: str, cases: Sequence[Case]) -> set[str]:
     cited = {rid for case in cases if case.role == role for rid in case.requirements}
     if role == "client":
         cited |= cited_requirements()
+        cited |= {rid for case in client_wire_cases("full") for rid in case.requirements}
     return cited
 
 

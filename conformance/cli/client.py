@@ -15,13 +15,16 @@ from ..catalog import load_catalog
 from ..clients.harness import AdapterArgv, AdapterFailed
 from ..clients.observation import ClientObservation
 from ..clients.runner import (
+    DEPTHS,
     isolated,
     reexec_isolated,
     reproduce_for,
     run_client_suite,
     select_scenarios,
+    select_wire_cases,
 )
 from ..clients.scenarios import PROFILES, Profile
+from ..results import CaseResult
 from .common import ReportPaths, TargetError, UsageError, add_output_arguments, conclude
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "clients"
@@ -44,7 +47,8 @@ class ScenarioOptions:
 
     scenarios: tuple[str, ...]
     exclude: tuple[str, ...]
-    timeout: float
+    timeout: float | None  # None: 5 s a scenario, the depth's default a wire case
+    depth: str  # "default" or "full": how deep the wire cases go
     isolate: str  # auto, always or never
     strict: bool
     reports: ReportPaths
@@ -60,6 +64,7 @@ class ScenarioOptions:
             scenarios=tuple(args.scenarios or ()),
             exclude=tuple(args.exclude or ()),
             timeout=args.timeout,
+            depth=depth_of(args.profile),
             isolate=args.isolate,
             strict=args.strict,
             reports=ReportPaths.from_args(args),
@@ -85,9 +90,29 @@ class ClientOptions:
         return cls(
             adapter=args.adapter,
             builtin=args.builtin,
-            profile=args.profile,
+            profile=standard_of(args.profile),
             run=ScenarioOptions.from_args(args),
         )
+
+
+SCENARIO_TIMEOUT = 5.0
+"""Seconds one scenario may take unless ``--timeout`` says otherwise."""
+
+
+def standard_of(profiles: Sequence[str] | None) -> Profile | None:
+    """The standard profile among ``--profile`` values (whatwg or rfc6455-client), if any."""
+    chosen = [p for p in profiles or () if p in PROFILES]
+    if len(set(chosen)) > 1:
+        raise UsageError("--profile: choose one of " + " or ".join(PROFILES))
+    return chosen[0] if chosen else None
+
+
+def depth_of(profiles: Sequence[str] | None) -> str:
+    """The depth among ``--profile`` values (default or full), "default" if none."""
+    chosen = [p for p in profiles or () if p in DEPTHS]
+    if len(set(chosen)) > 1:
+        raise UsageError("--profile: choose one of " + " or ".join(DEPTHS))
+    return chosen[0] if chosen else "default"
 
 
 def builtin_adapter(name: str) -> list[str]:
@@ -109,17 +134,21 @@ def builtin_adapter(name: str) -> list[str]:
 
 
 class ScenarioProgress:
-    """One line per finished scenario on stderr."""
+    """One line per finished scenario or wire case on stderr."""
 
     def __init__(self, total: int, enabled: bool) -> None:
         self.total, self.done, self.enabled = total, 0, enabled
 
     def __call__(self, seen: ClientObservation) -> None:
+        self._line(seen.scenario.id, seen.duration_s)
+
+    def case(self, result: CaseResult) -> None:
+        self._line(result.id, result.duration_s)
+
+    def _line(self, what: str, duration_s: float) -> None:
         self.done += 1
         if self.enabled:
-            sys.stderr.write(
-                f"[{self.done}/{self.total}] {seen.scenario.id} ({seen.duration_s:.2f}s)\n"
-            )
+            sys.stderr.write(f"[{self.done}/{self.total}] {what} ({duration_s:.2f}s)\n")
             sys.stderr.flush()
 
 
@@ -140,18 +169,22 @@ def run_scenarios_command(
     label: str,
     base: Sequence[str],
 ) -> int:
-    """List or play the chosen scenarios of ``profile`` through ``argv``, then report."""
-    if options.timeout <= 0:
+    """List or play the chosen scenarios of ``profile`` and the wire cases of the chosen
+    depth through ``argv``, then report."""
+    if options.timeout is not None and options.timeout <= 0:
         raise UsageError("--timeout must be positive")
     options.reports.check()
     scenarios = select_scenarios(profile, options.scenarios, options.exclude)
-    if not scenarios:
-        raise UsageError(f"no {profile} scenario matches --scenarios/--exclude")
+    wire_cases = select_wire_cases(options.depth, options.scenarios, options.exclude)
+    if not scenarios and not wire_cases:
+        raise UsageError(f"no {profile} scenario or wire case matches --scenarios/--exclude")
     if options.list:
         for scenario in scenarios:
             print(f"{scenario.id:<42} {scenario.title}")
+        for case in wire_cases:
+            print(f"{case.id:<42} {case.title}")
         return 0
-    progress = ScenarioProgress(len(scenarios), enabled=not options.quiet)
+    progress = ScenarioProgress(len(scenarios) + len(wire_cases), enabled=not options.quiet)
     try:
         report = asyncio.run(
             run_client_suite(
@@ -159,10 +192,13 @@ def run_scenarios_command(
                 scenarios,
                 profile,
                 label=label,
-                timeout=options.timeout,
+                timeout=options.timeout or SCENARIO_TIMEOUT,
                 reproduce=reproduce_for(base),
                 progress=progress,
                 strict=options.strict,
+                wire_cases=wire_cases,
+                wire_timeout=options.timeout,
+                wire_progress=progress.case,
             )
         )
     except AdapterFailed as exc:
@@ -192,8 +228,9 @@ def run_client(options: ClientOptions) -> int:
         profile = options.profile or "rfc6455-client"
         label = f"adapter {options.adapter}"
         base = ["wsconform", "client", "--adapter", options.adapter]
+    depth = ["--profile", options.run.depth] if options.run.depth != "default" else []
     return run_scenarios_command(
-        options.run, command, profile, label, [*base, "--profile", profile]
+        options.run, command, profile, label, [*base, "--profile", profile, *depth]
     )
 
 
@@ -207,7 +244,8 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
         "--scenarios",
         action="append",
         metavar="GLOB",
-        help="only these (repeatable; default: every scenario of the profile)",
+        help="only these scenarios or wire cases, by id glob or section prefix such as "
+        "rfc6455/5.2 (repeatable; default: all of the profile)",
     )
     parser.add_argument(
         "--exclude", action="append", metavar="GLOB", help="skip these (repeatable)"
@@ -215,9 +253,10 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout",
         type=float,
-        default=5.0,
+        default=None,
         metavar="S",
-        help="deadline of one scenario (default 5)",
+        help="deadline of one scenario or wire case (default 5; 30 for a wire case of the "
+        "full profile)",
     )
     parser.add_argument(
         "--isolate",
@@ -246,8 +285,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--profile",
-        choices=PROFILES,
-        help="whatwg (browsers) or rfc6455-client (default; a built-in adapter brings its own)",
+        choices=(*PROFILES, *DEPTHS),
+        action="append",
+        help="whatwg (browsers) or rfc6455-client (default; a built-in adapter brings its "
+        "own); and default or full: full adds Autobahn's large messages to the wire cases "
+        "(repeatable: --profile whatwg --profile full)",
     )
     add_scenario_arguments(parser)
     parser.set_defaults(func=client_command)

@@ -16,7 +16,7 @@ import contextlib
 import os
 import secrets
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from .observation import WIRE_GRACE, ClientObservation
@@ -257,6 +257,9 @@ def _check_sequence(seen: ClientObservation) -> None:
 ProgressFn = Callable[[ClientObservation], None]
 
 
+AfterScenarios = Callable[["AdapterProcess"], Awaitable[None]]
+"""What runs through the live adapter after the scenarios."""
+
 AdapterArgv = Sequence[str] | str | Callable[[ScenarioServer], Sequence[str] | str]
 """The adapter's command: argv, a shell command line, or a function of the running server
 (a browser adapter needs the server's CA and leaf key)."""
@@ -271,10 +274,13 @@ async def run_scenarios(
     progress: ProgressFn | None = None,
     tls_dir: Path | None = None,
     echo: bool = False,
+    after: AfterScenarios | None = None,
 ) -> tuple[str, list[ClientObservation]]:
     """Start the scenario server and the adapter, play every scenario, stop both.
 
     ``echo``: every ``connect`` puts the adapter in echo mode (docs/client-adapters.md).
+    ``after`` runs with the adapter still up once the scenarios are played (the wire cases:
+    a browser is started once for both).
     """
     async with ScenarioServer(tls_dir=tls_dir) as server:
         adapter = AdapterProcess(argv(server) if callable(argv) else argv, env=env)
@@ -288,6 +294,10 @@ async def run_scenarios(
                 observations.append(seen)
                 if progress is not None:
                     progress(seen)
+            if after is not None:
+                if not adapter.alive:
+                    await adapter.start()
+                await after(adapter)
         finally:
             await adapter.stop()
         return adapter.client, observations

@@ -17,13 +17,17 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
+from ..cases.base import Case
 from ..model.verdict import Level, Outcome
 from ..results import CaseResult, RunReport
-from .harness import AdapterArgv, run_scenarios
+from ..runner import default_timeout, select_cases
+from .harness import AdapterArgv, AdapterProcess, run_scenarios
 from .judge import scenario_case_result
 from .observation import ClientObservation
 from .run_checks import indistinguishable, opening_requests, tls_control
 from .scenarios import SCENARIOS, ClientScenario, Profile
+from .wire_cases import client_wire_cases
+from .wire_run import WireProgress, run_wire_cases
 
 NETNS_ENV = "WSCONFORM_NETNS"
 """Set (to "1") in the environment of a run re-executed in its own network namespace."""
@@ -104,6 +108,28 @@ def select_scenarios(
     ]
 
 
+DEPTHS = ("default", "full")
+"""How deep the wire cases go: ``full`` adds the large messages (RFC 6455 §10.4 rows)."""
+
+
+def select_wire_cases(
+    depth: str = "default", include: Iterable[str] = (), exclude: Iterable[str] = ()
+) -> list[Case]:
+    """The wire cases against a client (:mod:`.wire_cases`) of ``depth``, chosen as
+    ``wsconform run`` chooses server cases (globs or section prefixes)."""
+    return select_cases(
+        include, exclude, role="client", profile=depth, cases=client_wire_cases("full")
+    )
+
+
+def report_ids(profile: Profile, depth: str = "default") -> list[str]:
+    """The ids of a complete client report, in order, without :data:`RUN_WIDE`."""
+    ids = [s.id for s in select_scenarios(profile)]
+    if profile == "whatwg":
+        ids += WHATWG_RUN_WIDE
+    return ids + [c.id for c in select_wire_cases(depth)]
+
+
 def not_isolated_result(scenario: ClientScenario) -> CaseResult:
     return CaseResult(
         id=scenario.id,
@@ -132,12 +158,33 @@ async def run_client_suite(
     reproduce: Reproduce | None = None,
     progress: ObservationProgress | None = None,
     strict: bool = False,
+    wire_cases: Sequence[Case] = (),
+    wire_timeout: float | None = None,
+    wire_progress: WireProgress | None = None,
 ) -> RunReport:
-    """Play ``scenarios`` through the adapter and judge them under ``profile``."""
+    """Play ``scenarios`` through the adapter and judge them under ``profile``; then run
+    ``wire_cases`` through it in echo mode (each within ``wire_timeout``, by default that
+    of its depth, :func:`conformance.runner.default_timeout`)."""
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     clock = time.perf_counter()
     runnable = runnable_here(scenarios)
-    client, observations = await run_scenarios(argv, runnable, timeout=timeout, progress=progress)
+    wire_results: list[CaseResult] = []
+    full = any(case.profile == "full" for case in wire_cases)
+
+    async def wire(adapter: AdapterProcess) -> None:
+        wire_results.extend(
+            await run_wire_cases(
+                adapter,
+                wire_cases,
+                timeout=wire_timeout or default_timeout("full" if full else "default"),
+                progress=wire_progress,
+                reproduce=reproduce,
+            )
+        )
+
+    client, observations = await run_scenarios(
+        argv, runnable, timeout=timeout, progress=progress, after=wire if wire_cases else None
+    )
     by_id = {o.scenario.id: o for o in observations}
     results: list[CaseResult] = []
     for scenario in scenarios:
@@ -152,6 +199,7 @@ async def run_client_suite(
     results.extend(opening_requests(observations, profile))
     if profile == "whatwg":
         results.extend(indistinguishable(observations))
+    results.extend(wire_results)
     return RunReport(
         target_url=f"{label} ({client})" if client else label,
         role=f"client ({profile})",

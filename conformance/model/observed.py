@@ -99,6 +99,9 @@ class Observed:
     """Parallel to ``messages``: that message came compressed (RSV1, RFC 7692 §6)."""
     extension_declined: bool = False
     """The 101 accepted none of the extensions offered (RFC 7692 §5: "declining")."""
+    client_closed_first: bool = False
+    """The peer is a client and it closed TCP before the suite, playing the server, did
+    (RFC 6455 §7.1.1: the server closes first, "in most normal cases")."""
 
     @property
     def answered(self) -> bool:

@@ -62,16 +62,17 @@ class ProbeSeen:
                 self.close = event
 
 
-def _ended(seen: ProbeSeen) -> str:
+def _ended(seen: ProbeSeen, peer: str) -> str:
     if seen.close is not None:
         code = "no code" if seen.close.code is None else f"code {seen.close.code}"
-        return f"the server sent a Close ({code}) instead"
-    return "the server closed the connection instead" if seen.ended else ""
+        return f"the {peer} sent a Close ({code}) instead"
+    return f"the {peer} closed the connection instead" if seen.ended else ""
 
 
-def read_facts(seen: ProbeSeen, waited: float) -> PeerFacts:
-    """The facts about a server that got a Ping and a text message and ``waited`` seconds."""
-    stopped = _ended(seen)
+def read_facts(seen: ProbeSeen, waited: float, peer: str = "server") -> PeerFacts:
+    """The facts about a ``peer`` (server or client) that got a Ping and a text message and
+    ``waited`` seconds."""
+    stopped = _ended(seen, peer)
     within = f"within {waited:g} s" if not stopped else f"({stopped})"
     no_ping = no_echo = ""
     if PROBE_PING not in seen.pongs:

@@ -6,11 +6,16 @@ recorded in its transcript, so the evidence of a verdict is every byte exchanged
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ..driver import Connection, Target, Transcript
 
-__all__ = ["CannotRun", "CaseContext", "PeerFacts"]
+__all__ = ["CannotRun", "CaseContext", "Dial", "PeerFacts"]
+
+Dial = Callable[[float, Transcript], Awaitable[Connection]]
+"""How a case gets its connection when the suite plays the server: the client under test
+is asked to connect, and its accepted connection (bounded by the deadline) comes back."""
 
 
 class CannotRun(Exception):
@@ -52,16 +57,35 @@ class PeerFacts:
 class CaseContext:
     """What a running case may use: the target, its deadline and a transcript."""
 
-    def __init__(self, target: Target, deadline: float, facts: PeerFacts | None = None) -> None:
+    def __init__(
+        self,
+        target: Target,
+        deadline: float,
+        facts: PeerFacts | None = None,
+        dial: Dial | None = None,
+    ) -> None:
+        """``dial``: the suite plays the server, and a client under test connects to it
+        (see :attr:`plays_server`); without it the suite connects to ``target``."""
         self.target = target
         self.deadline = deadline
         self.facts = facts or PeerFacts()
         self.transcript = Transcript()
         self.connections: list[Connection] = []
+        self.dial = dial
+
+    @property
+    def plays_server(self) -> bool:
+        """The peer under test is a client: the suite accepts its connection, answers its
+        opening handshake and sends server frames (RFC 6455 §4.2.2, §5.1)."""
+        return self.dial is not None
 
     async def connect(self) -> Connection:
-        """Open a connection to the target, bounded by the case deadline."""
-        conn = await Connection.open(self.target, self.deadline, self.transcript)
+        """Open a connection to the target (or accept the client's), bounded by the case
+        deadline."""
+        if self.dial is not None:
+            conn = await self.dial(self.deadline, self.transcript)
+        else:
+            conn = await Connection.open(self.target, self.deadline, self.transcript)
         self.connections.append(conn)
         return conn
 

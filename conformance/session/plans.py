@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from ..model.codec import encode_frame
 from ..model.constants import Opcode, is_control_opcode
 from ..model.frames import Frame
 from .wire import WireSession, client_frame
@@ -115,9 +114,9 @@ async def send_plan(session: WireSession, plan: Plan, chop: Chop = Chop.WHOLE) -
 async def send_raw(session: WireSession, plan: Plan, chop: Chop = Chop.WHOLE) -> None:
     """Write ``plan`` as raw bytes: a Close in it (FIN clear) is not a closing handshake
     the suite started, so a Close the server sends after it is not taken as a reply."""
-    data = [encode_frame(part.frame()) for part in plan]
+    frames = [part.frame() for part in plan]
     if chop is Chop.FRAMES:
-        for piece in data:
-            await session.send(piece)
+        for frame in frames:
+            await session.send_raw(frame)
     else:
-        await session.send(*data, chunk=1 if chop is Chop.BYTES else None)
+        await session.send_raw(*frames, chunk=1 if chop is Chop.BYTES else None)

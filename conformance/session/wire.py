@@ -19,6 +19,15 @@ A negotiated extension (permessage-deflate, RFC 7692) hands :meth:`WireSession.o
 session then decodes with the RSV bits it names allowed and passes every server frame and
 message through it (inflation, §6.2), its violations reaching the verdict. Without one the
 session is unchanged.
+
+Where the peer under test is a client (:attr:`CaseContext.plays_server`), the same cases
+run with the roles swapped: the session accepts the client's connection and answers its
+opening handshake with a valid 101 (§4.2.2), every frame a case builds goes out with its
+masking mirrored (a client frame masked as §5.1 requires becomes an unmasked server frame;
+an unmasked one, the offence of the masking cases, becomes a masked one, which a client
+MUST reject), the client's frames are decoded as a client's (masked, §5.1), and once both
+Close frames are exchanged the session closes TCP first (§7.1.1) and watches the client
+close its side.
 """
 
 from __future__ import annotations
@@ -27,8 +36,10 @@ import asyncio
 import itertools
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
+
+import h11
 
 from ..driver import Connection, DeadlineExceeded
 from ..model import handshake as hs
@@ -45,6 +56,7 @@ from ..model.decoder import (
 )
 from ..model.frames import Frame, LengthForm
 from ..model.observed import CloseInfo, HttpResponse, Observed, TransportEnd
+from ..model.server_handshake import accept_key, parse_request_bytes, render_response
 from ..model.verdict import PREFLIGHT_PREFIX
 from ..model.violations import Violation
 from .context import CannotRun, CaseContext, PeerFacts
@@ -61,6 +73,11 @@ MAX_MESSAGE = 64 * 2**20
 MAX_KEPT = 64 * 2**20
 """Bytes of messages a case keeps: a flooding server cannot exhaust the suite's memory."""
 MAX_KEPT_MESSAGES = 10_000
+
+MAX_REQUEST_HEAD = 16 * 1024
+"""Bytes of a client's opening handshake the suite reads when it plays the server."""
+MAX_MASK_KEYS = 100_000
+"""Masking keys of a client's frames a session keeps (§5.3 is judged over them)."""
 
 BARRIER_PREFIX = b"wsconform-barrier-"
 _DATA_OPCODES = frozenset({Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY})
@@ -169,6 +186,14 @@ class WireSession:
     """Messages the extension could not decode (its violation says why): echoes all the same."""
     _known: dict[bytes, bytes] = field(default_factory=dict)
     """Payloads the case sent (:meth:`expect_echoes`)."""
+    serving: bool = False
+    """The suite plays the server and the peer under test is a client (see the module)."""
+    closes_first: bool = True
+    """Serving: close TCP as soon as both Close frames are exchanged (§7.1.1). A case that
+    watches whether the client waits for it turns this off."""
+    mask_keys: list[bytes] = field(default_factory=list)
+    """Serving: the masking key of each client frame, in order (up to :data:`MAX_MASK_KEYS`)."""
+    _half_closed: bool = False
 
     @classmethod
     async def open(
@@ -189,6 +214,10 @@ class WireSession:
         :class:`Inbound`). A non-101 answer raises :class:`Refused`, carrying it.
         """
         protocols, extensions = tuple(protocols), tuple(extensions)
+        if ctx.plays_server:
+            if protocols or extensions or negotiate is not None:
+                raise CannotRun("this case offers a subprotocol or extension: a server case only")
+            return await cls._accept(ctx, prove_alive=prove_alive)
         request = hs.build_request(
             ctx.target.host_header,
             ctx.target.resource,
@@ -242,7 +271,35 @@ class WireSession:
             )
         return session
 
+    @classmethod
+    async def _accept(cls, ctx: CaseContext, *, prove_alive: bool) -> WireSession:
+        """The client's connection, its opening handshake answered with a valid 101."""
+        conn = await ctx.connect()
+        trailing = await _answer_opening_handshake(conn)
+        stream = PeerStream(peer="client", max_payload=MAX_FRAME, max_message=MAX_MESSAGE)
+        session = cls(conn, stream, ctx.facts, serving=True)
+        if trailing:
+            session._feed(trailing)
+        if prove_alive and not await session.barrier():
+            raise CannotRun(
+                f"the client did not answer a {session.barrier_name} right after the "
+                "handshake, so a close could not be told apart from one caused by the case's frame"
+            )
+        return session
+
     # -- sending ------------------------------------------------------------------
+
+    def _outgoing(self, frame: Frame) -> Frame:
+        """``frame`` as this session sends it: serving, its masking mirrored (see the module)."""
+        if not self.serving:
+            return frame
+        return replace(frame, mask=None if frame.mask is not None else os.urandom(4))
+
+    async def send_raw(self, *frames: Frame, chunk: int | None = None) -> bool:
+        """Send ``frames`` as bytes the session does not interpret: a Close among them is
+        not taken as the suite starting the closing handshake (an offence, not a close)."""
+        data = b"".join(encode_frame(self._outgoing(f)) for f in frames)
+        return await self.send(data, chunk=chunk)
 
     async def send(self, *frames: Frame | bytes, chunk: int | None = None) -> bool:
         """Write ``frames`` (encoded exactly as given) as one stream, ``chunk`` bytes a write,
@@ -251,7 +308,9 @@ class WireSession:
         False when the deadline passed first (the server stopped reading, or the case
         ran out of time): the case is then judged on what it saw, marked timed out.
         """
-        data = b"".join(f if isinstance(f, bytes) else encode_frame(f) for f in frames)
+        data = b"".join(
+            f if isinstance(f, bytes) else encode_frame(self._outgoing(f)) for f in frames
+        )
         if any(isinstance(f, Frame) and f.opcode == Opcode.CLOSE for f in frames):
             self.closing_sent = True
         for f in frames:
@@ -365,6 +424,7 @@ class WireSession:
         self.observed.transport = self.conn.end
         if not data:  # as in _pump: did TCP end after the suite started the closing?
             self.observed.closed_after_suite_close = self.closing_sent and not self.answered_close
+            self._peer_ended()
         return bool(data)
 
     async def _receive(self) -> bytes:
@@ -397,6 +457,8 @@ class WireSession:
         seen = self.observed
         inbound = self.inbound
         for event in events:
+            if isinstance(event, Frame) and self.serving:
+                self._keep_mask_key(event)
             if isinstance(event, Frame) and inbound is not None:
                 inbound.frame(event)
             elif isinstance(event, Message):
@@ -425,6 +487,10 @@ class WireSession:
                 )
             elif isinstance(event, FrameTooLarge | MessageTooLarge):
                 seen.notes.append(f"the server sent more than the suite reads: {event}")
+
+    def _keep_mask_key(self, frame: Frame) -> None:
+        if frame.mask is not None and len(self.mask_keys) < MAX_MASK_KEYS:
+            self.mask_keys.append(frame.mask)
 
     def expect_echoes(self, payloads: Iterable[bytes]) -> None:
         """An echo equal to one of ``payloads`` is then kept as that object, not a copy, and
@@ -467,9 +533,39 @@ class WireSession:
             # only answered the server's does not count (the server closed first).
             started = self.closing_sent and not self.answered_close
             self.observed.closed_after_suite_close = started
+            self._peer_ended()
             return False
         await self._answer_close()
+        self._close_tcp_first()
         return True
+
+    def _peer_ended(self) -> None:
+        """Serving: the client ended TCP; before the suite's FIN, it closed first (§7.1.1)."""
+        if (
+            self.serving
+            and not self._half_closed
+            and self.conn.end is not TransportEnd.CLOSED_BY_US
+        ):
+            self.observed.client_closed_first = True
+
+    def _close_tcp_first(self) -> None:
+        """Serving, once both Close frames are exchanged: FIN first, then watch the client
+        close its side (§7.1.1: "SHOULD be closed first by the server")."""
+        if (
+            self.serving
+            and self.closes_first
+            and not self._half_closed
+            and self.closing_sent
+            and self.observed.close is not None
+            and self.conn.end is TransportEnd.OPEN
+        ):
+            self._half_closed = True
+            self.conn.half_close()
+            # The client now has CLOSING_GRACE to close its side (§5.5.1: it "MUST close
+            # the underlying TCP connection"): a client that keeps it open costs a second,
+            # not the whole deadline, and is judged on the open connection.
+            now = asyncio.get_running_loop().time()
+            self.conn.deadline = min(self.conn.deadline, now + CLOSING_GRACE)
 
     async def until(self, done: Callable[[WireSession], bool]) -> bool:
         """Read until ``done(self)``; False if the stream ended or the deadline passed first.
@@ -479,6 +575,7 @@ class WireSession:
         observed too.
         """
         await self._answer_close()
+        self._close_tcp_first()
         while not done(self):
             if not await self._pump():
                 return done(self)
@@ -617,6 +714,38 @@ class WireSession:
                 n for n in self.inbound.notes if n not in self.observed.notes
             )
         return self.observed
+
+
+async def _answer_opening_handshake(conn: Connection) -> bytes:
+    """Read the client's opening handshake (bounded) and send a valid 101 (§4.2.2 step 5);
+    the bytes after the request head come back. A request that cannot be answered raises
+    :class:`CannotRun` (the opening handshake is judged by the client scenarios)."""
+    head = b""
+    try:
+        while True:
+            data = await conn.receive()
+            if not data:
+                raise CannotRun("the client closed the connection before its opening handshake")
+            head += data
+            parsed = parse_request_bytes(head)
+            if parsed is not None:
+                break
+            if len(head) > MAX_REQUEST_HEAD:
+                raise CannotRun(f"the client's opening handshake is over {MAX_REQUEST_HEAD} bytes")
+    except h11.RemoteProtocolError as exc:
+        raise CannotRun(f"the client's opening handshake is not valid HTTP: {exc}") from None
+    except DeadlineExceeded:
+        raise CannotRun("no complete opening handshake from the client in time") from None
+    keys = parsed.request.values("sec-websocket-key")
+    if len(keys) != 1:
+        raise CannotRun("the client's opening handshake has no single Sec-WebSocket-Key")
+    headers = [
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
+        ("Sec-WebSocket-Accept", accept_key(keys[0].strip())),
+    ]
+    await conn.send(render_response(101, headers))
+    return parsed.trailing
 
 
 def _offered(protocols: Iterable[bytes], extensions: Iterable[bytes]) -> str:

@@ -21,10 +21,18 @@ from conformance.clients.runner import (
     isolated,
     run_client_suite,
     select_scenarios,
+    select_wire_cases,
 )
 from conformance.model.verdict import Outcome
 
 pytestmark = pytest.mark.network
+
+WIRE_SAMPLE = (
+    "rfc6455/5.2/text-125-bytes",
+    "rfc6455/5.2/binary-126-bytes",
+    "rfc6455/5.5.2/ping-text",
+)
+"""Wire cases each adapter plays in echo mode here (CI runs them all for two libraries)."""
 
 PYTHON_LIBRARY = {
     "python-websockets": "websockets",
@@ -47,13 +55,22 @@ def test_builtin_adapter_run_is_complete(name: str) -> None:
         pytest.skip(f"{name} is not installed")
     profile = BUILTIN_ADAPTERS[name][1]
     scenarios = select_scenarios(profile)
+    wire_cases = select_wire_cases("default", WIRE_SAMPLE)
     report = asyncio.run(
-        run_client_suite(builtin_adapter(name), scenarios, profile, label=name, timeout=5.0)
+        run_client_suite(
+            builtin_adapter(name),
+            scenarios,
+            profile,
+            label=name,
+            timeout=5.0,
+            wire_cases=wire_cases,
+        )
     )
     ids = [r.id for r in report.results if r.id not in RUN_WIDE]
     expected_ids = [s.id for s in scenarios]
     if profile == "whatwg":
         expected_ids += WHATWG_RUN_WIDE
+    expected_ids += [c.id for c in wire_cases]
     assert ids == expected_ids
     assert report.target_url.startswith(name)
     for result in report.results:

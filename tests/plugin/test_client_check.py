@@ -92,3 +92,10 @@ def ws_client_adapter() -> list[str]:
 
 
 test_each_scenario_is_an_item = client_conformance_tests("client/handshake/status-40*")
+test_each_wire_case_is_an_item = client_conformance_tests("rfc6455/5.2/text-125-bytes")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("websockets") is None, reason="needs websockets")
+def test_wire_cases_are_selected_by_id_too(ws_client_check: Callable[..., RunReport]) -> None:
+    report = ws_client_check(ADAPTER, scenarios="rfc6455/5.5.2/ping-text")
+    assert [r.id for r in report.results] == ["rfc6455/5.5.2/ping-text"]
