@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 from .cases import all_cases
 from .cases.base import Case
 from .driver import ConfigError, DeadlineExceeded, Target, Unreachable
+from .model.user_agent import refusal_note
 from .model.verdict import Outcome, Verdict
 from .results import CaseResult, RunReport, reproduce_command
-from .session.context import CannotRun, CaseContext, PeerFacts
+from .session.context import CannotRun, CaseContext, Dial, PeerFacts
 from .session.preflight import PreflightResult, preflight
 
 DEFAULT_TIMEOUT = 5.0
@@ -83,10 +84,13 @@ async def run_case(
     timeout: float = DEFAULT_TIMEOUT,
     reproduce: str = "",
     facts: PeerFacts | None = None,
+    dial: Dial | None = None,
 ) -> CaseResult:
     """Run one case; never raises for anything the peer does.
 
     ``facts`` are what the preflight learned (which barrier the server can serve).
+    ``dial``: the peer is a client under test and the suite plays the server
+    (:class:`~conformance.session.context.CaseContext`).
 
     Under a :class:`~conformance.driver.Segmentation` the case's writes are shaped from
     the seed and its own id, whatever ran before it.
@@ -96,13 +100,16 @@ async def run_case(
     loop = asyncio.get_running_loop()
     started = loop.time()
     timeout *= case.timeout_scale
-    ctx = CaseContext(target, started + timeout, facts)
+    ctx = CaseContext(target, started + timeout, facts, dial)
     notes: list[str] = []
     try:
         async with asyncio.timeout_at(ctx.deadline + GRACE):
             observed = await case.run(ctx)
         verdict = case.judge(observed)
         notes.extend(observed.notes)
+        browser_view = refusal_note(observed.response) if case.role == "server" else None
+        if browser_view is not None:  # a server's refusal, as a browser script sees it
+            notes.append(browser_view)
     except (Unreachable, CannotRun) as exc:
         verdict = Verdict(Outcome.ERROR, str(exc))
     except (DeadlineExceeded, TimeoutError):

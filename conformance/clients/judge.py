@@ -22,15 +22,41 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from ..model.deflate import requirements as req
 from ..model.user_agent import ScriptEvent
 from ..model.verdict import Level, Outcome
 from ..results import CaseResult
 from .expected import expected_events
 from .observation import WIRE_GRACE, ClientObservation
 from .protocol import AdapterEvent
-from .scenarios import REDIRECT_TARGET, ClientScenario, Profile, RedirectTo, ReportedClose, RfcCheck
+from .request_checks import (
+    OFFER_VALUE_RULES,
+    PARAMS_DEFINED,
+    PARAMS_PER_SPEC,
+    deflate_offer_violations,
+    deflate_unmet,
+)
+from .scenarios import (
+    DEFLATE_CLIENT_RULES,
+    DEFLATE_SCENARIOS,
+    FLOOD_PING_DATA,
+    REDIRECT_TARGET,
+    TEXT_AFTER_INFLATE,
+    BigHeader,
+    ClientScenario,
+    EndlessHeader,
+    Flood,
+    HostileStats,
+    Profile,
+    RedirectTo,
+    ReportedClose,
+    RfcCheck,
+    TrickleHead,
+    Upgrade,
+    hostile_step,
+)
 
 SEVERITY = {
     Outcome.PASS: 0,
@@ -108,7 +134,7 @@ def describe_seen(events: Sequence[AdapterEvent]) -> str:
 
 def whatwg_events(seen: ClientObservation) -> Finding:
     """The script-visible sequence against the model (and the text's alternatives)."""
-    expected = expected_events(seen.scenario)
+    expected = model_events(seen.scenario)
     observed = seen.script_events
     where = _sequence_matches(expected, observed)
     if where is None:
@@ -222,6 +248,9 @@ def rfc6455_events(seen: ClientObservation) -> list[Finding]:
             out.append(
                 _f(Outcome.FAIL, f"expected the message {data!r}, got {shown}", scenario.rfc_rule)
             )
+        bad = _reported_close(seen, scenario.reported_close)
+        if bad:
+            out.append(bad)
     elif check == "echoed":
         out.extend(_needs_open(seen))
         if not any(
@@ -460,14 +489,320 @@ def wire_findings(seen: ClientObservation, profile: Profile) -> list[Finding]:
     return out
 
 
+# -- permessage-deflate (RFC 7692) --------------------------------------------------------
+
+ACCEPT_CHECK = "rfc6455-4.1-response-accept-check"
+UNSUPPORTED_CONFIG = "rfc7692-7-fail-unsupported-config"
+INTERNAL_ERROR = 1011
+"""A client that cannot honour the agreed parameters fails the handshake, not the open
+connection (RFC 7692 §7, "does not support the configuration"): 1011 after open is FAIL."""
+DATA_OPCODES = (0x1, 0x2)
+RSV1 = 4  # in a ClientFrame's 3-bit ``rsv``
+
+
+DEFLATE_CHECKED_RULES: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        (
+            *(s.deflate.rule for s in DEFLATE_SCENARIOS if s.deflate is not None),
+            *DEFLATE_CLIENT_RULES.values(),
+            TEXT_AFTER_INFLATE,
+            req.PMD_INFLATE,
+            req.PMD_EMPTY_BLOCK_TAIL,
+            req.PMD_RSV1_CONTROL_OR_CONTINUATION,
+            *OFFER_VALUE_RULES.values(),
+            PARAMS_DEFINED,
+            PARAMS_PER_SPEC,
+            UNSUPPORTED_CONFIG,
+        )
+    )
+)
+"""Every id the deflate checks can report (the judge's, the offer's, the scenario server's
+reading of the client's frames), for ``coverage --role client``."""
+
+
+def model_events(scenario: ClientScenario) -> list[ScriptEvent]:
+    """The model's events for ``scenario``; for a deflate scenario, of its inflated view.
+
+    The WHATWG model negotiates no extension: it is fed the steps as the application sees
+    them once inflated (:attr:`~.scenarios.DeflatePlay.plain`). A response the client must
+    reject fails like any 101 that breaks RFC 6455 §4.1 steps 2-6, for the scenario's rule.
+    """
+    play = scenario.deflate
+    if play is None or not isinstance(scenario.answer, Upgrade):
+        return expected_events(scenario)
+    if play.plain is None:
+        failed = expected_events(replace(scenario, answer=Upgrade(accept="wrong")))
+        return [
+            replace(e, requirements=(*(r for r in e.requirements if r != ACCEPT_CHECK), play.rule))
+            if e.type == "error"
+            else e
+            for e in failed
+        ]
+    return expected_events(replace(scenario, answer=replace(scenario.answer, then=play.plain)))
+
+
+def deflate_gate(seen: ClientObservation) -> list[Finding]:
+    """The verdict when the rest does not apply: UNSUPPORTED for an offer that does not
+    allow the scenario; PASS for a configuration the client declined by failing the handshake."""
+    play = seen.scenario.deflate
+    assert play is not None
+    request = next((r for r in seen.records_for(seen.scenario.name) if r.method), None)
+    if request is None:
+        return []
+    unmet = deflate_unmet(play.needs, request.headers)
+    if unmet is not None:
+        return [_f(Outcome.UNSUPPORTED, unmet, "rfc7692-5-client-offer-name")]
+    if play.check == "compress" and not seen.opened and seen.terminal is not None:
+        return [
+            _f(
+                Outcome.PASS,
+                "the client failed the handshake: it does not support the configuration "
+                f"(allowed) ({seen.terminal.describe()})",
+                UNSUPPORTED_CONFIG,
+            )
+        ]
+    return []
+
+
+def deflate_findings(seen: ClientObservation, profile: Profile) -> list[Finding]:
+    """The deflate checks beyond the events and the wire's (RFC 7692 §5, §6.2, §7.2.1)."""
+    scenario = seen.scenario
+    play = scenario.deflate
+    if play is None:
+        return []
+    records = seen.records_for(scenario.name)
+    out: list[Finding] = []
+    if play.check == "offer":
+        request = next((r for r in records if r.method), None)
+        faults = deflate_offer_violations(request.headers) if request is not None else []
+        out += [_f(Outcome.FAIL, f"the client sent: {v}", v.requirement) for v in faults]
+    elif play.check == "inflate" and profile == "rfc6455-client" and seen.opened:
+        got = [_message_data(e) for e in seen.events if e.type == "message"]
+        if got[: len(play.messages)] != list(play.messages):
+            shown = ", ".join(f"{len(g or '')} characters" for g in got) or "no message"
+            out.append(_f(Outcome.FAIL, f"delivered: {shown}, not the messages sent", play.rule))
+    elif play.check == "compress" and seen.opened:
+        out += _compressed_output(seen, play.rule)
+    return out
+
+
+def _compressed_output(seen: ClientObservation, rule: str) -> list[Finding]:
+    records = seen.records_for(seen.scenario.name)
+    closes = [r.client_close for r in records if r.client_close is not None]
+    if any(c.code == INTERNAL_ERROR for c in closes):
+        return [
+            _f(
+                Outcome.FAIL,
+                "the client accepted the parameters, then closed with 1011",
+                UNSUPPORTED_CONFIG,
+            )
+        ]
+    compressed = sum(
+        1 for r in records for f in r.frames if f.opcode in DATA_OPCODES and f.rsv & RSV1
+    )
+    if not compressed:
+        return [
+            _f(
+                Outcome.INFO,
+                "the client compressed none of its messages (allowed: "
+                "rfc7692-6-uncompressed-message): nothing to check",
+            )
+        ]
+    return [
+        _f(
+            Outcome.PASS,
+            f"{compressed} compressed messages inflated under exactly the agreed parameters",
+            rule,
+        )
+    ]
+
+
+# -- hostile servers (RFC 6455 §5.2, §10.4) ---------------------------------------------
+
+CRASH_PROBLEM = "the adapter exited during the scenario"
+"""The harness's words for an adapter process that died mid-scenario."""
+BUFFERED_SHARE = 0.5
+"""A client whose memory grew by this share of what the server sent kept what it got."""
+MIN_BUFFERED = 8 * 2**20
+"""Growth below this many bytes is the runtime's own noise, whatever was sent."""
+SIZE_LIMITS = "rfc6455-10.4-impose-size-limits"
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size} bytes"
+
+
+def hostile_stats(seen: ClientObservation) -> HostileStats | None:
+    """What the server recorded of the scenario's hostile step, if it played it."""
+    for record in seen.records_for(seen.scenario.name):
+        stats = HostileStats.from_notes(record.notes)
+        if stats is not None:
+            return stats
+    return None
+
+
+def _crash(seen: ClientObservation) -> str | None:
+    """How the adapter failed to survive the scenario, if it did not: it exited, or it
+    reported no end of the connection (hung or dead) before the deadline."""
+    if CRASH_PROBLEM in seen.problems:
+        return "the adapter process exited"
+    if seen.terminal is None:
+        return "the client reported no end of the connection before the deadline (hung or dead)"
+    return None
+
+
+def _bounded(stats: HostileStats, rule: str) -> Finding:
+    """Fail or stay bounded (PASS), or keep what was sent (WARN): RFC 6455 §10.4.
+
+    A client still connected when the server stopped (its cap reached, or its writes
+    waiting on a client that reads slower than it writes) is judged by the memory its
+    processes took meanwhile: growing by :data:`BUFFERED_SHARE` of what was written (and
+    by at least :data:`MIN_BUFFERED`) is keeping it.
+    """
+    sent = _mib(stats.written)
+    if stats.ended == "client":
+        return _f(
+            Outcome.PASS,
+            f"the client closed the connection (the server had written {sent} by then)",
+            rule,
+        )
+    how = (
+        f"stayed connected through all {sent}"
+        if stats.ended == "played"
+        else f"read slower than the server wrote ({sent} written in {stats.seconds:g} s) "
+        "and stayed connected"
+    )
+    growth = stats.rss_growth
+    if growth is None:
+        return _f(Outcome.INFO, f"the client {how}; its memory could not be read", rule)
+    if growth >= max(MIN_BUFFERED, BUFFERED_SHARE * stats.written):
+        return _f(
+            Outcome.WARN,
+            f"the client {how} and its memory grew by {_mib(growth)}: it keeps what it "
+            f"receives, with no limit up to {sent}",
+            SIZE_LIMITS,
+        )
+    return _f(
+        Outcome.PASS,
+        f"the client {how} with its memory bounded "
+        f"(grew by {_mib(growth)} in {stats.processes} process(es))",
+        rule,
+    )
+
+
+def _must_close(seen: ClientObservation, stats: HostileStats) -> Finding:
+    """A length with its MSB set must not be taken as valid (RFC 6455 §5.2)."""
+    rule = seen.scenario.rfc_rule
+    if any(e.type == "message" for e in seen.events):
+        return _f(Outcome.FAIL, "a message was delivered after an MSB-set length", rule)
+    if stats.ended == "client":
+        return _f(Outcome.PASS, "the client failed the connection on the MSB-set length", rule)
+    return _f(
+        Outcome.FAIL,
+        f"the client kept the connection open {stats.seconds:g} s after a 64-bit length with "
+        "its most significant bit set: it took the length as valid",
+        rule,
+    )
+
+
+def _trickled(seen: ClientObservation, stats: HostileStats) -> list[Finding]:
+    scenario = seen.scenario
+    if not seen.opened:
+        return [
+            _f(
+                Outcome.INFO,
+                f"the client gave up on a valid 101 while it was being written (after "
+                f"{stats.seconds:g} s); RFC 6455 sets no bound on the opening handshake's time",
+                scenario.rfc_rule,
+            )
+        ]
+    got = [_message_data(e) for e in seen.events if e.type == "message"]
+    if scenario.delivers not in got:
+        return [
+            _f(
+                Outcome.FAIL,
+                f"opened after the trickled 101 but the echo of {scenario.delivers!r} "
+                "was not delivered",
+                "rfc6455-6.2-unfragmented-received",
+            )
+        ]
+    return [
+        _f(
+            Outcome.PASS,
+            f"the connection opened after a 101 written over {stats.seconds:g} s",
+            scenario.rfc_rule,
+        )
+    ]
+
+
+def _responsive(seen: ClientObservation) -> list[Finding]:
+    """After a Ping flood the client still answers and delivers (RFC 6455 §5.5.2, §5.5.3)."""
+    scenario = seen.scenario
+    pongs = [p for r in seen.records_for(scenario.name) for p in r.pongs]
+    out = []
+    if not pongs:
+        out.append(_f(Outcome.FAIL, "no Pong for any of the Pings", "rfc6455-5.5.2-pong-reply"))
+    elif any(p != FLOOD_PING_DATA for p in pongs):
+        out.append(
+            _f(Outcome.FAIL, "a Pong without the Pings' data", "rfc6455-5.5.3-pong-echo-data")
+        )
+    got = [_message_data(e) for e in seen.events if e.type == "message"]
+    if scenario.delivers not in got:
+        out.append(
+            _f(
+                Outcome.FAIL,
+                f"the message {scenario.delivers!r} after the flood was not delivered",
+                "rfc6455-6.2-unfragmented-received",
+            )
+        )
+    return out
+
+
+def hostile_findings(seen: ClientObservation) -> list[Finding]:
+    """A hostile scenario, judged alike under both profiles (module docstring of
+    :mod:`.scenario_server.hostile` for what the server measures)."""
+    scenario = seen.scenario
+    step = hostile_step(scenario)
+    crash = _crash(seen)
+    if crash is not None:
+        return [_f(Outcome.WARN, crash, SIZE_LIMITS)]
+    stats = hostile_stats(seen)
+    if stats is None or step is None:
+        return [_f(Outcome.ERROR, "the server played no hostile step (no connection reached it)")]
+    if isinstance(step, TrickleHead):
+        return _trickled(seen, stats)
+    if isinstance(step, Flood) and step.must_close:
+        return [_must_close(seen, stats)]
+    if isinstance(step, BigHeader):
+        shown = "opened" if seen.opened else "failed the connection"
+        return [_f(Outcome.PASS, f"the client {shown} and survived", scenario.rfc_rule)]
+    out = [_bounded(stats, scenario.rfc_rule)]
+    if isinstance(step, EndlessHeader) and seen.opened:
+        out.append(
+            _f(
+                Outcome.FAIL,
+                "the client reported open although the response head never ended",
+                "rfc6455-4.1-response-nonconforming-fail",
+            )
+        )
+    if scenario.delivers is not None and stats.ended != "client":
+        out.extend(_responsive(seen))
+    return out
+
+
 # -- one scenario, whole runs ------------------------------------------------------------
 
 
 def findings(seen: ClientObservation, profile: Profile) -> list[Finding]:
-    if seen.problems:
+    hostile = seen.scenario.rfc_check == "hostile"
+    if seen.problems and not (hostile and seen.problems == [CRASH_PROBLEM]):
         return [_f(Outcome.ERROR, "the adapter broke the contract: " + "; ".join(seen.problems))]
+    if hostile:
+        return [*hostile_findings(seen), *wire_findings(seen, profile)]
+    if seen.scenario.deflate is not None and (gate := deflate_gate(seen)):
+        return gate
     events = [whatwg_events(seen)] if profile == "whatwg" else rfc6455_events(seen)
-    found = [*events, *wire_findings(seen, profile)]
+    found = [*events, *wire_findings(seen, profile), *deflate_findings(seen, profile)]
     if not found:  # every check of the scenario ran and none found a fault
         found.append(_f(Outcome.PASS, "as required"))
     return found
@@ -478,8 +813,10 @@ def worst(found: Sequence[Finding]) -> Outcome:
 
 
 def expected_text(scenario: ClientScenario, profile: Profile) -> str:
+    if scenario.rfc_check == "hostile":  # §5.2 and §10.4 bind a user agent alike
+        return scenario.rfc_expected
     if profile == "whatwg":
-        text = describe_expected(expected_events(scenario))
+        text = describe_expected(model_events(scenario))
         for alternative in scenario.alternatives:
             text += f" (or {describe_expected(alternative.events)}: {alternative.why})"
         return text

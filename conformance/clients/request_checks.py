@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from typing import Final
 from urllib.parse import urlsplit
 
+from ..model.deflate.elements import ExtensionSyntaxError, parse_extension_list
+from ..model.deflate.offers import OfferedParams, read_offer
 from ..model.header_grammar import ascii_lower, decode_key, is_token, split_list
 from ..model.server_handshake import (
     CONNECTION,
@@ -41,7 +43,7 @@ from ..model.server_handshake import (
 )
 from ..model.violations import Violation
 from .scenario_server.records import ConnectionRecord
-from .scenarios import Profile, scenario_by_name
+from .scenarios import DeflateNeeds, Profile, scenario_by_name
 
 # RFC 6455 §4.1 (client requirements), §4.3, §9, §9.1, §11.3.
 VALID_HTTP: Final = "rfc6455-4.1-valid-http-request"
@@ -561,3 +563,71 @@ def _referrer(request: ReceivedRequest, whatwg: bool) -> list[Violation]:
         return []
     detail = f'Referer {referer[0]!r}, though the request\'s referrer is "no-referrer"'
     return [Violation(W_REQUEST, f"{detail} (WHATWG WebSockets §2.2)")]
+
+
+# -- the permessage-deflate offer (RFC 7692 §5, §7, §7.1) ------------------------------
+
+OFFER_VALUE_RULES: Final = {
+    "server_no_context_takeover": "rfc7692-7.1.1.1-snct-offer-no-value",
+    "client_no_context_takeover": "rfc7692-7.1.1.2-cnct-offer-no-value",
+    "server_max_window_bits": "rfc7692-7.1.2.1-smwb-offer-abnf",
+    "client_max_window_bits": "rfc7692-7.1.2.2-cmwb-offer-abnf",
+}
+"""The rule an invalid offered value breaks, by parameter (RFC 7692 §7.1)."""
+
+
+def deflate_offers(headers: Sequence[tuple[str, str]]) -> list[OfferedParams | Violation]:
+    """Each permessage-deflate element of the request, read (RFC 7692 §7), in order.
+
+    An element a server must decline is the :class:`Violation` naming why (§7); a
+    ``Sec-WebSocket-Extensions`` off the §9.1 grammar is one Violation.
+    """
+    values = [v for n, v in headers if ascii_lower(n) == ascii_lower(SEC_EXTENSIONS)]
+    if not values:
+        return []
+    try:
+        elements = parse_extension_list(values)
+    except ExtensionSyntaxError as exc:
+        return [Violation(PARAMS_PER_SPEC, f"Sec-WebSocket-Extensions: {exc}")]
+    return [read_offer(e) for e in elements if ascii_lower(e.name) == PERMESSAGE_DEFLATE]
+
+
+def deflate_offer_violations(headers: Sequence[tuple[str, str]]) -> list[Violation]:
+    """The offer's faults (RFC 7692 §7, §7.1; RFC 6455 §9, §9.1), by the client rule broken.
+
+    Several permessage-deflate elements are allowed (RFC 7692 §5: "MAY include multiple
+    PMCEs with the same extension name"); a parameter twice in one element is not (§7).
+    """
+    out = []
+    for reading in deflate_offers(headers):
+        if not isinstance(reading, Violation):
+            continue
+        rule = reading.requirement
+        if rule == "rfc7692-7-decline-unknown-param":
+            rule = PARAMS_DEFINED
+        elif rule == "rfc7692-7-decline-duplicate-param":
+            rule = PARAMS_PER_SPEC
+        elif rule == "rfc7692-7-decline-invalid-value":
+            name = next((n for n in OFFER_VALUE_RULES if reading.detail.startswith(n)), "")
+            rule = OFFER_VALUE_RULES.get(name, PARAMS_PER_SPEC)
+        out.append(Violation(rule, f"permessage-deflate offer: {reading.detail}"))
+    return out
+
+
+def deflate_unmet(needs: DeflateNeeds, headers: Sequence[tuple[str, str]]) -> str | None:
+    """Why the request does not allow a deflate scenario (None: it does)."""
+    offers = deflate_offers(headers)
+    if not offers:
+        return "the client offered no permessage-deflate (RFC 7692 §5)"
+    if needs == "any-offer":
+        return None
+    first = offers[0]
+    if isinstance(first, Violation):
+        return f"the client's first permessage-deflate offer is invalid: {first.detail}"
+    if first.server_no_context_takeover or first.server_max_window_bits is not None:
+        return "the client's offer limits the server (server_* parameters): not played"
+    if needs == "cmwb-offer" and not first.client_max_window_bits_offered:
+        return "the client did not offer client_max_window_bits (RFC 7692 §7.1.2.2)"
+    if needs == "no-cmwb-offer" and first.client_max_window_bits_offered:
+        return "the client offered client_max_window_bits, so a response may carry it"
+    return None

@@ -14,7 +14,7 @@ from dataclasses import replace
 from ..model import rules
 from ..model.verdict import Level, Outcome
 from ..results import CaseResult
-from .expected import expected_events
+from .judge import DEFLATE_CHECKED_RULES, model_events
 from .observation import ClientObservation
 from .request_checks import (
     CHECKED_REQUEST_RULES,
@@ -186,10 +186,10 @@ CHECKED_RULES = (
 
 def cited_requirements() -> set[str]:
     """Every requirement some client scenario can report on, under either profile."""
-    cited = {*FRAME_RULES, *CHECKED_RULES, *CHECKED_REQUEST_RULES}
+    cited = {*FRAME_RULES, *CHECKED_RULES, *CHECKED_REQUEST_RULES, *DEFLATE_CHECKED_RULES}
     for scenario in SCENARIOS:
         cited.update(r for r in (scenario.rfc_rule, scenario.fails_on_frame) if r)
-        for event in expected_events(scenario):
+        for event in model_events(scenario):
             cited.update(event.requirements)
     return cited
 

@@ -58,6 +58,9 @@ __all__ = [
     "ScriptEvent",
     "WebSocketModel",
     "construct",
+    "describe_for_script",
+    "refusal_note",
+    "script_view_of_refusal",
 ]
 
 
@@ -157,7 +160,7 @@ class WebSocketModel:
     sent_close: bytes | None = None  # payload of the Close the user agent sent
     sent_messages: list[str] = field(default_factory=list)
     why_failed: tuple[str, ...] = ()
-    partial: tuple[int, bytes] | None = None  # opcode and data of a fragmented message
+    partial: tuple[int, bytearray] | None = None  # opcode and data of a fragmented message
     http_scheme: bool = False  # constructed with an http(s): URL, mapped to ws(s):
 
     # -- the opening handshake --------------------------------------------------------
@@ -245,11 +248,13 @@ class WebSocketModel:
         if opcode == Opcode.CONTINUATION:
             if self.partial is None:
                 return self._fail("rfc6455-5.4-fragmented-message")
-            opcode, payload = self.partial[0], self.partial[1] + payload
+            self.partial[1].extend(payload)  # in place: reassembly stays linear
+            opcode, payload = self.partial[0], bytes(self.partial[1]) if fin else b""
         elif self.partial is not None:
             return self._fail("rfc6455-5.4-no-interleaved-messages")
         if not fin:
-            self.partial = (opcode, payload)
+            if self.partial is None:
+                self.partial = (opcode, bytearray(payload))
             return []
         self.partial = None
         if opcode == Opcode.TEXT:
@@ -381,3 +386,44 @@ class WebSocketModel:
             )
         )
         return events
+
+
+# -- a server's refusal as a browser script sees it ------------------------------------
+
+REFUSAL_CLAUSE = "whatwg-ws-status-not-101-fail"
+"""WHATWG: "If response is a network error or its status is not 101, fail the WebSocket
+connection." The status, headers and body reach no script."""
+
+
+def script_view_of_refusal(status: int) -> list[ScriptEvent]:
+    """The events a script sees when the opening handshake is answered with ``status``.
+
+    The model is run on the answer itself: a fresh ``WebSocket`` given that response.
+    """
+    if status == 101:
+        raise ValueError("101 is not a refusal")
+    return WebSocketModel(()).response(status, [])
+
+
+def describe_for_script(events: Sequence[ScriptEvent]) -> str:
+    """``error, then close code 1006, reason '', wasClean false``: events in words."""
+    parts = []
+    for event in events:
+        if event.type == "close":
+            clean = "true" if event.was_clean else "false"
+            parts.append(f"close code {event.code}, reason {event.reason!r}, wasClean {clean}")
+        else:
+            parts.append(event.describe())
+    return ", then ".join(parts) or "no event"
+
+
+def refusal_note(response: HttpResponse | None) -> str | None:
+    """One evidence line for a non-101 answer to a handshake: what a browser script would
+    observe, computed by the model (docs/refusing-connections.md); None for a 101 or none."""
+    if response is None or response.status == 101:
+        return None
+    events = script_view_of_refusal(response.status)
+    return (
+        f"a browser script would see: {describe_for_script(events)} "
+        f"(WHATWG: the status {response.status} is hidden; {REFUSAL_CLAUSE})"
+    )

@@ -54,7 +54,7 @@ def test_all_seven_situations_have_a_scenario_but_unroutable_and_dns_need_a_name
 
 def test_alternatives_only_where_the_text_is_ambiguous() -> None:
     ambiguous = {s.name for s in SCENARIOS if s.alternatives}
-    assert ambiguous == {"server-close-1006", "masked-server-frame"}
+    assert ambiguous == {"server-close-1006", "masked-server-frame", "close-4403-then-fin"}
 
 
 def test_redirects_under_whatwg_fail_like_a_network_error() -> None:

@@ -20,8 +20,8 @@ What the model leaves to the network layer is done here: a Pong for every Ping (
 Close in reply to the server's (§5.5.1), no redirect followed (Fetch's redirect mode
 "error"), a Close (1002, or 1007 for invalid UTF-8: §7.1.7, §7.4.1) and an immediate TCP
 close when the connection fails, and after a closing handshake a bounded wait for the
-server to close TCP first (§7.1.1). Every step has a deadline. The extension offer is only
-an offer: a server that selects one fails the connection (no extension is implemented).
+server to close TCP first (§7.1.1). Every step has a deadline. permessage-deflate, which the
+model offers, is implemented by :mod:`.deflate` (RFC 7692) on the deflate model.
 
 In echo mode the client plays the script ``ws.onmessage = e => ws.send(e.data)``: every
 message event is followed by a send of the same text, or of the same bytes as a binary
@@ -42,15 +42,17 @@ from urllib.parse import quote, urlsplit
 
 from ... import __version__
 from ...model import rules
-from ...model.codec import close_payload, encode_frame
-from ...model.constants import CloseCode, Opcode, is_valid_close_code
+from ...model.codec import RSV1_BIT, close_payload, encode_frame
+from ...model.constants import MASK_KEY_SIZE, CloseCode, Opcode, is_valid_close_code
 from ...model.decoder import FrameTooLarge, MessageTooLarge, PeerStream
+from ...model.deflate.params import EXTENSIONS_HEADER
 from ...model.frames import Frame
 from ...model.handshake import HandshakeRequest, ResponseReader, build_request
 from ...model.user_agent import ReadyState, ScriptEvent, WebSocketModel, construct
 from ...model.utf8 import first_invalid_offset
 from ...model.violations import Violation
 from .. import adapter_lines as jsonlines
+from .deflate import ClientDeflate, Failure, negotiate
 
 OPENING_TIMEOUT = 10.0
 """Seconds for TCP, TLS, the request and the response head together."""
@@ -146,6 +148,7 @@ class ReferenceSession(jsonlines.Session):
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.stream = PeerStream(peer="server")
+        self.deflate: ClientDeflate | None = None  # permessage-deflate agreed (RFC 7692)
         self.trailing = b""  # WebSocket bytes that came with the 101
         self.close_on_wire = False  # a Close frame went out
         self.done = False  # the terminal close event went out
@@ -182,11 +185,14 @@ class ReferenceSession(jsonlines.Session):
             self._log(f"{response.describe()} fails the connection: {', '.join(model.why_failed)}")
             await self._finish(events)
             return
-        selected = [e.extensions for e in events if e.type == "open" and e.extensions]
-        if selected:
-            self._log(f"the server selected {selected[0]!r}, which this client does not implement")
+        agreed = self.negotiate_deflate(response.values(EXTENSIONS_HEADER))
+        if isinstance(agreed, str):  # RFC 7692 §5, §7: an invalid response fails it
+            self._log(f"{response.describe()} fails the connection: {agreed}")
             await self._finish(model.transport_closed())
             return
+        if agreed is not None:
+            self.deflate = agreed
+            self.stream = PeerStream(peer="server", allowed_rsv=RSV1_BIT)
         self.trailing = reader.trailing
         self._report(events)
 
@@ -206,7 +212,7 @@ class ReferenceSession(jsonlines.Session):
             target.host_header,
             target.resource,
             protocols=[p.encode("ascii") for p in self.model.protocols],
-            extensions=self.model.offered_extensions,
+            extensions=self.offer(),
             origin=ORIGIN,
         )
         self.writer.write(request.to_bytes())
@@ -271,11 +277,12 @@ class ReferenceSession(jsonlines.Session):
     async def _on_bytes(self, data: bytes) -> None:
         model = self.model
         assert model is not None
-        for event in self.stream.feed(data):
+        for event in self.stream.feed(self.frame_bytes(data)):
             if self.done or model.failed or model.received_close is not None:
                 return
-            if isinstance(event, Violation) and event.requirement in FATAL_VIOLATIONS:
-                await self._fail(CloseCode.PROTOCOL_ERROR, str(event))
+            code = self.violation_code(event) if isinstance(event, Violation) else None
+            if code is not None:
+                await self._fail(code, str(event))
             elif isinstance(event, FrameTooLarge | MessageTooLarge):
                 await self._fail(CloseCode.MESSAGE_TOO_BIG, f"{event}")
             elif isinstance(event, Frame):
@@ -284,10 +291,24 @@ class ReferenceSession(jsonlines.Session):
     async def _on_frame(self, frame: Frame) -> None:
         model = self.model
         assert model is not None
-        payload = frame.payload
+        received = frame if self.deflate is None else self.deflate.receive(frame)
+        if isinstance(received, Failure):
+            await self._fail(received.code, received.why)
+            return
+        if received is None:
+            return  # a compressed message's fragment: inflated once whole (RFC 7692 §6.2)
+        screened = self.screen(received)
+        if screened is None:
+            return
+        frame, payload = screened, screened.payload
         if frame.opcode == Opcode.CLOSE and len(payload) == 1:
             await self._fail(CloseCode.PROTOCOL_ERROR, "a Close body of 1 byte (§5.5.1)")
             return
+        if frame.opcode == Opcode.CLOSE and len(payload) >= 2:
+            code = int.from_bytes(payload[:2], "big")
+            if not self.accepts_close_code(code):
+                await self._fail(CloseCode.PROTOCOL_ERROR, f"a Close with code {code} (§7.4)")
+                return
         if frame.opcode == Opcode.CLOSE and first_invalid_offset(payload[2:]) is not None:
             await self._fail(
                 CloseCode.INVALID_FRAME_PAYLOAD_DATA, "a Close reason that is not UTF-8 (§8.1)"
@@ -311,12 +332,14 @@ class ReferenceSession(jsonlines.Session):
         for event in events:
             if event.type == "message" and event.data is not None:
                 await self.echo_back(event.data)
-        if frame.opcode == Opcode.PING:
-            await self._send(Frame(Opcode.PONG, payload))  # §5.5.2, §5.5.3: the same data
+        pong = self.pong(payload) if frame.opcode == Opcode.PING else None
+        if pong is not None:
+            await self._send(pong)
         elif frame.opcode == Opcode.CLOSE:
-            if not self.close_on_wire:
-                await self._send_close(self._reply_body(model.sent_close or b""))
-            self._arm(LINGER_TIMEOUT)  # §7.1.1: the server closes TCP first
+            reply = self.close_reply(self._reply_body(model.sent_close or b""))
+            if reply is not None and not self.close_on_wire:
+                await self._send_close(reply)
+            self._arm(self.linger())  # §7.1.1: the server closes TCP first
 
     def _reply_body(self, echo: bytes) -> bytes:
         """The echoed status code (§5.5.1), or none if it may not be sent (§7.4.1)."""
@@ -372,12 +395,16 @@ class ReferenceSession(jsonlines.Session):
 
     # -- the wire ----------------------------------------------------------------------
 
-    async def _send(self, frame: Frame) -> None:
-        """Write ``frame`` masked with a fresh key (§5.1, §5.3), under a deadline."""
+    async def _send(self, frame: Frame, *more: Frame) -> None:
+        """Write ``frame`` (then ``more``, in the same write), each masked with a fresh key
+        (§5.1, §5.3), under a deadline."""
         writer = self.writer
         if writer is None or writer.transport.is_closing():
             return
-        writer.write(encode_frame(replace(frame, mask=os.urandom(4))))
+        if self.deflate is not None:
+            frame = self.deflate.send(frame)  # RFC 7692 §7.2.1
+        wire = [self.outgoing(replace(f, mask=self.mask_key())) for f in (frame, *more)]
+        writer.write(b"".join(encode_frame(f) for f in wire))
         try:
             async with asyncio.timeout(WRITE_TIMEOUT):
                 await writer.drain()
@@ -389,7 +416,7 @@ class ReferenceSession(jsonlines.Session):
 
     async def _send_close(self, body: bytes) -> None:
         self.close_on_wire = True
-        await self._send(Frame(Opcode.CLOSE, body))
+        await self._send(Frame(Opcode.CLOSE, self.close_body(body)), *self.after_close())
 
     async def _finish(
         self, events: Sequence[ScriptEvent], *, close_code: int | None = None
@@ -403,8 +430,9 @@ class ReferenceSession(jsonlines.Session):
             established = self.model is not None and self.model.established
             if close_code is not None and established and not self.close_on_wire:
                 self.close_on_wire = True
-                frame = Frame(Opcode.CLOSE, close_payload(close_code), mask=os.urandom(4))
-                writer.write(encode_frame(frame))
+                body = self.close_body(close_payload(self.fail_code(close_code)))
+                for frame in (Frame(Opcode.CLOSE, body), *self.after_close()):
+                    writer.write(encode_frame(replace(frame, mask=self.mask_key())))
             writer.close()
         self._report(events)
         if writer is not None:
@@ -417,6 +445,74 @@ class ReferenceSession(jsonlines.Session):
     async def abort(self) -> None:
         if self.writer is not None:
             self.writer.transport.abort()
+
+    # -- decisions a client fault changes (fixtures/client_faults.py) -----------------
+
+    def frame_bytes(self, data: bytes) -> bytes:
+        """The server's bytes as the frame decoder reads them: as received (§5.2)."""
+        return data
+
+    def violation_code(self, violation: Violation) -> int | None:
+        """The code to fail with for a header fault the model does not see, or None.
+
+        §5.5: control payloads of 125 bytes or less; §5.4: control frames not fragmented;
+        §8.1: invalid UTF-8, failed on the fragment that holds it (fail-fast).
+        """
+        if violation.requirement == rules.TEXT_UTF8:
+            return CloseCode.INVALID_FRAME_PAYLOAD_DATA
+        return CloseCode.PROTOCOL_ERROR if violation.requirement in FATAL_VIOLATIONS else None
+
+    def outgoing(self, frame: Frame) -> Frame:
+        """A frame as written (§5.2: minimal length, RSV bits 0 unless an extension says)."""
+        return frame
+
+    def accepts_close_code(self, code: int) -> bool:
+        """Whether a received Close code may be sent at all (§7.4): if not, the Close is
+        refused as a protocol error."""
+        return is_valid_close_code(code)
+
+    def screen(self, frame: Frame) -> Frame | None:
+        """The frame (inflated, under permessage-deflate) as the checks see it (§5.1, §5.2,
+        §5.4, §5.5.1, §8.1); None skips it."""
+        return frame
+
+    def pong(self, ping: bytes) -> Frame | None:
+        """The answer to a Ping (§5.5.2), with the same data (§5.5.3); None: no answer."""
+        return Frame(Opcode.PONG, ping)
+
+    def close_reply(self, body: bytes) -> bytes | None:
+        """The body of the Close answering the server's (§5.5.1); None: no answer."""
+        return body
+
+    def close_body(self, body: bytes) -> bytes:
+        """The body of each Close the client sends, as decided (§5.5.1, §7.4.1)."""
+        return body
+
+    def fail_code(self, code: int) -> int:
+        """The status code of the Close sent when failing the connection (§7.1.7, §7.4.1)."""
+        return code
+
+    def linger(self) -> float:
+        """Seconds to wait after the closing handshake for the server's TCP close (§7.1.1)."""
+        return LINGER_TIMEOUT
+
+    def mask_key(self) -> bytes | None:
+        """The masking key of the next frame, fresh from a strong source (§5.3); None: unmasked."""
+        return os.urandom(MASK_KEY_SIZE)
+
+    def after_close(self) -> Sequence[Frame]:
+        """Frames sent after the client's Close: none (§5.5.1)."""
+        return ()
+
+    def offer(self) -> tuple[bytes, ...]:
+        """The ``Sec-WebSocket-Extensions`` elements offered: the model's (WHATWG)."""
+        assert self.model is not None
+        return self.model.offered_extensions
+
+    def negotiate_deflate(self, response: Sequence[bytes]) -> ClientDeflate | str | None:
+        """permessage-deflate as the 101 agreed it, None if declined, or why the response
+        fails the connection (RFC 7692 §5, §7)."""
+        return negotiate(self.offer(), response)
 
     # -- events ------------------------------------------------------------------------
 

@@ -40,12 +40,16 @@ from ..scenarios import (
     Answer,
     AwaitClient,
     CloseTcp,
+    Flood,
+    HeadStep,
     NoAnswer,
     RedirectTo,
     SendFrame,
     StatusAnswer,
     Upgrade,
 )
+from . import hostile
+from .deflate import ClientInflation, deflate_plan
 from .http import (
     MAX_REQUEST_HEAD,
     head_end,
@@ -126,6 +130,7 @@ class ScenarioConnection:
         self._ignored_after_close = 0
         self._undecoded = 0
         self._pump_task: asyncio.Task[None] | None = None
+        self._inflation: ClientInflation | None = None  # permessage-deflate agreed (RFC 7692)
 
     # -- bookkeeping ---------------------------------------------------------------
 
@@ -284,6 +289,9 @@ class ScenarioConnection:
 
     async def _upgrade(self, answer: Upgrade, trailing: bytes) -> None:
         """A 101 (RFC 6455 §4.2.2 step 5, broken as told), the steps, then echo mode."""
+        answer, self._inflation = deflate_plan(answer, self.record, MAX_CLIENT_PAYLOAD)
+        if self._inflation is not None:
+            self._stream = self._inflation.stream(MAX_CLIENT_PAYLOAD)
         key = self.record.key or ""
         headers: list[tuple[str, str]] = []
         if answer.upgrade_header:
@@ -302,7 +310,12 @@ class ScenarioConnection:
         if trailing:
             self._note(f"{len(trailing)} bytes arrived with the request head, before the 101")
             self._feed(trailing)
-        await self._respond(101, http_head(101, "Switching Protocols", headers))
+        head = http_head(101, "Switching Protocols", headers)
+        shaped = hostile.head_step(answer.then)
+        if shaped is None:
+            await self._respond(101, head)
+        elif not await self._hostile_head(shaped, head):
+            return
         for step in answer.then:
             if self._write_closed:
                 break
@@ -313,8 +326,39 @@ class ScenarioConnection:
                 await self._await_client(step)
             elif isinstance(step, CloseTcp):
                 await self._close_tcp(reset=step.reset)
+            elif isinstance(step, Flood):
+                await hostile.play_flood(self._hostile_wire(), step)
         if not self._write_closed:
             await self._echo_mode()
+
+    # -- hostile steps (conformance.clients.scenario_server.hostile) ---------------------
+
+    def _hostile_wire(self) -> hostile.Wire:
+        def client_done() -> bool:
+            closed = self._reading_done or self._write_closed
+            return closed or self.record.client_close is not None
+
+        return hostile.Wire(
+            self._write,
+            self._drain,
+            self._wait,
+            client_done,
+            self._note,
+            self._mark,
+            self._writer.transport,
+        )
+
+    async def _hostile_head(self, step: HeadStep, head: bytes) -> bool:
+        """The 101 written as ``step`` says; False (and TCP closed) if it never completed."""
+        self._start_pump()
+        complete, self.record.response_head = await hostile.play_head(
+            self._hostile_wire(), step, head
+        )
+        if not complete:
+            await self._close_tcp(reset=False)
+            return False
+        self.record.status = 101
+        return True
 
     async def _await_client(self, step: AwaitClient) -> None:
         what = step.what
@@ -398,6 +442,9 @@ class ScenarioConnection:
             )
             bounded_append(rec.frames, frame)
             self._mark(f"frame {opcode_name(event.opcode)} {size}")
+            if self._inflation is not None:
+                for violation in self._inflation.frame(event):
+                    bounded_append(rec.violations, violation)
         elif isinstance(event, Violation):
             bounded_append(rec.violations, event)
         elif isinstance(event, FrameTooLarge | MessageTooLarge):
@@ -406,6 +453,11 @@ class ScenarioConnection:
             if self._echo:
                 self._fail_too_large()
         elif isinstance(event, Message):
+            inflated = event if self._inflation is None else self._inflation.message(event)
+            if isinstance(inflated, Violation):
+                bounded_append(rec.violations, inflated)
+                return
+            event = inflated
             bounded_append(rec.messages, (event.opcode, event.data))
             self._counts["message"] += 1
             self._react_or_queue(event)
