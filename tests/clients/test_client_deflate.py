@@ -106,7 +106,7 @@ every other deflate scenario must not FAIL."""
 
 
 def adapter(name: str) -> list[str]:
-    return [sys.executable, "-m", "fixtures.deflate_client_faults", "--fault", name]
+    return [sys.executable, "-m", "fixtures.faulty_client", "--fault", name]
 
 
 def deflate_results(argv: list[str], profile: Profile) -> dict[str, CaseResult]:
