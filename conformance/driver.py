@@ -275,6 +275,7 @@ class Connection:
         connection), returned first by :meth:`receive`."""
         self._reader = reader
         self._unread = unread
+        self._fin_sent = False  # half_close() wrote our FIN: nothing more can be written
         self._writer = writer
         self.deadline = deadline
         self.transcript = transcript
@@ -344,6 +345,8 @@ class Connection:
         unchunked write may be cut or joined to the next one (pass ``chunk=len(data)``
         for exactly one write); a chunked one is written as asked, Nagle off.
         """
+        if self._fin_sent:
+            return  # our side is closed (half_close): as for a peer that is gone
         try:
             async with asyncio.timeout_at(self.deadline):
                 if self._plan is None or chunk is not None:
@@ -480,8 +483,9 @@ class Connection:
         no half-close, the whole connection is closed (close_notify, then FIN)."""
         self._release_held()
         transport = self._writer.transport
-        if transport.is_closing():
+        if transport.is_closing() or self._fin_sent:
             return
+        self._fin_sent = True
         if self._writer.can_write_eof():
             with contextlib.suppress(OSError, RuntimeError):
                 self._writer.write_eof()

@@ -159,6 +159,35 @@ class TestDeadlines:
 
         assert asyncio.run(asyncio.wait_for(main(), 10)) is TransportEnd.EOF
 
+    def test_after_half_close_writes_are_dropped_and_the_peer_still_heard(self) -> None:
+        """The suite as server closes TCP first (§7.1.1) and keeps reading; a case that
+        writes after its FIN must not crash (asyncio raises on write() after write_eof())."""
+
+        async def main() -> tuple[bytes, TransportEnd]:
+            async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                await reader.read()  # until our FIN
+                writer.write(b"bye")
+                writer.close()
+
+            server = await asyncio.start_server(handler, "127.0.0.1", 0)
+            port = server.sockets[0].getsockname()[1]
+            loop = asyncio.get_running_loop()
+            transcript = Transcript()
+            conn = await Connection.open(
+                Target.parse(f"ws://127.0.0.1:{port}/"), loop.time() + 2, transcript
+            )
+            await conn.send(b"before")
+            conn.half_close()
+            await conn.send(b"after the FIN")
+            await conn.wait_closed()
+            server.close()
+            await server.wait_closed()
+            return bytes(transcript.sent), conn.end
+
+        sent, end = asyncio.run(asyncio.wait_for(main(), 10))
+        assert sent == b"before"
+        assert end is TransportEnd.EOF
+
     def test_bytes_received_before_a_reset_are_read_before_it(self) -> None:
         """A Close just before a reset is not lost when the case reads late."""
 
