@@ -60,11 +60,19 @@ def select_cases(
         case
         for case in pool
         if case.role == role
-        and (profile == "full" or case.profile == "default")
+        and in_profile(case, profile)
         and (not include or any(hit(case, p) for p in include))
         and not any(hit(case, p) for p in exclude)
     ]
     return chosen
+
+
+def in_profile(case: Case, profile: str) -> bool:
+    """``default`` runs the default cases, ``full`` adds the big ones, ``security`` runs
+    the security checks alone (opt-in: they probe policy, not conformance)."""
+    if profile == "security" or case.profile == "security":
+        return case.profile == profile
+    return profile == "full" or case.profile == "default"
 
 
 def _under(case: Case, prefix: str) -> bool:

@@ -11,7 +11,7 @@ from conformance.catalog import load_catalog
 from conformance.model import handshake, rules
 from conformance.model.verdict import Level
 
-CASE_ID = re.compile(r"^rfc\d+/\d+(\.\d+)*/[a-z0-9][a-z0-9.-]*$")
+CASE_ID = re.compile(r"^(rfc\d+/\d+(\.\d+)*|security/[a-z]+)/[a-z0-9][a-z0-9.-]*$")
 CASES = all_cases()
 
 

@@ -21,13 +21,15 @@ from . import (
     utf8,
 )
 from .base import Allowed, Case
+from .security import security_cases
 
 __all__ = ["Allowed", "Case", "all_cases", "case_by_id"]
 
 
 @cache
 def all_cases() -> tuple[Case, ...]:
-    """Every case the suite knows, ids unique."""
+    """Every case the suite knows, ids unique (the security checks as built for no stated
+    policy: ``wsconform run`` rebuilds them for the policy given)."""
     cases = (
         *handshake.CASES,
         *framing.CASES,
@@ -39,6 +41,7 @@ def all_cases() -> tuple[Case, ...]:
         *deflate_framing.CASES,
         *deflate_data.CASES,
         *deflate_rules.CASES,
+        *security_cases(),
     )
     ids = [case.id for case in cases]
     duplicates = {i for i in ids if ids.count(i) > 1}

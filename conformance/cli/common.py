@@ -36,7 +36,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
 
-PROFILES = ("default", "full")
+PROFILES = ("default", "full", "security")
 """``--profile`` choices, the default first."""
 DEFAULT_JOBS = 4
 DEFAULT_PATH = "/"
@@ -378,8 +378,8 @@ def add_target_arguments(
             "--profile",
             choices=PROFILES,
             default=PROFILES[0],
-            help=f"which cases: {PROFILES[0]}, or full to add the size limits "
-            f"(default {PROFILES[0]})",
+            help=f"which cases: {PROFILES[0]}, full to add the size limits, or security "
+            f"for the security checks alone (default {PROFILES[0]})",
         )
     parser.add_argument(
         "--no-color",

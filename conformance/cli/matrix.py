@@ -337,7 +337,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--profile",
         choices=PROFILES,
         default=DEFAULT_PROFILE,
-        help="full adds the size-limit cases (default: %(default)s)",
+        help="full adds the size-limit cases, security runs the security checks alone (with "
+        "no stated policy) (default: %(default)s)",
     )
     running.add_argument(
         "--cases", action="append", metavar="GLOB", help="only matching cases (repeatable)"

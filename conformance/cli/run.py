@@ -7,12 +7,14 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ..baseline import Baseline, compare, read_baseline, render_comparison
 from ..cases.base import Case
+from ..cases.security import SECURITY_PROFILE, security_cases
 from ..catalog import load_catalog
 from ..driver import ConfigError, Segmentation, Unreachable
+from ..policy.security import MAX_CONNECTIONS, SecurityPolicy, parse_auth_header
 from ..reports import json_report
 from ..results import RunReport
 from ..runner import run_suite, select_cases
@@ -56,6 +58,7 @@ class RunOptions:
     reports: ReportPaths
     no_color: bool
     baseline: str | None = None  # ``--baseline PATH``: exit 1 only for regressions
+    security: SecurityPolicy = field(default_factory=SecurityPolicy)  # what it enforces, if stated
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> RunOptions:
@@ -75,7 +78,30 @@ class RunOptions:
             reports=ReportPaths.from_args(args),
             no_color=args.no_color,
             baseline=args.baseline,
+            security=security_policy(args),
         )
+
+
+def security_policy(args: argparse.Namespace) -> SecurityPolicy:
+    """The policy options of ``--profile security``; UsageError (exit 2) when malformed,
+    or when given without that profile (they would change nothing)."""
+    origins = tuple(dict.fromkeys(o for group in args.origin_allow or () for o in group))
+    stated = origins or args.auth_header or args.max_message_size is not None
+    if (stated or args.connections is not None) and args.profile != SECURITY_PROFILE:
+        raise UsageError(
+            "--origin-allow, --auth-header, --max-message-size and "
+            "--connections need --profile security"
+        )
+    try:
+        auth = parse_auth_header(args.auth_header) if args.auth_header else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.max_message_size is not None and args.max_message_size < 1:
+        raise UsageError("--max-message-size must be at least 1")
+    connections = SecurityPolicy().connections if args.connections is None else args.connections
+    if not 1 <= connections <= MAX_CONNECTIONS:
+        raise UsageError(f"--connections must be 1 to {MAX_CONNECTIONS}")
+    return SecurityPolicy(origins, auth, args.max_message_size, connections)
 
 
 def parse_segmentation(text: str | None) -> Segmentation | None:
@@ -160,7 +186,8 @@ def run_selected(options: RunOptions) -> int:
         raise UsageError("--timeout must be positive")
     options.reports.check()
     baseline = load_baseline(options.baseline)
-    cases = select_cases(options.cases, options.exclude, profile=options.profile)
+    pool = security_cases(options.security) if options.profile == SECURITY_PROFILE else None
+    cases = select_cases(options.cases, options.exclude, profile=options.profile, cases=pool)
     if not cases:
         raise UsageError("no case matches the --cases/--exclude patterns (see 'wsconform cases')")
     catalog = load_catalog()
@@ -224,4 +251,40 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="cut and join the suite's separate writes at random (a case's own chopping "
         "stays); the seed is printed: a verdict must not change (default: off)",
     )
+    add_security_arguments(parser)
     parser.set_defaults(func=run_command)
+
+
+def add_security_arguments(parser: argparse.ArgumentParser) -> None:
+    """The policy the server should enforce, for ``--profile security`` (see
+    :mod:`conformance.policy.security`): a stated policy not enforced is FAIL."""
+    group = parser.add_argument_group(
+        "security policy (with --profile security; unstated: judged by RFC 6455 §10 alone)"
+    )
+    group.add_argument(
+        "--origin-allow",
+        action="append",
+        nargs="+",
+        metavar="ORIGIN",
+        help="the origins the application accepts, e.g. https://app.example (repeatable; "
+        "default: none stated)",
+    )
+    group.add_argument(
+        "--auth-header",
+        metavar="'NAME: VALUE'",
+        help="a credential the upgrade must carry: refused without it, accepted with it "
+        "(default: none stated; the authentication checks then do not run)",
+    )
+    group.add_argument(
+        "--max-message-size",
+        type=int,
+        metavar="N",
+        help="the message size limit in bytes the server claims (default: none stated)",
+    )
+    group.add_argument(
+        "--connections",
+        type=int,
+        metavar="N",
+        help=f"idle connections the rate check may open (default {SecurityPolicy().connections}, "
+        f"at most {MAX_CONNECTIONS})",
+    )
