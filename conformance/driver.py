@@ -137,6 +137,9 @@ class Target:
     secure: bool
     ssl_context: ssl.SSLContext | None = field(default=None, compare=False, repr=False)
     segmentation: Segmentation | None = field(default=None, compare=False, repr=False)
+    handshake_headers: tuple[tuple[bytes, bytes], ...] = field(default=(), repr=False)
+    """Headers every valid opening handshake of the suite carries (the preflight's and the
+    wire cases'): the Origin and credential a stated security policy requires."""
 
     @classmethod
     def parse(cls, url: str, ssl_context: ssl.SSLContext | None = None) -> Target:
@@ -178,7 +181,11 @@ class Target:
 
     @property
     def origin(self) -> bytes:
-        """A same-origin |Origin| value for this target (RFC 6454 serialisation)."""
+        """A same-origin |Origin| value for this target (RFC 6454 serialisation), unless
+        :attr:`handshake_headers` names the Origin to send."""
+        for name, value in self.handshake_headers:
+            if name.lower() == b"origin":
+                return value
         scheme = "https" if self.secure else "http"
         return f"{scheme}://".encode() + self.host_header
 

@@ -82,6 +82,9 @@ class RunReport:
     server_header: str = ""  # the ``Server:`` header of the preflight's 101, if sent
     preflight: tuple[str, ...] = ()
     """What the preflight found that changes how cases run (one line each, e.g. no Pong)."""
+    policy: tuple[str, ...] = ()
+    """The security policy the user stated (``SecurityPolicy.describe()``, one line each);
+    empty when none was stated. Shown in the reports' "Security" part."""
     error: str = ""
     """Why no case could run (the one-line diagnosis of exit 3), empty when they ran."""
 

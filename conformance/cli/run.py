@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from ..baseline import Baseline, compare, read_baseline, render_comparison
 from ..cases.base import Case
 from ..cases.security import SECURITY_PROFILE, security_cases
+from ..cases.security.access import policy_headers
 from ..catalog import load_catalog
 from ..driver import ConfigError, Segmentation, Unreachable
 from ..policy.security import MAX_CONNECTIONS, SecurityPolicy, parse_auth_header
@@ -82,6 +83,12 @@ class RunOptions:
         )
 
 
+SECURITY_NOTICE = (
+    "security profile: probes meant for servers you operate; each is bounded in bytes and "
+    "time (the rate check opens up to {connections} connections), to the target host only"
+)
+
+
 def security_policy(args: argparse.Namespace) -> SecurityPolicy:
     """The policy options of ``--profile security``; UsageError (exit 2) when malformed,
     or when given without that profile (they would change nothing)."""
@@ -102,6 +109,21 @@ def security_policy(args: argparse.Namespace) -> SecurityPolicy:
     if not 1 <= connections <= MAX_CONNECTIONS:
         raise UsageError(f"--connections must be 1 to {MAX_CONNECTIONS}")
     return SecurityPolicy(origins, auth, args.max_message_size, connections)
+
+
+def security_reproduce_args(policy: SecurityPolicy) -> tuple[str, ...]:
+    """``--profile security`` and the stated policy, for a Reproduce command; the
+    credential's value is left out (a report is shared, a secret should not be)."""
+    args = ["--profile", SECURITY_PROFILE]
+    for origin in policy.origin_allow:
+        args += ["--origin-allow", origin]
+    if policy.auth_header is not None:
+        args += ["--auth-header", f"{policy.auth_header[0]}: <credential>"]
+    if policy.max_message_size is not None:
+        args += ["--max-message-size", str(policy.max_message_size)]
+    if policy.connections != SecurityPolicy().connections:
+        args += ["--connections", str(policy.connections)]
+    return tuple(args)
 
 
 def parse_segmentation(text: str | None) -> Segmentation | None:
@@ -127,13 +149,27 @@ def load_baseline(path: str | None) -> Baseline | None:
 
 
 async def run_against_target(
-    target_options: TargetOptions, cases: Sequence[Case], settings: SuiteSettings
+    target_options: TargetOptions,
+    cases: Sequence[Case],
+    settings: SuiteSettings,
+    handshake_headers: Sequence[tuple[str, str]] = (),
+    profile_args: Sequence[str] = (),
 ) -> RunReport:
-    """Open the target and run ``cases`` against it; TargetError if it cannot be reached."""
+    """Open the target and run ``cases`` against it; TargetError if it cannot be reached.
+
+    ``handshake_headers`` go on every valid opening handshake (the preflight's included):
+    the Origin and credential a stated security policy requires; ``profile_args`` join
+    each case's Reproduce command (``--profile security`` and the policy options)."""
     segmentation = parse_segmentation(settings.segmentation)
     async with open_target(target_options) as running:
         progress = ProgressMarks(len(cases), enabled=not settings.quiet)
         target, named = running.target, running.reproduce_args
+        if handshake_headers:
+            encoded = tuple(
+                (n.encode("latin-1"), v.encode("latin-1")) for n, v in handshake_headers
+            )
+            target = replace(target, handshake_headers=encoded)
+        named = (*named, *profile_args)
         if segmentation is not None:
             target = replace(target, segmentation=segmentation)
             named = (*named, "--segmentation", segmentation.describe())
@@ -190,13 +226,25 @@ def run_selected(options: RunOptions) -> int:
     cases = select_cases(options.cases, options.exclude, profile=options.profile, cases=pool)
     if not cases:
         raise UsageError("no case matches the --cases/--exclude patterns (see 'wsconform cases')")
+    if options.profile == SECURITY_PROFILE and not settings.quiet:
+        print(SECURITY_NOTICE.format(connections=options.security.connections), file=sys.stderr)
     catalog = load_catalog()
     try:
-        report = asyncio.run(run_against_target(options.target, cases, settings))
+        report = asyncio.run(
+            run_against_target(
+                options.target,
+                cases,
+                settings,
+                policy_headers(options.security),
+                security_reproduce_args(options.security) if pool is not None else (),
+            )
+        )
     except TargetError as exc:
         write_error_report(options, str(exc))
         raise
     report.profile = options.profile
+    if options.profile == SECURITY_PROFILE:
+        report.policy = options.security.describe()
     code = conclude(
         report,
         catalog,

@@ -102,6 +102,11 @@ class Observed:
     client_closed_first: bool = False
     """The peer is a client and it closed TCP before the suite, playing the server, did
     (RFC 6455 §7.1.1: the server closes first, "in most normal cases")."""
+    measures: dict[str, float] = field(default_factory=dict)
+    """Named measurements a security probe made (seconds until the peer ended the
+    connection, connections accepted, a time ratio, ...), judged by its behaviours."""
+    leaks: list[str] = field(default_factory=list)
+    """Disclosures found in what the peer sent (a stack trace, a file path, a version)."""
 
     @property
     def answered(self) -> bool:

@@ -6,6 +6,10 @@ a filter by outcome and by section; the cases that did not pass, grouped by spec
 section, worst first within a section, each one a ``<details>`` whose summary is
 its one-line Actual and whose body is the evidence (requirement quotes,
 Expected/Actual, bytes, notes, the reproduce command); then the table of every case.
+A run with ``security/*`` checks has a "Security" part before the cases that did not
+pass: the policy line, per theme the checks that did not pass (each linked to its
+evidence) with the theme's advice, and the themes passed whole
+(:mod:`conformance.reports.security`).
 
 The filter needs the script: with scripting off it stays hidden and everything
 shows. Nothing is loaded from elsewhere, so the file works offline. Every piece of
@@ -34,6 +38,7 @@ from .evidence import (
     section_counts,
     section_key,
 )
+from .security import TITLE, SecurityPart, ThemeGroup, security_part
 
 EVIDENCE_LIMIT = 1024
 """Bytes of each direction shown in a case's folded evidence (the JSON keeps more)."""
@@ -84,6 +89,8 @@ blockquote{margin:.3rem 0 .3rem 1rem;padding-left:.8rem;border-left:3px solid #c
 dl.ea{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}
 dt{font-weight:600}dd{margin:0}
 summary{cursor:pointer;font-weight:600}
+.security ul{list-style:none;padding-left:.5rem}.security li{margin:.15rem 0}
+.advice{border-left:3px solid #0277bd;padding-left:.8rem}
 """ + "".join(
     f".o-{o.value} .badge,.badge.o-{o.value}{{background:{c}}}.case.o-{o.value}{{border-color:{c}}}"
     for o, c in COLOURS.items()
@@ -332,12 +339,9 @@ def evidence_parts(result: CaseResult, catalog: Catalog | None, target_url: str)
 
 def _case(result: CaseResult, catalog: Catalog | None, target_url: str, anchor: str) -> str:
     """One case that did not pass, folded: the summary line says what happened."""
-    actual = one_line(result.actual)
-    if len(actual) > SUMMARY_ACTUAL_CHARS:
-        actual = actual[: SUMMARY_ACTUAL_CHARS - 1] + "…"
     summary = (
         f"<summary>{badge(result.outcome)} <code>{escape_line(result.id)}</code> "
-        f'{escape_line(result.title)} — <span class="actual">{escape(actual, quote=True)}'
+        f'{escape_line(result.title)} — <span class="actual">{short_actual(result)}'
         "</span></summary>"
     )
     return "\n".join(
@@ -373,15 +377,55 @@ def _not_passed(report: RunReport, catalog: Catalog | None, anchors: dict[int, s
     return f'<section id="not-passed"><h2>{title}</h2>\n' + "\n".join(blocks) + "\n</section>"
 
 
+def short_actual(result: CaseResult) -> str:
+    """The Actual text on one line, cut to :data:`SUMMARY_ACTUAL_CHARS`, HTML-escaped."""
+    actual = one_line(result.actual)
+    if len(actual) > SUMMARY_ACTUAL_CHARS:
+        actual = actual[: SUMMARY_ACTUAL_CHARS - 1] + "…"
+    return escape(actual, quote=True)
+
+
+def _theme(group: ThemeGroup, anchor_of: dict[int, str]) -> str:
+    """One theme with findings: a line per check (linked to its evidence), the advice."""
+    items = "".join(
+        f'<li class="o-{r.outcome.value}">{badge(r.outcome)} '
+        f'<a href="#{escape(anchor_of[id(r)], quote=True)}"><code>{escape_line(r.id)}</code></a>'
+        f' — <span class="actual">{short_actual(r)}</span></li>'
+        for r in group.findings
+    )
+    parts = [f"<h3>{escape_line(group.title)}</h3>", f"<p>{escape_line(group.tally)}:</p>"]
+    parts.append(f"<ul>{items}</ul>")
+    if group.advice:
+        source = f' <span class="meta">({escape_line(group.source)})</span>' if group.source else ""
+        parts.append(
+            f'<p class="advice"><strong>Advice:</strong> {escape_line(group.advice)}{source}</p>'
+        )
+    return "\n".join(parts)
+
+
+def _security(part: SecurityPart, report: RunReport, anchors: dict[int, str]) -> str:
+    """The "Security" part: the policy, each theme with findings, the themes passed."""
+    anchor_of = {id(result): anchors[index] for index, result in enumerate(report.results)}
+    blocks = [f'<section id="security" class="security"><h2>{TITLE}</h2>']
+    blocks.append(f'<p class="policy"><em>{escape_line(part.policy)}</em></p>')
+    blocks += [_theme(group, anchor_of) for group in part.flagged]
+    if part.passed:
+        blocks.append(f"<p><strong>Passed:</strong> {escape_line(part.passed_line)}</p>")
+    blocks.append("</section>")
+    return "\n".join(blocks)
+
+
 def render_html(report: RunReport, catalog: Catalog | None) -> str:
     """The whole run as one HTML5 document."""
     anchors = _anchors(report.results)
+    part = security_part(report)
+    security = "" if part is None else _security(part, report, anchors) + "\n"
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>WebSocket conformance: {escape_line(report.target_url)}</title>\n"
         f"<style>{CSS}</style>\n</head>\n<body>\n"
-        f"{_header(report)}\n{_filter(report)}\n<main>\n"
+        f"{_header(report)}\n{_filter(report)}\n<main>\n{security}"
         f"{_not_passed(report, catalog, anchors)}\n{_table(report, catalog, anchors)}\n"
         f"</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
     )

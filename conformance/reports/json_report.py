@@ -9,11 +9,12 @@ Contract (extra fields may be added, never removed or renamed)::
                 "requirements": ["…"], "expected": "…", "actual": "…", "duration_s": 0.0}]}
 
 Extras: ``started_at``, ``duration_s``, ``strict``, ``profile``, ``preflight`` (a list
-of the preflight's findings, one line each) and, only when no case could run (exit 3,
-``cases`` empty), ``error`` (the one-line diagnosis) at the top; ``server_command`` and
-``server_header`` in ``target`` (empty when not known); per case ``level``, ``spec``,
-``section``, ``sent_hex``, ``received_hex``, ``sent_total``, ``received_total``,
-``notes`` and ``reproduce``. Bytes are lower-case hex strings.
+of the preflight's findings, one line each), ``policy`` (the security policy stated
+with ``--profile security``, one line each; empty when none) and, only when no case
+could run (exit 3, ``cases`` empty), ``error`` (the one-line diagnosis) at the top;
+``server_command`` and ``server_header`` in ``target`` (empty when not known); per case
+``level``, ``spec``, ``section``, ``sent_hex``, ``received_hex``, ``sent_total``,
+``received_total``, ``notes`` and ``reproduce``. Bytes are lower-case hex strings.
 
 Compact transcripts: the report grows with what went wrong, not with what was sent.
 ``sent_hex``/``received_hex`` hold a prefix of the bytes the suite kept: at most
@@ -107,6 +108,7 @@ def to_json(report: RunReport, limit: int | None = None) -> dict[str, Any]:
         "strict": report.strict,
         "profile": report.profile,
         "preflight": list(report.preflight),
+        "policy": list(report.policy),
     } | ({"error": report.error} if report.error else {})
 
 
@@ -190,6 +192,7 @@ def from_json(data: dict[str, Any]) -> RunReport:
         server_command=_optional(target, "server_command", str, "", "target"),
         server_header=_optional(target, "server_header", str, "", "target"),
         preflight=_strings(data, "preflight", "report"),
+        policy=_strings(data, "policy", "report"),
         profile=_optional(data, "profile", str, "", "report"),
         error=_optional(data, "error", str, "", "report"),
     )

@@ -1,4 +1,9 @@
-"""Markdown: the whole run, or one case as a block ready to paste into a bug tracker."""
+"""Markdown: the whole run, or one case as a block ready to paste into a bug tracker.
+
+A run with ``security/*`` checks gets a "Security" part before the cases that did not
+pass: the policy line, per theme the checks that did not pass and the theme's advice,
+and the themes that passed whole (:mod:`conformance.reports.security`).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from .evidence import (
     requirement_lines,
     section_counts,
 )
+from .security import TITLE, SecurityPart, security_part
 
 EVIDENCE_LIMIT = 256
 """Bytes of each direction shown per case."""
@@ -110,6 +116,25 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     ]
 
 
+def security_markdown(part: SecurityPart) -> list[str]:
+    """The "Security" part: the policy, a subsection per theme with findings (a line per
+    check that did not pass, then the advice and its source), the themes passed whole."""
+    lines = [f"## {TITLE}", "", f"_{md_escape(part.policy)}_", ""]
+    for group in part.flagged:
+        lines += [f"### {md_escape(group.title)}", "", f"{md_escape(group.tally)}:", ""]
+        lines += [
+            f"- **{result.outcome.name}** {_code(result.id)}: {md_escape(result.actual)}"
+            for result in group.findings
+        ]
+        lines.append("")
+        if group.advice:
+            source = f" ({md_escape(group.source)})" if group.source else ""
+            lines += [f"**Advice:** {md_escape(group.advice)}{source}", ""]
+    if part.passed:
+        lines += [f"**Passed:** {md_escape(part.passed_line)}", ""]
+    return lines[:-1]  # every block above ends with a blank line; the caller adds its own
+
+
 def render_markdown(report: RunReport, catalog: Catalog | None) -> str:
     """The run: a summary table, counts per section, then each case that did not pass."""
     counts = report.summary()
@@ -138,6 +163,9 @@ def render_markdown(report: RunReport, catalog: Catalog | None) -> str:
                 for label, c in sections
             ],
         )
+    part = security_part(report)
+    if part is not None:
+        lines += ["", *security_markdown(part)]
     failing = non_passing(report)
     lines += ["", "## Cases that did not pass", ""]
     if not failing:

@@ -29,6 +29,18 @@ grouped under a heading per spec section, then the summary::
 
 ``-q`` (:data:`Detail.QUIET`): the ids that FAIL, ERROR or WARN, then the summary line.
 
+A run with ``security/*`` checks adds a "Security" part before the summary (at the
+default detail it replaces their lines under the section headings): the policy the
+user stated, the checks that did not pass grouped by theme with the theme's advice,
+and the themes that passed whole on one line (:mod:`conformance.reports.security`)::
+
+    Security · no policy stated: findings are judged by RFC 6455 §10 alone (WARN/INFO)
+    Origin and cross-site WebSocket hijacking · 1 of 6 checks did not pass
+      ⚠ security/origin/foreign  WARN  HTTP 101 Switching Protocols to Origin https://evil.example
+        advice  Check the Origin header against an exact allow-list ...
+        source  RFC 6455 §10.2, §4.2.2; OWASP ASVS 4.4.2
+    passed: Size limits and bombs (5), TLS (2)
+
 ANSI colours are used only when asked for; peer-controlled text is always made
 printable first, so a peer cannot inject escape sequences.
 """
@@ -52,6 +64,7 @@ from .evidence import (
     section_counts,
     section_key,
 )
+from .security import TITLE, SecurityPart, ThemeGroup, security_part, security_results
 
 WIDTH = 100
 """Columns of the output when the terminal's width is unknown."""
@@ -227,13 +240,19 @@ def case_line(
 
 
 def render_list(
-    report: RunReport, catalog: Catalog | None, *, color: bool, width: int = WIDTH
+    report: RunReport,
+    catalog: Catalog | None,
+    *,
+    color: bool,
+    width: int = WIDTH,
+    leave_out: Collection[str] = (),
 ) -> str:
     """A heading per section, then one line per case of it that did not pass (ids
-    aligned within the section); empty when every case passed."""
+    aligned within the section) but those in ``leave_out``; empty when there is none."""
     width = max(width, MIN_WIDTH)
     stopped = stopped_by_preflight(report)
-    groups = grouped_by_section(report, {r.id for same in stopped.values() for r in same})
+    skipped = {r.id for same in stopped.values() for r in same} | set(leave_out)
+    groups = grouped_by_section(report, skipped)
     out = [
         _paint(
             shorten(
@@ -262,6 +281,64 @@ def render_list(
                 result, id_width=id_width, outcome_width=outcome_width, width=width, color=color
             )
     return "\n".join(out) + "\n"
+
+
+# the security part ---------------------------------------------------------------------
+
+
+ADVICE_LABELS = ("advice", "source")
+"""The labels of a theme's advice lines, in order."""
+
+
+def _theme_lines(
+    group: ThemeGroup, *, id_width: int, outcome_width: int, width: int, color: bool
+) -> list[str]:
+    """A theme's heading, its checks that did not pass, then its advice and source."""
+    lines = [_paint(shorten(printable(f"{group.title} · {group.tally}"), width), _BOLD, color)]
+    for result in group.findings:
+        lines += case_line(
+            result, id_width=id_width, outcome_width=outcome_width, width=width, color=color
+        )
+    label_width = max(len(label) for label in ADVICE_LABELS)
+    indent = " " * (4 + label_width + 2)
+    for label, text in zip(ADVICE_LABELS, (group.advice, group.source), strict=True):
+        if text:
+            lines += _labelled(
+                label, f"    {label.ljust(label_width)}  ", text, indent, width, color
+            )
+    return lines
+
+
+def _labelled(
+    label: str, first: str, text: str, rest: str, width: int, color: bool, code: str = _DIM
+) -> list[str]:
+    """``text`` wrapped after ``first`` (which holds ``label``), the label painted."""
+    lines = _wrap(one_line(text), first, rest, width)
+    lines[0] = lines[0].replace(label, _paint(label, code, color), 1)
+    return lines
+
+
+def security_lines(part: SecurityPart, *, color: bool, width: int = WIDTH) -> list[str]:
+    """The "Security" part: the policy line, each theme with findings, the themes passed."""
+    width = max(width, MIN_WIDTH)
+    lines = _labelled(TITLE, f"{TITLE} · ", part.policy, "  ", width, color, _BOLD)
+    findings = [r for group in part.flagged for r in group.findings]
+    id_width = min(max((len(printable(r.id)) for r in findings), default=0), width // 2)
+    outcome_width = max((len(r.outcome.name) for r in findings), default=0)
+    for group in part.flagged:
+        lines += _theme_lines(
+            group, id_width=id_width, outcome_width=outcome_width, width=width, color=color
+        )
+    if part.passed:
+        green = COLOURS[Outcome.PASS]
+        lines += _labelled("passed:", "passed: ", part.passed_line, "  ", width, color, green)
+    return lines
+
+
+def render_security(report: RunReport, *, color: bool, width: int = WIDTH) -> str:
+    """:func:`security_lines` as text; empty when the run has no security check."""
+    part = security_part(report)
+    return "" if part is None else "\n".join(security_lines(part, color=color, width=width)) + "\n"
 
 
 # -q ------------------------------------------------------------------------------------
@@ -412,17 +489,17 @@ def render_run(
     if detail is Detail.QUIET:
         return render_quiet(report, color=color)
     parts = [render_header(report, color=color, width=width)]
+    security = render_security(report, color=color, width=width)
     if detail is Detail.EVIDENCE:
         failures = render_failures(report, catalog, color=color)
-        if failures:
-            parts.append(failures)
+        parts += [text for text in (failures, security) if text]
         parts.append(render_summary(report, color=color))
         return "\n".join(parts)
-    listing = render_list(report, catalog, color=color, width=width)
-    if listing:
-        parts.append(listing)
+    security_ids = {result.id for result in security_results(report)}
+    listing = render_list(report, catalog, color=color, width=width, leave_out=security_ids)
+    parts += [text for text in (listing, security) if text]
     summary = _summary_painted(report, color) + "\n"
-    if listing and report.role == "server":
+    if non_passing(report) and report.role == "server":
         summary += _paint(MORE_HINT, _DIM, color) + "\n"
     parts.append(summary)
     return "\n".join(parts)

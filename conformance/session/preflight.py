@@ -94,7 +94,10 @@ async def preflight(target: Target, timeout: float) -> PreflightResult:
     transcript = Transcript()
     target = replace(target, segmentation=None)  # the cases' write plans stay as drawn
     conn = await Connection.open(target, deadline, transcript)
-    request = hs.build_request(target.host_header, target.resource, origin=target.origin)
+    extra = [(n, v) for n, v in target.handshake_headers if n.lower() != b"origin"]
+    request = hs.build_request(
+        target.host_header, target.resource, origin=target.origin, extra=extra
+    )
     reader = hs.ResponseReader()
     waited: float | None = None
     try:

@@ -223,6 +223,7 @@ class WireSession:
             ctx.target.resource,
             protocols=protocols,
             extensions=extensions,
+            extra=ctx.target.handshake_headers,
         )
         conn = await ctx.connect()
         started = len(ctx.transcript.received)

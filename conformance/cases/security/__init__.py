@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from ...policy.security import SecurityPolicy
 from ..base import Case
+from . import auth, origin
 
 __all__ = ["SECURITY_PROFILE", "security_cases"]
 
@@ -24,7 +25,7 @@ ThemeCases = Callable[[SecurityPolicy], tuple[Case, ...]]
 
 def _themes() -> tuple[ThemeCases, ...]:
     """Each theme module's ``cases``, in report order (one import line a theme)."""
-    themes: list[ThemeCases] = []
+    themes: list[ThemeCases] = [origin.cases, auth.cases]
     return tuple(themes)
 
 
