@@ -39,6 +39,11 @@ SEC_PROTOCOL = "Sec-WebSocket-Protocol"
 SEC_EXTENSIONS = "Sec-WebSocket-Extensions"
 SEC_ACCEPT = "Sec-WebSocket-Accept"
 
+MAX_HEADER_LINES = 100
+"""Header lines a request may carry (Apache's ``LimitRequestFields`` default): more is
+refused with 431 Request Header Fields Too Large (RFC 6585 §5)."""
+HEADERS_TOO_LARGE = 431  # RFC 6585 §5
+
 
 def accept_key(key: str) -> str:
     """``Sec-WebSocket-Accept`` for the key as received (§4.2.2 step 5.4), as text."""
@@ -135,6 +140,8 @@ class ServerBehaviour:
 
     max_request_reads: int | None = None
     """Reads the request head may take; None (correct) waits for it however it is cut."""
+    max_header_lines: int | None = MAX_HEADER_LINES
+    """Header lines a request may carry (:meth:`check_header_lines`); None: no cap."""
 
     def __init__(self, subprotocols: Sequence[str] = DEFAULT_SUBPROTOCOLS) -> None:
         self.subprotocols = tuple(subprotocols)
@@ -148,6 +155,7 @@ class ServerBehaviour:
     def checks(self) -> tuple[Check, ...]:
         """The §4.2.1 rules, in the order they are checked."""
         return (
+            self.check_header_lines,
             self.check_method,
             self.check_http_version,
             self.check_host,
@@ -170,6 +178,13 @@ class ServerBehaviour:
             if refusal is not None:
                 return refusal
         return None
+
+    def check_header_lines(self, request: ReceivedRequest) -> Refusal | None:
+        """§10.4, §10.7: a bounded request head; too many lines get 431 (RFC 6585 §5)."""
+        cap = self.max_header_lines
+        if cap is None or len(request.headers) <= cap:
+            return None
+        return Refusal(HEADERS_TOO_LARGE, f"more than {cap} header lines")
 
     def check_method(self, request: ReceivedRequest) -> Refusal | None:
         """§4.2.1 item 1: a GET request."""
