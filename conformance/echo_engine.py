@@ -23,10 +23,17 @@ applies to the inflated message (1009). The deflate hooks: ``compress_reply``,
 ``on_inflate_error``, ``compressed_echo``, ``uncompressed_echo``, ``deflate_pong``,
 ``inflate_limit``, ``inflate_after_final_block``, ``inflate_stored_blocks``,
 ``inflate_each_fragment``, ``uncompressed_into_window``.
+
+Size limits (RFC 6455 §10.4): a frame whose header announces more than the message
+limit fails at once, before its payload; so does a message past the limit after
+reassembly (``message_limit``) or after inflation (``inflate_limit``), and a message in
+more frames than the fragment cap (``fragment_limit``), each with ``limit_close_code``
+(1009). ``input_filter`` lets a fault misread the incoming stream.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Final
 
@@ -66,6 +73,10 @@ from conformance.server_deflate import (
 
 DEFAULT_MAX_MESSAGE: Final = 16 * 2**20
 """Largest message (and frame) the engine takes before failing with 1009 (§7.4.1)."""
+DEFAULT_MAX_FRAGMENTS: Final = 65_536
+"""Most frames one message may come in before the engine fails with 1009: §10.4 names
+"a long stream of small frames" (ws CVE-2026-48779). The full profile's densest
+message is 4 MiB in 64-byte fragments: exactly this many."""
 
 DATA_OPCODES: Final = frozenset({Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY})
 
@@ -197,9 +208,29 @@ class WirePolicy:
         """The answer to a Ping once deflate was agreed: as :meth:`pong`, no RSV1 (§6.1)."""
         return self.pong(ping_payload)
 
+    def message_limit(self, max_message: int) -> int:
+        """The size a message may reach after reassembly: the limit on each frame too
+        (§10.4 "a limit on frame sizes and the total message size after reassembly")."""
+        return max_message
+
+    def fragment_limit(self, max_fragments: int | None) -> int | None:
+        """The most frames one message may come in (None: no cap; §10.4 "a long stream of
+        small frames")."""
+        return max_fragments
+
+    def limit_close_code(self) -> int:
+        """The close code when a size limit triggers: 1009, "a message that is too big for
+        it to process" (§7.4.1)."""
+        return CloseCode.MESSAGE_TOO_BIG
+
+    def input_filter(self) -> Callable[[bytes], bytes] | None:
+        """A fresh rewriter of one connection's incoming bytes, applied before decoding
+        (None: the bytes as received). A fault reads the stream its own wrong way here."""
+        return None
+
     def inflate_limit(self, max_message: int) -> int:
         """The size a compressed message may inflate to: the message limit, applied to the
-        inflated data (RFC 6455 §10.4; RFC 7692 §8 names decompression bombs)."""
+        inflated data, the message the application gets (RFC 6455 §10.4; RFC 7692 §6.2)."""
         return max_message
 
     def inflate_after_final_block(self) -> bool:
@@ -272,7 +303,8 @@ class EchoEngine:
     Feed the client's bytes to :meth:`receive` and its end of stream to
     :meth:`receive_eof`; write each :class:`EngineOutput` in order. ``max_message``
     bounds memory: a larger frame or message fails with 1009 (§7.4.1), a frame as
-    soon as its header announces it.
+    soon as its header announces it; so does a message in more than ``max_fragments``
+    frames (§10.4, None: no cap).
     """
 
     def __init__(
@@ -280,6 +312,7 @@ class EchoEngine:
         policy: WirePolicy | None = None,
         *,
         max_message: int = DEFAULT_MAX_MESSAGE,
+        max_fragments: int | None = DEFAULT_MAX_FRAGMENTS,
         deflate: DeflateSettings | None = None,
     ) -> None:
         self.policy = policy = policy or WirePolicy()
@@ -288,9 +321,12 @@ class EchoEngine:
         self.stream = PeerStream(
             peer="client",
             max_payload=max_message,
-            max_message=max_message,
+            max_message=policy.message_limit(max_message),
             allowed_rsv=RSV1_BIT if deflate is not None else 0,
         )
+        self.max_fragments = policy.fragment_limit(max_fragments)
+        """The most frames one message may come in (None: no cap)."""
+        self._filter = policy.input_filter()
         self._deflater: ServerDeflater | None = None
         self._inflater: ServerInflater | None = None
         if deflate is not None:
@@ -327,6 +363,8 @@ class EchoEngine:
 
     def receive(self, data: bytes) -> EngineOutput:
         """Process the client's next bytes (any chunking gives the same output in total)."""
+        if self._filter is not None:
+            data = self._filter(data)
         out = bytearray()
         if self.close_sent and not self.close_received and not self.stream.eof:
             self._await_close(data)
@@ -373,7 +411,7 @@ class EchoEngine:
                 return
             self._violation(event, out)
         elif isinstance(event, FrameTooLarge | MessageTooLarge):
-            self._fail(CloseCode.MESSAGE_TOO_BIG, out)
+            self._fail(self.policy.limit_close_code(), out)
         elif isinstance(event, Frame):
             self._on_frame(event, out)
         elif isinstance(event, Message):
@@ -403,6 +441,10 @@ class EchoEngine:
             self._begin(frame.opcode, frame.rsv1)
         if self._message is not None:
             self._message.sizes.append(len(frame.payload))
+            cap = self.max_fragments
+            if cap is not None and len(self._message.sizes) > cap:
+                self._fail(self.policy.limit_close_code(), out)  # §10.4: small frames
+                return
             self._check_text(frame.payload[probed:], frame.fin, out)
 
     def _rsv1_misplaced(self, frame: Frame) -> bool:
@@ -431,7 +473,7 @@ class EchoEngine:
         try:
             data = b"".join(self._inflater.inflate(piece) for piece in pieces)
         except InflatedTooLarge:
-            self._fail(CloseCode.MESSAGE_TOO_BIG, out)
+            self._fail(self.policy.limit_close_code(), out)
             return None
         except InflateError as exc:
             code = self.policy.on_inflate_error(str(exc))

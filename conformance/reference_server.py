@@ -50,7 +50,7 @@ from wsproto.events import (
 )
 from wsproto.utilities import LocalProtocolError
 
-from conformance.echo_engine import EchoEngine, WirePolicy
+from conformance.echo_engine import DEFAULT_MAX_FRAGMENTS, EchoEngine, WirePolicy
 from conformance.model.codec import encode_frame
 from conformance.model.constants import Opcode
 from conformance.model.frames import Frame
@@ -70,6 +70,7 @@ DEFAULT_HOST = "127.0.0.1"
 MAX_HEADER_BYTES = 16 * 1024
 HANDSHAKE_TIMEOUT = 10.0
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+MAX_FRAGMENTS = DEFAULT_MAX_FRAGMENTS
 IDLE_TIMEOUT = 300.0
 WRITE_TIMEOUT = 10.0
 LINGER_TIMEOUT = 2.0
@@ -93,6 +94,10 @@ class ServerLimits:
     max_header_bytes: int = MAX_HEADER_BYTES
     handshake_timeout: float = HANDSHAKE_TIMEOUT
     max_message_bytes: int = MAX_MESSAGE_BYTES
+    """Largest frame or message (reassembled, inflated); a header announcing more fails
+    at once with 1009 (§10.4, §7.4.1)."""
+    max_fragments: int | None = MAX_FRAGMENTS
+    """Most frames of one message (§10.4 "a long stream of small frames"); None: no cap."""
     idle_timeout: float | None = IDLE_TIMEOUT
     write_timeout: float = WRITE_TIMEOUT
     linger_timeout: float = LINGER_TIMEOUT
@@ -325,7 +330,9 @@ class _Session:
     ) -> None:
         """Echo messages, answer pings and Close (§5.5.2, §5.5.3, §5.6, §7.1)."""
         ws = Connection(ConnectionType.SERVER)
-        check = EchoEngine(max_message=self.limits.max_message_bytes)
+        check = EchoEngine(
+            max_message=self.limits.max_message_bytes, max_fragments=self.limits.max_fragments
+        )
         ws.receive_data(trailing)
         check.receive(trailing)
         message = _Message()
@@ -358,7 +365,10 @@ class _Session:
         """Echo with the suite's own :class:`EchoEngine` under ``wire_policy`` (§5, §7, §8),
         with permessage-deflate if ``deflate`` was agreed (RFC 7692)."""
         engine = EchoEngine(
-            self.wire_policy, max_message=self.limits.max_message_bytes, deflate=deflate
+            self.wire_policy,
+            max_message=self.limits.max_message_bytes,
+            max_fragments=self.limits.max_fragments,
+            deflate=deflate,
         )
         output = engine.receive(trailing)
         while True:

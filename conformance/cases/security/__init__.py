@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from ...policy.security import SecurityPolicy
 from ..base import Case
-from . import auth, headers, origin, timeouts
+from . import auth, headers, leakage, limits, origin, rate, timeouts, tls
 
 __all__ = ["SECURITY_PROFILE", "security_cases"]
 
@@ -25,7 +25,16 @@ ThemeCases = Callable[[SecurityPolicy], tuple[Case, ...]]
 
 def _themes() -> tuple[ThemeCases, ...]:
     """Each theme module's ``cases``, in report order (one import line a theme)."""
-    themes: list[ThemeCases] = [origin.cases, auth.cases, timeouts.cases, headers.cases]
+    themes: list[ThemeCases] = [
+        origin.cases,
+        auth.cases,
+        limits.cases,
+        timeouts.cases,
+        headers.cases,
+        rate.cases,
+        leakage.cases,
+        tls.cases,
+    ]
     return tuple(themes)
 
 
