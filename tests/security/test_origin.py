@@ -14,11 +14,12 @@ import pytest
 from access_runs import access_cases, outcomes, run_on, unreported
 
 from conformance.cases.security import origin
+from conformance.cases.security.origin import HOST_ONLY_LOOKALIKES
 from conformance.hardening import HARDENED_ORIGINS, HARDENED_POLICY, start_hardened_server
 from conformance.model.security_origin import LOOKALIKES, lookalike_origin, split_origin
 from conformance.model.server_access import AccessPolicy
 from conformance.model.server_handshake import ReceivedRequest
-from conformance.model.verdict import Outcome
+from conformance.model.verdict import Level, Outcome
 from conformance.policy.security import STATED, SecurityPolicy
 from conformance.reference_server import ReferenceServer, start_reference_server
 from fixtures.security_fault import SecurityFault
@@ -88,8 +89,19 @@ def test_without_stated_origins_no_lookalike_check_is_skipped() -> None:
 def test_stated_origins_make_the_origin_checks_musts() -> None:
     stated = {c.id: c.level.failure for c in origin.cases(HARDENED_POLICY)}
     unstated = {c.id: c.level.failure for c in origin.cases(SecurityPolicy())}
+    host_only = {f"security/origin/lookalike-{slug}" for slug in HOST_ONLY_LOOKALIKES}
     for case_id in (*FOREIGN_IDS, *LOOKALIKE_IDS):
-        assert (stated[case_id], unstated[case_id]) == (Outcome.FAIL, Outcome.WARN), case_id
+        unstated_failure = Outcome.INFO if case_id in host_only else Outcome.WARN
+        assert (stated[case_id], unstated[case_id]) == (Outcome.FAIL, unstated_failure), case_id
+
+
+def test_a_host_only_origin_check_is_info_without_stated_origins() -> None:
+    """Another scheme or port of the target's own host: a host-only comparison is a
+    common design, so without --origin-allow it cannot be called a mistake."""
+    unstated = {c.id: c.level for c in origin.cases(SecurityPolicy())}
+    assert unstated["security/origin/lookalike-scheme"] is Level.MAY
+    assert unstated["security/origin/lookalike-port"] is Level.MAY
+    assert unstated["security/origin/lookalike-suffix"] is Level.SHOULD
 
 
 # -- against servers -------------------------------------------------------------------

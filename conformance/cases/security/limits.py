@@ -418,7 +418,7 @@ def cases(policy: SecurityPolicy) -> tuple[Case, ...]:
             "many-tiny-fragments",
             "An unfinished message of 100,000 tiny continuation frames ends the connection",
             (R_IMPOSE, R_PROTECT),
-            Level.SHOULD,
+            Level.MAY,
             many_tiny_fragments(limit),
             f"A 1-byte binary frame (FIN clear), then {FRAGMENTS} continuations (FIN clear) of "
             "1 byte each, or empty where that total would pass the stated limit (the count, "
@@ -426,7 +426,11 @@ def cases(policy: SecurityPolicy) -> tuple[Case, ...]:
             f"{FRAGMENTS_PER_WRITE} frames a write, stopping once the server ends the "
             "connection. §10.4 names 'a long stream of small frames': ending the connection "
             f"(any Close, or TCP) passes; still open {END_BOUND:g} s after the last frame is "
-            "WARN (the total never passes a stated limit, so never FAIL).",
+            "INFO, never WARN: §10.4's SHOULD is a limit on frame sizes and on the total "
+            "message size, and the total here (100 KB) is under any sensible limit, so a "
+            "server with a size limit but no fragment cap meets the text; the per-fragment "
+            "memory such a stream pins (the CVE) is an implementation matter the report "
+            "names. The total never passes a stated limit, so never FAIL.",
             scale=TIMEOUT_SCALE,
         ),
     ]

@@ -146,6 +146,16 @@ def _cookie_case(policy: SecurityPolicy) -> Case:
     )
 
 
+HOST_ONLY_LOOKALIKES: Final = frozenset({"scheme", "port"})
+"""Look-alikes on the allowed host itself: without a stated policy, INFO (not WARN)."""
+HOST_ONLY_NOTE: Final = (
+    " The same host under another scheme or port is another origin (RFC 6454), but "
+    "comparing the host alone is a common, deliberate choice (Tornado's default "
+    "check_origin does): without --origin-allow the suite cannot tell it from a mistake, "
+    "so it is INFO; with --origin-allow it is FAIL."
+)
+
+
 def _allowed_base(policy: SecurityPolicy) -> Callable[[CaseContext], str]:
     """The origin the look-alikes imitate: the first stated, else the target's own."""
     stated = policy.allowed_origin
@@ -180,18 +190,21 @@ def _lookalike_case(kind: Lookalike, policy: SecurityPolicy) -> Case:
             *allowed,
         )
     imitated = policy.allowed_origin or "the target's own origin"
+    unstated, host_only = Level.SHOULD, ""
+    if kind.slug in HOST_ONLY_LOOKALIKES:
+        unstated, host_only = Level.MAY, HOST_ONLY_NOTE
     return Case(
         id=f"security/{THEME}/lookalike-{kind.slug}",
         title=f"An Origin resembling {imitated} ({kind.title}) is refused",
         requirements=ORIGIN_REQUIREMENTS,
-        level=policy.level(bool(policy.origin_allow)),
+        level=policy.level(bool(policy.origin_allow), unstated),
         expect=expect(REFUSED_4XX),
         run=run,
         allowed=allowed,
         notes=f"{NOTE} Accepting it while refusing a plainly foreign Origin means the "
         f"check is bypassable ({kind.defeats}); without stated origins the look-alike "
         "imitates the target's own origin, and a server that accepts every Origin is INFO "
-        "here.",
+        f"here.{host_only}",
         profile="security",
     )
 
