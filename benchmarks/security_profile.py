@@ -25,7 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from conformance.hardening import HARDENED_POLICY
@@ -43,8 +43,13 @@ class Relay:
     total: int = 0
     live: int = 0
     peak: int = 0
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
         self.total += 1
         self.live += 1
         self.peak = max(self.peak, self.live)
@@ -118,6 +123,9 @@ async def measure(args: argparse.Namespace) -> None:
             for _ in range(args.repeat):
                 elapsed, summary = await one_run(f"ws://127.0.0.1:{port}/", extra)
                 times.append(elapsed)
+            for task in list(relay.tasks):  # a probe's connection the server still holds
+                task.cancel()
+            await asyncio.gather(*relay.tasks, return_exceptions=True)
         # Read before the server stops: only the suite's runs have been reaped so far.
         peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         runs = args.repeat

@@ -153,7 +153,8 @@ class TestCatalogCommands:
         without_7692 = [
             case
             for case in all_cases()
-            if case.spec != "rfc7692" and not any(r.startswith("rfc7692") for r in case.requirements)
+            if case.spec != "rfc7692"
+            and not any(r.startswith("rfc7692") for r in case.requirements)
         ]
         monkeypatch.setattr(cli_catalog, "all_cases", lambda: without_7692)
         code, out, _err = run(capsys, "coverage", "--spec", "7692")

@@ -179,6 +179,7 @@ async def run_client_suite(
                 timeout=wire_timeout or default_timeout("full" if full else "default"),
                 progress=wire_progress,
                 reproduce=reproduce,
+                profile=profile,
             )
         )
 

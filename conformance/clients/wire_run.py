@@ -10,6 +10,12 @@ that exits is restarted before the next case, and the case it left is judged on 
 A client that does not connect for :data:`MAX_MISSED_DIALS` cases in a row is not asked
 again: the remaining cases are ERROR with that diagnosis.
 
+Under the ``whatwg`` profile the events of each case's connection (its ``conn``) are also
+kept apart, and once the case is judged on the wire, it is judged on what the script saw
+against the WHATWG model (:mod:`conformance.clients.script_view`): one evidence line, and
+FAIL where the script's view breaks the texts. Other profiles, and adapters that print no
+event for the connection, are left as they are.
+
 Before the cases a preflight connection sends a Ping and a text message (as
 :mod:`conformance.session.capabilities` does for a server): a client that cannot connect
 stops the wire cases at once, and one without Pongs or echoes gets the same
@@ -31,10 +37,11 @@ from ..model.observed import TransportEnd
 from ..results import CaseResult
 from ..runner import run_case
 from ..session.capabilities import PROBE_PING, PROBE_TEXT, ProbeSeen, read_facts
-from ..session.context import CannotRun, CaseContext, PeerFacts
+from ..session.context import CannotRun, CaseContext, Dial, PeerFacts
 from ..session.wire import WireSession, client_frame, text
 from .harness import AdapterFailed, AdapterProcess
-from .protocol import ECHO
+from .protocol import ECHO, AdapterEvent
+from .script_view import ScriptSeen, script_view_result
 
 HOST: Final = "127.0.0.1"
 ROUTE_TIMEOUT: Final = 5.0
@@ -49,6 +56,10 @@ MAX_MISSED_DIALS: Final = 3
 """Cases in a row the client did not connect to before the run stops asking: the rest are
 ERROR at once with the same diagnosis, so a broken adapter costs seconds, not a deadline
 per case."""
+SCRIPT_WAIT: Final = 2.0
+"""Seconds, after a case ends, that its connection's terminal event may take to arrive."""
+SCRIPT_PROFILE: Final = "whatwg"
+"""The profile under which the script's view of each wire case is judged too."""
 
 WireProgress = Callable[[CaseResult], None]
 
@@ -58,8 +69,10 @@ Accepted = tuple[asyncio.StreamReader, asyncio.StreamWriter, bytes]
 class ClientDialer:
     """A loopback listener whose connections go to the case that asked the adapter for them."""
 
-    def __init__(self, adapter: AdapterProcess) -> None:
+    def __init__(self, adapter: AdapterProcess, *, watch: bool = False) -> None:
         self.adapter = adapter
+        self.watch = watch
+        self._watched: dict[int, tuple[ScriptSeen, asyncio.Event]] = {}
         self.events = 0
         self.problems: list[str] = []
         self._pending: dict[str, asyncio.Future[Accepted]] = {}
@@ -122,6 +135,16 @@ class ClientDialer:
             self.events += 1
             if event.problem is not None and len(self.problems) < MAX_EVENTS_KEPT:
                 self.problems.append(f"contract: {event.problem}")
+            self._keep(event)
+
+    def _keep(self, event: AdapterEvent) -> None:
+        """Give ``event`` to the script view of its connection, if one is watched."""
+        conn = event.conn
+        watched = self._watched.get(conn) if conn is not None else None
+        if watched is not None:
+            watched[0].add(event)
+            if watched[0].ended:
+                watched[1].set()
 
     async def _ensure_adapter(self) -> None:
         """Restart an adapter that exited (a crash is the client's, seen on the wire)."""
@@ -133,8 +156,35 @@ class ClientDialer:
             await self.adapter.start()
             self._start_pump()
 
-    async def dial(self, deadline: float, transcript: Transcript) -> Connection:
-        """Ask the adapter to connect (echo mode); the accepted connection, by ``deadline``."""
+    def dial_for(self, conns: list[int]) -> Dial:
+        """:meth:`dial` for one case, noting in ``conns`` each connection it asks for."""
+
+        async def dial(deadline: float, transcript: Transcript) -> Connection:
+            return await self.dial(deadline, transcript, conns)
+
+        return dial
+
+    async def script_seen(self, conns: Sequence[int]) -> ScriptSeen | None:
+        """What the script saw on a case's one connection, once its terminal event came
+        (bounded by :data:`SCRIPT_WAIT`); None unless exactly one was watched."""
+        if len(conns) != 1 or conns[0] not in self._watched:
+            for conn in conns:
+                self._watched.pop(conn, None)
+            return None
+        seen, ended = self._watched[conns[0]]
+        if self.adapter.alive:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ended.wait(), SCRIPT_WAIT)
+        del self._watched[conns[0]]
+        return seen
+
+    async def dial(
+        self, deadline: float, transcript: Transcript, conns: list[int] | None = None
+    ) -> Connection:
+        """Ask the adapter to connect (echo mode); the accepted connection, by ``deadline``.
+
+        ``conns`` (watched under :data:`SCRIPT_PROFILE`) gets the ``conn`` of the command.
+        """
         if self.gave_up:
             raise CannotRun(self.gave_up)
         try:
@@ -145,10 +195,14 @@ class ClientDialer:
         arrived: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
         self._pending[token] = arrived
         url = f"ws://{HOST}:{self.port}/{token}"
+        conn = self.adapter.next_conn()
+        if conns is not None and self.watch:
+            conns.append(conn)
+            self._watched[conn] = (ScriptSeen(), asyncio.Event())
         try:
             await self.adapter.send(
                 "connect",
-                conn=self.adapter.next_conn(),
+                conn=conn,
                 url=url,
                 protocols=[],
                 ca_file=None,
@@ -244,23 +298,30 @@ async def run_wire_cases(
     jobs: int = 1,
     progress: WireProgress | None = None,
     reproduce: Callable[[str], str] | None = None,
+    profile: str | None = None,
 ) -> list[CaseResult]:
-    """Run ``cases`` through the live ``adapter``, at most ``jobs`` at once; results in order."""
+    """Run ``cases`` through the live ``adapter``, at most ``jobs`` at once; results in order.
+
+    Under ``profile`` :data:`SCRIPT_PROFILE` each case is judged on the script's view too.
+    """
     gate = asyncio.Semaphore(jobs)
-    async with ClientDialer(adapter) as dialer:
+    async with ClientDialer(adapter, watch=profile == SCRIPT_PROFILE) as dialer:
         target = dialer.target
         facts = await preflight(dialer, timeout)
 
         async def one(case: Case) -> CaseResult:
             async with gate:
+                conns: list[int] = []
                 result = await run_case(
                     case,
                     target,
                     timeout=timeout,
                     reproduce=reproduce(case.id) if reproduce else "",
                     facts=facts,
-                    dial=dialer.dial,
+                    dial=dialer.dial_for(conns),
                 )
+                if dialer.watch:
+                    result = script_view_result(result, await dialer.script_seen(conns))
             if progress is not None:
                 progress(result)
             return result

@@ -20,7 +20,10 @@ Which paths *fail* the connection is decided from the text, not from any browser
   a redirect included (Fetch's redirect mode "error" makes it a network error);
 * a requested subprotocol left unacknowledged (``whatwg-ws-protocol-not-acked-fail``)
   and RFC 6455 §4.1 response steps 2–6 (``whatwg-ws-validate-rfc-steps-2-6``);
-* invalid UTF-8 in a text message (RFC 6455 §8.1), a protocol error the client detects;
+* invalid UTF-8 in a text message (RFC 6455 §8.1), a protocol error the client detects,
+  and a frame the client must reject: a masked one (§5.1), RSV bits or a reserved opcode
+  (§5.2), a control frame fragmented or over 125 bytes, a 64-bit length with its MSB set
+  (:meth:`WebSocketModel.header_fault`);
 * the transport lost before the closing handshake completed (RFC 6455 §7.2.1);
 * ``close()`` before the connection is established (``whatwg-ws-close-before-established``).
 
@@ -50,9 +53,10 @@ from .constants import CloseCode, Opcode, is_control_opcode, is_reserved_opcode
 from .decoder import close_code_rule
 from .handshake import HandshakeRequest, check_accept
 from .observed import HttpResponse
-from .utf8 import first_invalid_offset
+from .utf8 import Utf8Validator, first_invalid_offset
 
 __all__ = [
+    "HEADER_FAULTS",
     "NETWORK_ERRORS",
     "ReadyState",
     "ScriptEvent",
@@ -115,6 +119,11 @@ _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _FAIL_EVENT = ("whatwg-ws-closed-fire-error",)
 _CLOSE_EVENT = ("whatwg-ws-closed-ready-state", "whatwg-ws-closed-fire-close")
 _FAILED_CODE = ("rfc6455-7.1.5-no-close-frame-1006", "whatwg-ws-indistinct-code-1006")
+HEADER_FAULTS = frozenset(
+    {rules.CONTROL_PAYLOAD_MAX, rules.CONTROL_NOT_FRAGMENTED, rules.LENGTH_MSB_ZERO}
+)
+"""Frame-header faults a client must fail on that :meth:`WebSocketModel.frame` cannot see
+(§5.2 length MSB, §5.4 a fragmented control frame, §5.5 a control payload over 125 bytes)."""
 
 
 def construct(url: str, protocols: str | Sequence[str] = ()) -> WebSocketModel | ScriptEvent:
@@ -262,6 +271,40 @@ class WebSocketModel:
                 return self._fail("rfc6455-8.1-invalid-utf8-fail")
             return self._message(payload.decode("utf-8"))
         return self._message(payload)
+
+    def header_fault(self, requirement: str) -> list[ScriptEvent]:
+        """A frame header breaking ``requirement`` (one of :data:`HEADER_FAULTS`, found before
+        its payload is read): the client fails the connection, as for a bad RSV bit."""
+        if requirement not in HEADER_FAULTS or not self.established:
+            return []
+        if self.failed or self.received_close is not None:
+            return []  # §7.1.7, §5.5.1: nothing is processed any more
+        return self._fail(requirement)
+
+    def text_prefix_invalid(self) -> bool:
+        """The text message being reassembled can no longer become valid UTF-8."""
+        if self.partial is None or self.partial[0] != Opcode.TEXT:
+            return False
+        validator = Utf8Validator()
+        validator.feed(self.partial[1])
+        return not validator.valid
+
+    def fail_invalid_text(self) -> list[ScriptEvent]:
+        """Fail fast on a text message whose first fragments are already invalid UTF-8.
+
+        §8.1 binds the failure to when the endpoint "finds" the bytes invalid, so failing
+        here and failing at the last fragment (what :meth:`frame` does) are both allowed.
+        """
+        if self.failed or not self.text_prefix_invalid():
+            return []
+        return self._fail("rfc6455-8.1-invalid-utf8-fail")
+
+    def drop(self, requirement: str = "rfc6455-10.7-may-drop-tcp") -> list[ScriptEvent]:
+        """Fail the connection on input the client's own checks reject (§10.7: "the
+        endpoint MAY drop the TCP connection"), e.g. a frame after the server's Close."""
+        if not self.established or self.failed or self.ready_state is ReadyState.CLOSED:
+            return []
+        return self._fail(requirement)
 
     def _message(self, data: str | bytes) -> list[ScriptEvent]:
         if self.ready_state is not ReadyState.OPEN:

@@ -504,6 +504,11 @@ class ReferenceSession(jsonlines.Session):
         """Frames sent after the client's Close: none (§5.5.1)."""
         return ()
 
+    def script_events(self, events: Sequence[ScriptEvent]) -> Sequence[ScriptEvent]:
+        """The model's events as the script is told of them: unchanged (WHATWG WebSockets,
+        "Feedback from the protocol")."""
+        return events
+
     def offer(self) -> tuple[bytes, ...]:
         """The ``Sec-WebSocket-Extensions`` elements offered: the model's (WHATWG)."""
         assert self.model is not None
@@ -521,7 +526,7 @@ class ReferenceSession(jsonlines.Session):
 
     def _report(self, events: Sequence[ScriptEvent]) -> None:
         """The model's script events as the contract's (docs/client-adapters.md)."""
-        for event in events:
+        for event in self.script_events(events):
             state = {} if event.ready_state is None else {"readyState": int(event.ready_state)}
             if event.type == "open":
                 extensions = event.extensions or ""
