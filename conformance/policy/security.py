@@ -58,7 +58,7 @@ THEMES: Final[dict[str, Theme]] = {
         "Limit the size of each frame and of each reassembled message (after "
         "decompression), and the number of fragments; fail the connection with 1009 as "
         "soon as a header announces more than the limit.",
-        "RFC 6455 §10.4, §7.4.1; RFC 7692 §8",
+        "RFC 6455 §10.4, §7.4.1; RFC 7692 §6.2 (the message is the inflated data)",
     ),
     "timeouts": Theme(
         "Slow and idle peers",
