@@ -21,7 +21,7 @@ import base64
 import contextlib
 from collections.abc import Callable
 
-from ..driver import Connection, DeadlineExceeded, Unreachable
+from ..driver import DeadlineExceeded, Unreachable
 from ..model import handshake as hs
 from ..model import rules
 from ..model.behaviours import AcceptedWithout, Expectation, HandshakeAccepted, HttpRefusal, expect
@@ -40,6 +40,7 @@ from ..policy.handshake import (
     REFUSED,
     VARIANT_REFUSALS,
 )
+from ..session.answers import read_response
 from ..session.context import CaseContext
 from .base import Allowed, Case, RunFn
 
@@ -108,7 +109,7 @@ async def exchange(
     # request is still being written; read after the failed write, its answer is lost.
     sending = asyncio.create_task(conn.send(request.to_bytes(), chunk=chunk))
     try:
-        observed.timed_out = await _read_response(conn, reader)
+        observed.timed_out = await read_response(conn, reader)
     finally:
         if not sending.done():
             sending.cancel()  # it answered: the rest of the request does not matter
@@ -123,16 +124,6 @@ async def exchange(
         await conn.send(_courtesy_close())
     observed.transport = conn.end
     return observed
-
-
-async def _read_response(conn: Connection, reader: ResponseReader) -> bool:
-    """Feed ``reader`` until the answer is complete; True if the deadline came first."""
-    try:
-        while not reader.done:
-            reader.feed(await conn.receive())
-    except DeadlineExceeded:
-        return True
-    return False
 
 
 async def probe(ctx: CaseContext, request: HandshakeRequest) -> HttpResponse | None:

@@ -21,6 +21,7 @@ from ...model.frames import Frame
 from ...model.handshake import HandshakeRequest, ResponseReader, build_request
 from ...model.observed import CloseInfo, HttpResponse, Observed, TransportEnd
 from ...policy.security import SecurityPolicy
+from ...session.answers import read_response
 from ...session.context import CaseContext
 
 __all__ = [
@@ -94,16 +95,6 @@ def _courtesy_close() -> bytes:
     return encode_frame(Frame(Opcode.CLOSE, close_payload(NORMAL_CLOSURE), mask=COURTESY_MASK))
 
 
-async def _read_answer(conn: Connection, reader: ResponseReader) -> bool:
-    """Feed ``reader`` until the answer is complete; True if the deadline came first."""
-    try:
-        while not reader.done:
-            reader.feed(await conn.receive())
-    except DeadlineExceeded:
-        return True
-    return False
-
-
 async def _watch_after_101(
     conn: Connection, trailing: bytes, observed: Observed, settle: float
 ) -> None:
@@ -151,7 +142,7 @@ async def upgrade(
     conn = await ctx.connect()
     await conn.send(request.to_bytes())
     reader = ResponseReader()
-    observed.timed_out = await _read_answer(conn, reader)
+    observed.timed_out = await read_response(conn, reader)
     observed.response = reader.response
     observed.response_error = reader.error
     if reader.response is not None and reader.response.status == 101:
