@@ -9,6 +9,9 @@ shared specs directory into the same normal form:
   after its hyphen (``non-`` / ``normative``) is rejoined, and all whitespace
   runs collapse to one space.  Everything else, including the ``|Header|``
   pipes and ``_Defined Term_`` underscores of RFC 6455, is kept.
+* RFC text extracted from HTML (``*-text-from-html.txt``, e.g. RFC 9220): the
+  wording is verbatim but the paragraphs are reflowed, so only whitespace runs
+  collapse to one space; its sections start at ``## 3. Title`` headings.
 * Bikeshed sources (``.bs``): reduced to the text a reader sees in the
   rendered standard.  See :func:`render_bikeshed` for the rules.
 
@@ -28,12 +31,14 @@ from pathlib import Path
 __all__ = [
     "SPEC_FILES",
     "RfcSection",
+    "html_text_sections",
     "missing_spec_files",
     "normalise_quote",
     "normalise_rfc",
     "render_bikeshed",
     "rfc_sections",
     "spec_path",
+    "spec_sections",
     "spec_text_for",
     "specs_dir",
 ]
@@ -42,6 +47,8 @@ __all__ = [
 SPEC_FILES: dict[str, str] = {
     "RFC 6455": "rfc6455.txt",
     "RFC 7692": "rfc7692.txt",
+    "RFC 8441": "rfc8441.txt",
+    "RFC 9220": "rfc9220-text-from-html.txt",
     "WHATWG WebSockets": "whatwg-websockets.bs",
     "WHATWG Fetch": "whatwg-fetch-websocket-excerpt.bs",
 }
@@ -58,6 +65,12 @@ _RFC_HEADER = re.compile(r"^RFC \d+\s{2,}.*\s{2,}\w+ \d{4}[ \t]*$", re.MULTILINE
 _RFC_HYPHEN_BREAK = re.compile(r"(?<=[A-Za-z0-9]-)[ \t]*\n(?:[ \t]*\n)*[ \t]*(?=[A-Za-z0-9|])")
 # Section headings start in column 0: "4.2.1.  Reading the Client's Opening Handshake".
 _RFC_HEADING = re.compile(r"^(\d+(?:\.\d+)*)\.[ \t]{2}(\S.*?)[ \t]*$", re.MULTILINE)
+# RFC text extracted from HTML: the file name's ending, and its markdown headings
+# ("## 3. WebSockets Upgrade over HTTP/3 "; unnumbered ones such as "## Abstract" end a section).
+HTML_TEXT_SUFFIX = "-text-from-html.txt"
+_HTML_TEXT_HEADING = re.compile(
+    r"^#+[ \t]+(?:(\d+(?:\.\d+)*)\.[ \t]+)?(\S.*?)[ \t]*$", re.MULTILINE
+)
 
 
 def specs_dir() -> Path:
@@ -128,6 +141,32 @@ def rfc_sections(text: str) -> dict[str, RfcSection]:
         body = normalise_quote(clean[m.end() : end])
         out[m.group(1)] = RfcSection(m.group(1), m.group(2), body)
     return out
+
+
+def html_text_sections(text: str) -> dict[str, RfcSection]:
+    """Split RFC text extracted from HTML into its numbered sections (body text normalised).
+
+    Every ``#`` heading ends the section before it; only numbered ones start a section.
+    """
+    heads = list(_HTML_TEXT_HEADING.finditer(text))
+    out: dict[str, RfcSection] = {}
+    for i, m in enumerate(heads):
+        if m.group(1) is None:
+            continue
+        end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
+        out[m.group(1)] = RfcSection(m.group(1), m.group(2), normalise_quote(text[m.end() : end]))
+    return out
+
+
+def is_html_text(spec: str) -> bool:
+    """Whether the spec's file is RFC text extracted from HTML (reflowed, markdown headings)."""
+    return spec_path(spec).name.endswith(HTML_TEXT_SUFFIX)
+
+
+def spec_sections(spec: str) -> dict[str, RfcSection]:
+    """The numbered sections of the RFC a record cites (``"RFC 6455"``, ``"RFC 9220"``...)."""
+    raw = spec_path(spec).read_text(encoding="utf-8")
+    return html_text_sections(raw) if is_html_text(spec) else rfc_sections(raw)
 
 
 # --- Bikeshed -----------------------------------------------------------------------------
@@ -210,4 +249,6 @@ def spec_text_for(spec: str) -> str:
     raw = path.read_text(encoding="utf-8")
     if path.suffix == ".bs":
         return render_bikeshed(raw)
+    if is_html_text(spec):
+        return normalise_quote(raw)
     return normalise_rfc(raw)

@@ -3,9 +3,11 @@
 * every record loads, has a unique, well-formed id, a known keyword and party;
 * every quote appears verbatim (after normalisation, see ``tests/spec_text.py``)
   in the spec file it cites, and RFC quotes sit in the section they claim;
-* every uppercase RFC 2119 keyword in RFC 6455 sections 1-11 and in all of RFC 7692 lies
-  inside some record's quote, except the occurrences listed in ``RFC_EXCLUSIONS``; each of
-  the 65 key-word sentences of RFC 7692 has exactly one record;
+* every uppercase RFC 2119 keyword in RFC 6455 sections 1-11 and in all of RFC 7692,
+  RFC 8441 and RFC 9220 lies inside some record's quote, except the occurrences listed in
+  ``RFC_EXCLUSIONS``; each key-word sentence of RFC 7692 (65), RFC 8441 (9) and RFC 9220 (2)
+  has exactly one record, and RFC 8441 §§3-5 and RFC 9220 §3 have records;
+* ``wsconform requirements`` and ``coverage`` list RFC 8441 and RFC 9220;
 * links point at the right document and at anchors that exist.
 
 Failures name the offending record ids. The checks that read the spec texts skip with a
@@ -27,22 +29,30 @@ import pytest
 from spec_text import (
     SPEC_FILES,
     RfcSection,
+    html_text_sections,
     missing_spec_files,
     normalise_quote,
     normalise_rfc,
     render_bikeshed,
     rfc_sections,
     spec_path,
+    spec_sections,
     spec_text_for,
     specs_dir,
 )
 
 import spec_refs
+from conformance.cases import all_cases
 from conformance.catalog import KEYWORDS, PARTIES, Requirement, load_catalog, parse_records
+from conformance.cli import catalog as cli_catalog
+from conformance.cli import main
+from conformance.cli.common import EXIT_OK
 
 RFC = "RFC 6455"
 RFC7692 = "RFC 7692"
-RFCS = (RFC, RFC7692)
+RFC8441 = "RFC 8441"
+RFC9220 = "RFC 9220"
+RFCS = (RFC, RFC7692, RFC8441, RFC9220)
 WS = "WHATWG WebSockets"
 FETCH = "WHATWG Fetch"
 
@@ -50,12 +60,16 @@ _SLUG = r"[a-z0-9]+(?:-[a-z0-9]+){1,4}"  # 2-5 words
 ID_PATTERNS = {
     RFC: re.compile(rf"^rfc6455-(?P<section>\d+(?:\.\d+)*)-{_SLUG}$"),
     RFC7692: re.compile(rf"^rfc7692-(?P<section>\d+(?:\.\d+)*)-{_SLUG}$"),
+    RFC8441: re.compile(rf"^rfc8441-(?P<section>\d+(?:\.\d+)*)-{_SLUG}$"),
+    RFC9220: re.compile(rf"^rfc9220-(?P<section>\d+(?:\.\d+)*)-{_SLUG}$"),
     WS: re.compile(rf"^whatwg-ws-{_SLUG}$"),
     FETCH: re.compile(rf"^fetch-{_SLUG}$"),
 }
 LINK_PREFIXES = {
     RFC: "https://www.rfc-editor.org/rfc/rfc6455#section-",
     RFC7692: "https://www.rfc-editor.org/rfc/rfc7692#section-",
+    RFC8441: "https://www.rfc-editor.org/rfc/rfc8441#section-",
+    RFC9220: "https://www.rfc-editor.org/rfc/rfc9220#section-",
     WS: "https://websockets.spec.whatwg.org/#",
     FETCH: "https://fetch.spec.whatwg.org/#",
 }
@@ -70,17 +84,34 @@ RFC2119 = re.compile(
 COVERED_SECTIONS = {
     RFC: re.compile(r"^(?:[1-9]|1[01])(?:\.\d+)*$"),  # RFC 6455 sections 1-11
     RFC7692: re.compile(r"^(?:[1-9]|10)(?:\.\d+)*$"),  # all of RFC 7692
+    RFC8441: re.compile(r"^\d+(?:\.\d+)*$"),  # all of RFC 8441
+    RFC9220: re.compile(r"^\d+(?:\.\d+)*$"),  # all of RFC 9220
 }
-MIN_KEYWORDS = {RFC: 200, RFC7692: 76}
+MIN_KEYWORDS = {RFC: 200, RFC7692: 76, RFC8441: 21, RFC9220: 13}
+# The RFCs whose key-word sentences each have exactly one record, and how many there are:
 # RFC 7692 has 76 key words in 65 sentences (the issue's count, 2 of them the §2
-# boilerplate): one record each.
-RFC7692_KEYWORD_SENTENCES = 65
+# boilerplate); RFC 8441 has 10 outside its §2 boilerplate (11) in 9 sentences, RFC 9220
+# 2 outside its boilerplate (11) in 2. Their key-word totals are MIN_KEYWORDS, exactly.
+KEYWORD_SENTENCES = {RFC7692: 65, RFC8441: 9, RFC9220: 2}
+# Sections that must have records (the ones the HTTP/2 and HTTP/3 cases draw on).
+REQUIRED_SECTIONS = {RFC8441: ("3", "4", "5"), RFC9220: ("3",)}
 _SENTENCE_BREAK = re.compile(r"(?<=\.) (?=[A-Z])")
+
+# The BCP 14 boilerplate of RFC 8441 §2 and RFC 9220 §2 (RFC 2119 plus RFC 8174).
+BCP14_BOILERPLATE = (
+    'The key words "MUST", "MUST NOT", "REQUIRED", "SHALL", "SHALL NOT", "SHOULD", '
+    '"SHOULD NOT", "RECOMMENDED", "NOT RECOMMENDED", "MAY", and "OPTIONAL" in this document '
+    "are to be interpreted as described in BCP 14 [RFC2119] [RFC8174] when, and only when, "
+    "they appear in all capitals, as shown here."
+)
+BOILERPLATE_REASON = "BCP 14 boilerplate: names the key words, binds nobody"
 
 # Keyword occurrences in the covered sections deliberately left out of the catalog, by
 # spec: (section, verbatim excerpt containing them, reason).
 RFC_EXCLUSIONS: dict[str, list[tuple[str, str, str]]] = {
     RFC7692: [],
+    RFC8441: [("2", BCP14_BOILERPLATE, BOILERPLATE_REASON)],
+    RFC9220: [("2", BCP14_BOILERPLATE, BOILERPLATE_REASON)],
     RFC: [
         (
             "2",
@@ -142,7 +173,7 @@ def records() -> list[Requirement]:
 @pytest.fixture(scope="module")
 def sections(spec_texts: None) -> dict[str, dict[str, RfcSection]]:
     """Each RFC's numbered sections, by spec."""
-    return {spec: rfc_sections(spec_path(spec).read_text(encoding="utf-8")) for spec in RFCS}
+    return {spec: spec_sections(spec) for spec in RFCS}
 
 
 # --- (a) loading and ids ----------------------------------------------------------------
@@ -150,7 +181,7 @@ def sections(spec_texts: None) -> dict[str, dict[str, RfcSection]]:
 
 def test_catalog_files_load_and_are_non_empty() -> None:
     names = {p.name for p in spec_refs.CATALOG_FILES}
-    assert {"rfc6455.toml", "rfc7692.toml", "whatwg.toml"} <= names
+    assert {"rfc6455.toml", "rfc7692.toml", "rfc8441.toml", "rfc9220.toml", "whatwg.toml"} <= names
     for path in spec_refs.CATALOG_FILES:
         with path.open("rb") as fh:
             recs = parse_records(tomllib.load(fh), path.name)
@@ -322,22 +353,23 @@ def test_rfc_keyword_coverage(
         pytest.fail(f"{len(missing)} of {total} key words not covered:\n  " + "\n  ".join(missing))
 
 
-def test_rfc7692_every_keyword_sentence_has_one_record(
-    records: list[Requirement], sections: dict[str, dict[str, RfcSection]]
+@pytest.mark.parametrize("spec", tuple(KEYWORD_SENTENCES))
+def test_every_keyword_sentence_has_one_record(
+    records: list[Requirement], sections: dict[str, dict[str, RfcSection]], spec: str
 ) -> None:
-    """RFC 7692's 65 key-word sentences: one record each, no record holding two, none twice.
+    """Each key-word sentence of the spec: one record, no record holding two, none twice.
 
     With ``test_rfc_keyword_coverage`` (every key word inside some quote) this proves
-    the catalog has a record for every RFC 2119 sentence of RFC 7692.
+    the catalog has a record for every RFC 2119 sentence of the spec.
     """
-    secs = sections[RFC7692]
-    keyword_records = [r for r in records if r.spec == RFC7692 and RFC2119.search(r.quote)]
+    secs = sections[spec]
+    keyword_records = [r for r in records if r.spec == spec and RFC2119.search(r.quote)]
     bad = [
         f"{r.id}: {n} key-word sentences in one quote"
         for r in keyword_records
         if (n := sum(1 for s in _SENTENCE_BREAK.split(r.quote) if RFC2119.search(s))) != 1
     ]
-    for section, found in _quote_spans(RFC7692, keyword_records, secs).items():
+    for section, found in _quote_spans(spec, keyword_records, secs).items():
         ordered = sorted(found)
         bad += [
             f"§{section}: quotes overlap at {b[0]}" for a, b in pairwise(ordered) if b[0] < a[1]
@@ -345,9 +377,22 @@ def test_rfc7692_every_keyword_sentence_has_one_record(
     _fail("break the one-record-per-key-word-sentence rule", bad)
     occurrences = sum(len(RFC2119.findall(sec.text)) for sec in secs.values())
     assert (len(keyword_records), occurrences) == (
-        RFC7692_KEYWORD_SENTENCES,
-        MIN_KEYWORDS[RFC7692],
+        KEYWORD_SENTENCES[spec],
+        MIN_KEYWORDS[spec],
     ), f"{len(keyword_records)} key-word records for {occurrences} key words"
+
+
+@pytest.mark.parametrize(
+    ("spec", "section"),
+    [(spec, section) for spec, numbers in REQUIRED_SECTIONS.items() for section in numbers],
+)
+def test_http2_http3_sections_have_records(
+    records: list[Requirement], spec: str, section: str
+) -> None:
+    """RFC 8441 §§3-5 and RFC 9220 §3, which the HTTP/2 and HTTP/3 cases cite, have records."""
+    mine = [r for r in records if r.spec == spec and r.section == section]
+    assert mine, f"{spec} §{section} has no record"
+    assert any(r.keyword != "definition" for r in mine), f"{spec} §{section}: definitions only"
 
 
 def test_rfc7692_boilerplate_records_are_untestable(records: list[Requirement]) -> None:
@@ -358,7 +403,7 @@ def test_rfc7692_boilerplate_records_are_untestable(records: list[Requirement]) 
 
 
 _ID_REF = re.compile(
-    r"\b(?:rfc(?:6455|7692)-\d+(?:\.\d+)*-[a-z0-9]+(?:-[a-z0-9]+)*"
+    r"\b(?:rfc(?:6455|7692|8441|9220)-\d+(?:\.\d+)*-[a-z0-9]+(?:-[a-z0-9]+)*"
     r"|whatwg-ws-[a-z0-9]+(?:-[a-z0-9]+)*"
     r"|fetch-[a-z0-9]+(?:-[a-z0-9]+)*)"
 )
@@ -403,6 +448,75 @@ def test_whatwg_websockets_sections(records: list[Requirement], spec_texts: None
         if r.spec == WS and headings.get(r.section) != r.title
     ]
     _fail("name a WHATWG WebSockets section that does not exist", bad)
+
+
+# --- (g) the command line lists every spec -----------------------------------------------
+
+HTTP2_HTTP3_SPECS = {RFC8441: "rfc8441", RFC9220: "rfc9220"}
+
+
+def _run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("spec", "prefix"), HTTP2_HTTP3_SPECS.items())
+def test_requirements_lists_a_new_spec(
+    capsys: pytest.CaptureFixture[str], records: list[Requirement], spec: str, prefix: str
+) -> None:
+    """``wsconform requirements --spec 8441`` lists exactly RFC 8441's records (9220 alike)."""
+    code, out = _run_cli(capsys, "requirements", "--spec", spec.split()[-1])
+    listed = [line.split()[0] for line in out.splitlines()]
+    assert code == EXIT_OK
+    assert listed == [r.id for r in records if r.spec == spec]
+    assert listed and all(i.startswith(f"{prefix}-") for i in listed)
+
+
+@pytest.mark.parametrize(
+    ("spec", "prefix", "role"),
+    [
+        (RFC8441, "rfc8441", "server"),
+        (RFC8441, "rfc8441", "client"),
+        (RFC9220, "rfc9220", "server"),  # RFC 9220 binds no client beyond RFC 8441
+    ],
+)
+def test_coverage_shows_a_spec_no_case_cites(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    records: list[Requirement],
+    spec: str,
+    prefix: str,
+    role: str,
+) -> None:
+    """``wsconform coverage --spec 8441``: a row with 0 covered, "no case cites it yet".
+
+    The cases citing the spec (none at first) are left out, so the row is the one a spec
+    with records but no case gets, whatever cases later sessions add.
+    """
+    uncited = [
+        case for case in all_cases() if not any(r.startswith(prefix) for r in case.requirements)
+    ]
+    monkeypatch.setattr(cli_catalog, "all_cases", lambda: uncited)
+    monkeypatch.setattr(cli_catalog, "cited_requirements", frozenset)
+    monkeypatch.setattr(cli_catalog, "client_wire_cases", lambda _profile: ())
+    parties = cli_catalog.COVERAGE_PARTIES[role]
+    testable = [
+        r
+        for r in records
+        if r.spec == spec
+        and r.party in parties
+        and r.keyword not in {"MAY", "OPTIONAL", "definition"}
+        and r.untestable is None
+    ]
+    code, out = _run_cli(capsys, "coverage", "--role", role, "--spec", spec.split()[-1])
+    assert code == EXIT_OK and testable
+    assert f"  {spec:<20} {0:>4} of {len(testable):<4} covered (no case cites it yet)" in out
+    assert out.splitlines()[-1] == (
+        f"0 of {len(testable)} {role}-testable requirements covered by a case; "
+        f"{len(testable)} uncovered"
+    )
+    assert all(f"{r.id} " in out for r in testable)
+    assert "rfc6455-" not in out
 
 
 # --- helpers: Bikeshed anchors and headings ---------------------------------------------
@@ -502,6 +616,25 @@ def test_render_bikeshed_markdown(source: str, rendered: str) -> None:
 def test_render_bikeshed_without_markdown_keeps_backticks() -> None:
     src = "<li><p>append (`<code>Origin</code>`, <var>serializedOrigin</var>) to it"
     assert render_bikeshed(src) == "append (`Origin`, serializedOrigin) to it"
+
+
+def test_html_text_sections_split_on_numbered_markdown_headings() -> None:
+    text = (
+        "RFC 9220   Title   June 2022\n## Abstract\n\nNot a section.\n"
+        "## 3. WebSockets Upgrade over HTTP/3 \n\nBody\nreflowed.\n"
+        "## 4. Security\nConsiderations\n\nMore.\n## Acknowledgments \n\nThanks.\n"
+    )
+    secs = html_text_sections(text)
+    assert list(secs) == ["3", "4"]
+    assert (secs["3"].title, secs["3"].text) == ("WebSockets Upgrade over HTTP/3", "Body reflowed.")
+    assert secs["4"].text == "Considerations More."
+
+
+def test_html_text_spec_is_whitespace_normalised_only(spec_texts: None) -> None:
+    """RFC 9220's reflowed text: line breaks become spaces, hyphens and all words stay."""
+    text = spec_text_for(RFC9220)
+    assert text.startswith("RFC 9220 Bootstrapping WebSockets with HTTP/3 June 2022")
+    assert "(Section 15.6.2 of [HTTP])" in text and "\n" not in text
 
 
 def test_specs_dir_env_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
