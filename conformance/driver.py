@@ -42,6 +42,14 @@ class Unreachable(Exception):
 
 DEFAULT_PORTS = {"ws": 80, "wss": 443}
 
+HTTP1 = "h1"
+"""The opening handshake is an HTTP/1.1 Upgrade and the WebSocket owns the TCP
+connection (RFC 6455 §4): the default."""
+HTTP2 = "h2"
+"""The opening handshake is an extended CONNECT and the WebSocket is one HTTP/2 stream
+(RFC 8441; see :mod:`conformance.transports.h2`)."""
+TRANSPORTS = (HTTP1, HTTP2)
+
 SEGMENTATION_MODE = "random"
 """``--segmentation random[:SEED]``: the one mode there is."""
 SPLIT_PROBABILITY = 0.5
@@ -140,6 +148,8 @@ class Target:
     handshake_headers: tuple[tuple[bytes, bytes], ...] = field(default=(), repr=False)
     """Headers every valid opening handshake of the suite carries (the preflight's and the
     wire cases'): the Origin and credential a stated security policy requires."""
+    transport: str = HTTP1
+    """What carries the WebSocket: :data:`HTTP1` or :data:`HTTP2`."""
 
     @classmethod
     def parse(cls, url: str, ssl_context: ssl.SSLContext | None = None) -> Target:

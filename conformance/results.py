@@ -80,6 +80,7 @@ class RunReport:
     profile: str = ""  # ``--profile`` of the run (``default``, ``full``), "" if none applies
     server_command: str = ""  # ``--server-cmd`` the suite started, if any
     server_header: str = ""  # the ``Server:`` header of the preflight's 101, if sent
+    transport: str = "h1"  # what carried the WebSocket: h1 (HTTP/1.1) or h2 (RFC 8441)
     preflight: tuple[str, ...] = ()
     """What the preflight found that changes how cases run (one line each, e.g. no Pong)."""
     policy: tuple[str, ...] = ()

@@ -16,20 +16,22 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import tls
 from ..catalog import Catalog
-from ..driver import ConfigError, Target
+from ..driver import HTTP1, HTTP2, ConfigError, Target
 from ..model.verdict import Outcome
 from ..reference_server import start_reference_server
+from ..reference_server_h2 import start_h2_reference_server
 from ..reports import html as html_report
 from ..reports import json_report, junit, markdown, terminal
 from ..results import CaseResult, RunReport
 from ..runner import DEFAULT_TIMEOUT, FULL_PROFILE_TIMEOUT, default_timeout
 from ..server_process import ServerCommand, ServerCommandFailed
 from ..tls import make_tls_files
+from ..transports.h2 import offer_h2
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -70,6 +72,9 @@ class TargetOptions:
     startup_timeout: float = DEFAULT_STARTUP_TIMEOUT
     ca_file: str | None = None
     tls: bool = False
+    transport: str = HTTP1
+    """``--transport`` of ``wsconform run``: h1, or h2 (RFC 8441: h2c on ws://, ALPN h2
+    on wss://)."""
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> TargetOptions:
@@ -151,7 +156,9 @@ async def open_target(options: TargetOptions) -> AsyncIterator[RunningTarget]:
 
     With ``tls`` the suite makes a throw-away CA and a loopback certificate, gives
     them to the server it starts (``{cert}``/``{key}`` in ``--server-cmd``, or the
-    built-in server) and trusts that CA for ``wss://``.
+    built-in server) and trusts that CA for ``wss://``. With ``transport`` h2 the target
+    is reached over HTTP/2 (TLS offering only ALPN ``h2``) and the built-in server is the
+    HTTP/2 reference server.
     """
     url, server_cmd, use_tls = options.url, options.server_cmd, options.tls
     if url and server_cmd:
@@ -161,6 +168,7 @@ async def open_target(options: TargetOptions) -> AsyncIterator[RunningTarget]:
             "--tls makes certificates for a server the suite starts; "
             "for a running wss:// server use --ca-file"
         )
+    h2 = options.transport == HTTP2
     with contextlib.ExitStack() as stack:
         tls = (
             make_tls_files(Path(stack.enter_context(tempfile.TemporaryDirectory())))
@@ -169,12 +177,18 @@ async def open_target(options: TargetOptions) -> AsyncIterator[RunningTarget]:
         )
         scheme = "wss" if tls else "ws"
         client_ssl = tls.client_context() if tls else None
+        if h2 and client_ssl is not None:
+            offer_h2(client_ssl)
+        carried = HTTP2 if h2 else HTTP1
         if url:
+            trust = ssl_context(options.ca_file)
+            if h2:  # wss://: HTTP/2 by ALPN (RFC 9113 §3.2)
+                trust = offer_h2(trust or ssl.create_default_context())
             try:
-                target = Target.parse(url, ssl_context(options.ca_file))
+                target = Target.parse(url, trust)
             except ConfigError as exc:
                 raise UsageError(str(exc)) from None
-            yield RunningTarget(target, (url,))
+            yield RunningTarget(replace(target, transport=carried), (url,))
         elif server_cmd:
             try:
                 command = ServerCommand(
@@ -189,13 +203,16 @@ async def open_target(options: TargetOptions) -> AsyncIterator[RunningTarget]:
             try:
                 async with command as server:
                     where = f"{scheme}://{server.host}:{server.port}{options.path}"
-                    yield RunningTarget(Target.parse(where, client_ssl), named)
+                    target = replace(Target.parse(where, client_ssl), transport=carried)
+                    yield RunningTarget(target, named)
             except ServerCommandFailed as exc:
                 raise TargetError(str(exc)) from None
         else:
             server_ssl = tls.server_context() if tls else None
-            async with await start_reference_server(ssl=server_ssl) as server:
-                yield RunningTarget(Target.parse(server.url, client_ssl), ("--tls",) if tls else ())
+            start = start_h2_reference_server if h2 else start_reference_server
+            async with await start(ssl=server_ssl) as server:
+                target = replace(Target.parse(server.url, client_ssl), transport=carried)
+                yield RunningTarget(target, ("--tls",) if tls else ())
 
 
 class ProgressMarks:

@@ -14,11 +14,12 @@ from ..cases.base import Case
 from ..cases.security import SECURITY_PROFILE, security_cases
 from ..cases.security.access import policy_headers
 from ..catalog import load_catalog
-from ..driver import ConfigError, Segmentation, Unreachable
+from ..driver import HTTP2, TRANSPORTS, ConfigError, Segmentation, Unreachable
 from ..policy.security import MAX_CONNECTIONS, SecurityPolicy, parse_auth_header
 from ..reports import json_report
 from ..results import RunReport
 from ..runner import run_suite, select_cases
+from ..transports.scope import h2_exclusion
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -64,7 +65,7 @@ class RunOptions:
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> RunOptions:
         return cls(
-            target=TargetOptions.from_args(args),
+            target=replace(TargetOptions.from_args(args), transport=args.transport),
             settings=SuiteSettings(
                 timeout=case_timeout(args.timeout, args.profile),
                 jobs=args.jobs,
@@ -138,6 +139,26 @@ def parse_segmentation(text: str | None) -> Segmentation | None:
     return segmentation
 
 
+def over_transport(cases: Sequence[Case], options: RunOptions) -> list[Case]:
+    """The cases the transport can carry: over HTTP/2 (RFC 8441) the wire sections only
+    (:mod:`conformance.transports.scope`). A ``--cases`` pattern that selects another
+    case, or the security profile, is a UsageError naming why."""
+    if options.target.transport != HTTP2:
+        return list(cases)
+    if options.profile == SECURITY_PROFILE:
+        raise UsageError("--transport h2 runs the wire sections only, not --profile security")
+    if options.settings.segmentation is not None:
+        raise UsageError("--segmentation shapes HTTP/1.1 TCP writes; not with --transport h2 yet")
+    kept = []
+    for case in cases:
+        reason = h2_exclusion(case.id)
+        if not reason:
+            kept.append(case)
+        elif options.cases:
+            raise UsageError(f"--transport h2 cannot run {case.id}: {reason}")
+    return kept
+
+
 def load_baseline(path: str | None) -> Baseline | None:
     """``--baseline``, read before any case runs; a missing or malformed file exits 2."""
     if path is None:
@@ -170,6 +191,8 @@ async def run_against_target(
             )
             target = replace(target, handshake_headers=encoded)
         named = (*named, *profile_args)
+        if target.transport == HTTP2:
+            named = (*named, "--transport", HTTP2)
         if segmentation is not None:
             target = replace(target, segmentation=segmentation)
             named = (*named, "--segmentation", segmentation.describe())
@@ -185,6 +208,7 @@ async def run_against_target(
             )
         except Unreachable as exc:
             raise TargetError(str(exc)) from None
+        report.transport = target.transport
         if not running.reproduce_args:
             report.target_url = f"{running.target.url} (built-in reference server)"
         if target_options.server_cmd:
@@ -224,6 +248,7 @@ def run_selected(options: RunOptions) -> int:
     baseline = load_baseline(options.baseline)
     pool = security_cases(options.security) if options.profile == SECURITY_PROFILE else None
     cases = select_cases(options.cases, options.exclude, profile=options.profile, cases=pool)
+    cases = over_transport(cases, options)
     if not cases:
         raise UsageError("no case matches the --cases/--exclude patterns (see 'wsconform cases')")
     if options.profile == SECURITY_PROFILE and not settings.quiet:
@@ -272,6 +297,16 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "per case that did not pass, and the summary (-v: the evidence, -q: the ids).",
     )
     add_target_arguments(parser)
+    parser.add_argument(
+        "--transport",
+        choices=TRANSPORTS,
+        default=TRANSPORTS[0],
+        help="what carries the WebSocket: h1 (HTTP/1.1 Upgrade) or h2 (RFC 8441 extended "
+        "CONNECT over HTTP/2: h2c on ws://, TLS with ALPN h2 on wss://; one connection a "
+        "case; only the wire sections, RFC 6455 §5-§8 and §10.4, run; without a URL the "
+        "built-in HTTP/2 reference server; "
+        f"default {TRANSPORTS[0]})",
+    )
     parser.add_argument(
         "--cases",
         action="append",

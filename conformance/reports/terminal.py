@@ -76,6 +76,8 @@ EVIDENCE_LIMIT = 256
 """Bytes of each direction shown in hex in a block."""
 ELLIPSIS = "…"
 QUIET_OUTCOMES = (Outcome.FAIL, Outcome.ERROR, Outcome.WARN)
+TRANSPORT_NAMES = {"h2": "HTTP/2 (RFC 8441, extended CONNECT)"}
+"""How the header names a transport other than HTTP/1.1 (``RunReport.transport``)."""
 """The outcomes ``-q`` names case by case."""
 
 
@@ -156,6 +158,8 @@ def header_lines(report: RunReport, *, width: int = WIDTH) -> list[str]:
         facts.append(("command", report.server_command))
     if report.server_header:
         facts.append(("server", report.server_header))
+    if report.transport != "h1":
+        facts.append(("transport", TRANSPORT_NAMES.get(report.transport, report.transport)))
     facts += [("preflight", fact) for fact in report.preflight]
     lines = [title]
     previous = ""

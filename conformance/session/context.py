@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from ..driver import Connection, Target, Transcript
+from ..driver import HTTP2, Connection, Target, Transcript
+from ..transports.h2 import H2StreamConnection
 
 __all__ = ["CannotRun", "CaseContext", "Dial", "PeerFacts"]
 
@@ -81,9 +82,14 @@ class CaseContext:
 
     async def connect(self) -> Connection:
         """Open a connection to the target (or accept the client's), bounded by the case
-        deadline."""
+        deadline. Over HTTP/2 it is one stream opened by an extended CONNECT (RFC 8441),
+        its answer kept on the connection (:class:`H2StreamConnection`)."""
         if self.dial is not None:
             conn = await self.dial(self.deadline, self.transcript)
+        elif self.target.transport == HTTP2:
+            conn = await H2StreamConnection.connect(
+                self.target, self.deadline, self.transcript, self.target.handshake_headers
+            )
         else:
             conn = await Connection.open(self.target, self.deadline, self.transcript)
         self.connections.append(conn)

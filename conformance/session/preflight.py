@@ -14,7 +14,7 @@ import contextlib
 import ssl
 from dataclasses import dataclass, field, replace
 
-from ..driver import Connection, DeadlineExceeded, Target, Transcript
+from ..driver import HTTP2, Connection, DeadlineExceeded, Target, Transcript
 from ..model import handshake as hs
 from ..model.answer_diagnosis import (
     FIRST_BYTES,
@@ -26,6 +26,7 @@ from ..model.answer_diagnosis import (
 from ..model.codec import encode_frame
 from ..model.observed import HttpResponse, TransportEnd
 from ..model.violations import Violation
+from ..transports.h2 import H2StreamConnection
 from .capabilities import probe
 from .context import PeerFacts
 from .wire import close_frame
@@ -93,6 +94,8 @@ async def preflight(target: Target, timeout: float) -> PreflightResult:
     deadline = loop.time() + timeout
     transcript = Transcript()
     target = replace(target, segmentation=None)  # the cases' write plans stay as drawn
+    if target.transport == HTTP2:
+        return await _preflight_h2(target, deadline, timeout, transcript)
     conn = await Connection.open(target, deadline, transcript)
     extra = [(n, v) for n, v in target.handshake_headers if n.lower() != b"origin"]
     request = hs.build_request(
@@ -126,6 +129,24 @@ async def preflight(target: Target, timeout: float) -> PreflightResult:
     if not target.secure and not received and waited is None and await speaks_tls(target, deadline):
         problem = f"{where} {WSS_PORT_HINT}"
     return PreflightResult(problem=problem, response=response)
+
+
+async def _preflight_h2(
+    target: Target, deadline: float, timeout: float, transcript: Transcript
+) -> PreflightResult:
+    """The same over HTTP/2: the extended CONNECT (RFC 8441 §4, §5) with a same-origin
+    Origin, answered ``:status 200``, then the same probe. A server that does not speak
+    HTTP/2 or enable the extended CONNECT raises :class:`~conformance.driver.Unreachable`."""
+    origin = [(b"origin", target.origin)]
+    extra = [(n, v) for n, v in target.handshake_headers if n.lower() != b"origin"]
+    conn = await H2StreamConnection.connect(target, deadline, transcript, origin + extra)
+    if conn.problem:
+        conn.abort()
+        return PreflightResult(problem=f"{conn.where}: {conn.problem}", response=conn.response)
+    conn.deadline = asyncio.get_running_loop().time() + timeout
+    facts = await probe(conn, b"", timeout)
+    await _say_goodbye(conn)
+    return PreflightResult(response=conn.response, facts=facts)
 
 
 async def _say_goodbye(conn: Connection) -> None:

@@ -28,6 +28,10 @@ an unmasked one, the offence of the masking cases, becomes a masked one, which a
 MUST reject), the client's frames are decoded as a client's (masked, §5.1), and once both
 Close frames are exchanged the session closes TCP first (§7.1.1) and watches the client
 close its side.
+
+Over HTTP/2 (RFC 8441, ``Target.transport``) the connection is one stream and its
+opening handshake the extended CONNECT it made (:mod:`conformance.transports.h2`): a
+``:status 200`` is taken as the accepted handshake, and the session runs unchanged.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from typing import Any, Protocol
 
 import h11
 
-from ..driver import Connection, DeadlineExceeded
+from ..driver import HTTP2, Connection, DeadlineExceeded
 from ..model import handshake as hs
 from ..model.answer_diagnosis import diagnose
 from ..model.codec import close_payload, encode_frame
@@ -59,6 +63,7 @@ from ..model.observed import CloseInfo, HttpResponse, Observed, TransportEnd
 from ..model.server_handshake import accept_key, parse_request_bytes, render_response
 from ..model.verdict import PREFLIGHT_PREFIX
 from ..model.violations import Violation
+from ..transports.h2 import H2StreamConnection
 from .context import CannotRun, CaseContext, PeerFacts
 
 CLOSING_GRACE = 1.0
@@ -218,6 +223,10 @@ class WireSession:
             if protocols or extensions or negotiate is not None:
                 raise CannotRun("this case offers a subprotocol or extension: a server case only")
             return await cls._accept(ctx, prove_alive=prove_alive)
+        if ctx.target.transport == HTTP2:
+            if protocols or extensions or negotiate is not None:
+                raise CannotRun("this case offers a subprotocol or extension: not over HTTP/2 yet")
+            return await cls._open_h2(ctx, prove_alive=prove_alive)
         request = hs.build_request(
             ctx.target.host_header,
             ctx.target.resource,
@@ -265,6 +274,26 @@ class WireSession:
         session = cls(conn, stream, ctx.facts, response=response, inbound=inbound)
         if reader.trailing:
             session._feed(reader.trailing)
+        if prove_alive and not await session.barrier():
+            raise CannotRun(
+                f"the server did not answer a {session.barrier_name} right after the "
+                "handshake, so a close could not be told apart from one caused by the case's frame"
+            )
+        return session
+
+    @classmethod
+    async def _open_h2(cls, ctx: CaseContext, *, prove_alive: bool) -> WireSession:
+        """Over HTTP/2 the opening handshake is the extended CONNECT the connection made:
+        its ``:status 200`` is the accepted handshake (RFC 8441 §5), kept as ``response``."""
+        conn = await ctx.connect()
+        if not isinstance(conn, H2StreamConnection):
+            raise CannotRun("an HTTP/2 target gave no HTTP/2 stream")
+        if conn.problem:
+            raise Refused(
+                f"a valid opening handshake failed: {conn.problem}", conn.response, conn.end
+            )
+        stream = PeerStream(peer="server", max_payload=MAX_FRAME, max_message=MAX_MESSAGE)
+        session = cls(conn, stream, ctx.facts, response=conn.response)
         if prove_alive and not await session.barrier():
             raise CannotRun(
                 f"the server did not answer a {session.barrier_name} right after the "
