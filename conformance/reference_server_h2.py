@@ -105,6 +105,40 @@ def answer(headers: Sequence[tuple[bytes, bytes]]) -> tuple[int, list[tuple[byte
     return ACCEPTED, []
 
 
+class H2Policy:
+    """What the server does at each RFC 8441 step; :mod:`fixtures.h2_faults` breaks one a
+    fault. The defaults are the reference behaviour."""
+
+    validate_inbound_headers: bool = True
+    """h2 treats a malformed request (RFC 9113 §8.1.1: no :path or :scheme, a
+    connection-specific field) as an error instead of handing it over."""
+    ends_connection: bool = False
+    """Close the whole connection (GOAWAY) where a WebSocket's TCP close is due, instead
+    of ending its stream (RFC 8441 §5)."""
+
+    def settings(self, limits: ServerLimits) -> dict[SettingCodes, int]:
+        """The server's SETTINGS: SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (RFC 8441 §3)."""
+        return {
+            SettingCodes.ENABLE_CONNECT_PROTOCOL: 1,
+            SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS,
+            SettingCodes.INITIAL_WINDOW_SIZE: RECEIVE_WINDOW,
+            SettingCodes.MAX_HEADER_LIST_SIZE: limits.max_header_bytes,
+        }
+
+    def preface(self, data: bytes) -> bytes:
+        """The bytes of the connection preface h2 wrote (its SETTINGS), as sent."""
+        return data
+
+    def answer(
+        self, headers: Sequence[tuple[bytes, bytes]]
+    ) -> tuple[int, list[tuple[bytes, bytes]]]:
+        """The status of a request and its fields (:func:`answer`)."""
+        return answer(headers)
+
+
+REFERENCE_POLICY: Final = H2Policy()
+
+
 class _Connection:
     """One HTTP/2 connection: its WebSocket streams, echoed each by its own engine."""
 
@@ -114,12 +148,20 @@ class _Connection:
         writer: asyncio.StreamWriter,
         limits: ServerLimits,
         policy: WirePolicy | None,
+        h2_policy: H2Policy = REFERENCE_POLICY,
     ) -> None:
         self.reader = reader
         self.writer = writer
         self.limits = limits
         self.policy = policy
-        self.h2 = H2Connection(H2Configuration(client_side=False, header_encoding=None))
+        self.h2_policy = h2_policy
+        self.h2 = H2Connection(
+            H2Configuration(
+                client_side=False,
+                header_encoding=None,
+                validate_inbound_headers=h2_policy.validate_inbound_headers,
+            )
+        )
         self.streams: dict[int, _Stream] = {}
         self.accepted = False
         self.over = False
@@ -127,16 +169,11 @@ class _Connection:
     async def run(self) -> None:
         h2 = self.h2
         h2.local_settings = Settings(
-            client=False,
-            initial_values={
-                SettingCodes.ENABLE_CONNECT_PROTOCOL: 1,
-                SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS,
-                SettingCodes.INITIAL_WINDOW_SIZE: RECEIVE_WINDOW,
-                SettingCodes.MAX_HEADER_LIST_SIZE: self.limits.max_header_bytes,
-            },
+            client=False, initial_values=self.h2_policy.settings(self.limits)
         )
         h2.initiate_connection()
         h2.increment_flow_control_window(RECEIVE_WINDOW - DEFAULT_WINDOW)
+        self.writer.write(self.h2_policy.preface(h2.data_to_send()))
         await self._flush()
         while not self.over:
             wait = self.limits.idle_timeout if self.accepted else self.limits.handshake_timeout
@@ -184,7 +221,7 @@ class _Connection:
             self.over = True
 
     def _request(self, stream_id: int, headers: list[tuple[bytes, bytes]]) -> None:
-        status, fields = answer(headers)
+        status, fields = self.h2_policy.answer(headers)
         accepted = status == ACCEPTED
         self.h2.send_headers(
             stream_id, [(b":status", str(status).encode()), *fields], end_stream=not accepted
@@ -221,8 +258,12 @@ class _Connection:
                 self.h2.send_data(stream_id, bytes(stream.outbox[:size]))
                 del stream.outbox[:size]
             if stream.end_after:
-                self.h2.end_stream(stream_id)
                 del self.streams[stream_id]
+                if self.h2_policy.ends_connection:
+                    self.h2.close_connection()
+                    self.over = True
+                else:
+                    self.h2.end_stream(stream_id)
         except H2Error as exc:  # the client reset or closed the stream meanwhile
             log.debug("stream %d gone: %r", stream_id, exc)
             self.streams.pop(stream_id, None)
@@ -260,13 +301,14 @@ async def start_h2_reference_server(
     *,
     limits: ServerLimits | None = None,
     wire_policy: WirePolicy | None = None,
+    h2_policy: H2Policy = REFERENCE_POLICY,
 ) -> H2ReferenceServer:
     """Listen on ``host:port`` (0: any free port) for h2c, or over TLS with ``ssl`` (set to
-    accept ALPN ``h2`` only); echo under ``wire_policy``."""
+    accept ALPN ``h2`` only); echo under ``wire_policy``; bootstrap under ``h2_policy``."""
     bounds = limits or ServerLimits()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _Connection(reader, writer, bounds, wire_policy).run()
+        await _Connection(reader, writer, bounds, wire_policy, h2_policy).run()
 
     server = await H2ReferenceServer.start(
         handle,

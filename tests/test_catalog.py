@@ -497,6 +497,7 @@ def test_coverage_shows_a_spec_no_case_cites(
         case for case in all_cases() if not any(r.startswith(prefix) for r in case.requirements)
     ]
     monkeypatch.setattr(cli_catalog, "all_cases", lambda: uncited)
+    monkeypatch.setattr(cli_catalog, "http2_cases", tuple)
     monkeypatch.setattr(cli_catalog, "cited_requirements", frozenset)
     monkeypatch.setattr(cli_catalog, "client_wire_cases", lambda _profile: ())
     parties = cli_catalog.COVERAGE_PARTIES[role]

@@ -17,13 +17,14 @@ from . import (
     fragmentation,
     framing,
     handshake,
+    http2,
     limits,
     utf8,
 )
 from .base import Allowed, Case
 from .security import security_cases
 
-__all__ = ["Allowed", "Case", "all_cases", "case_by_id"]
+__all__ = ["Allowed", "Case", "all_cases", "case_by_id", "http2_cases"]
 
 
 @cache
@@ -50,5 +51,13 @@ def all_cases() -> tuple[Case, ...]:
     return cases
 
 
+def http2_cases() -> tuple[Case, ...]:
+    """The cases only HTTP/2 can carry (RFC 8441 bootstrapping: SETTINGS, the extended
+    CONNECT, streams), run by ``wsconform run --transport h2``; kept out of
+    :func:`all_cases`, whose every case runs over HTTP/1.1."""
+    return http2.CASES
+
+
 def case_by_id(case_id: str) -> Case | None:
-    return next((case for case in all_cases() if case.id == case_id), None)
+    """The case called ``case_id``, HTTP/2-only ones included."""
+    return next((case for case in (*all_cases(), *http2_cases()) if case.id == case_id), None)

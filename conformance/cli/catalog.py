@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ..cases import all_cases
+from ..cases import all_cases, http2_cases
 from ..cases.base import Case
 from ..catalog import Catalog, Requirement, load_catalog
 from ..clients.run_checks import cited_requirements
@@ -88,7 +88,7 @@ class SpecCoverage:
 
 def list_cases(options: CasesOptions) -> int:
     """The chosen cases, one a line; a pattern matching nothing is a usage error."""
-    cases = select_cases(options.cases, (), profile="full")
+    cases = select_cases(options.cases, (), profile="full", cases=(*all_cases(), *http2_cases()))
     if not cases:
         raise UsageError("no case matches the --cases patterns (see 'wsconform cases')")
     for case in cases:
@@ -199,7 +199,7 @@ def coverage_rows(
 
 def show_coverage(options: CoverageOptions) -> int:
     catalog = Catalog(requirements_of_spec(load_catalog(), options.spec))
-    cases = all_cases()
+    cases = (*all_cases(), *http2_cases())
     missing, unobservable, total = coverage_rows(
         options.role, catalog, cases, definitions=options.definitions
     )

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from ..baseline import Baseline, compare, read_baseline, render_comparison
+from ..cases import all_cases, http2_cases
 from ..cases.base import Case
 from ..cases.security import SECURITY_PROFILE, security_cases
 from ..cases.security.access import policy_headers
@@ -19,7 +20,7 @@ from ..policy.security import MAX_CONNECTIONS, SecurityPolicy, parse_auth_header
 from ..reports import json_report
 from ..results import RunReport
 from ..runner import run_suite, select_cases
-from ..transports.scope import h2_exclusion
+from ..transports.scope import h1_exclusion, h2_exclusion
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -140,11 +141,16 @@ def parse_segmentation(text: str | None) -> Segmentation | None:
 
 
 def over_transport(cases: Sequence[Case], options: RunOptions) -> list[Case]:
-    """The cases the transport can carry: over HTTP/2 (RFC 8441) the wire sections only
+    """The cases the transport can carry: over HTTP/2 (RFC 8441) the wire sections and the
+    HTTP/2 cases, over HTTP/1.1 all but the HTTP/2 cases
     (:mod:`conformance.transports.scope`). A ``--cases`` pattern that selects another
-    case, or the security profile, is a UsageError naming why."""
+    case, or the security profile, is a UsageError naming why; over HTTP/1.1 so is a
+    ``--cases`` selecting HTTP/2 cases only (one that selects others too leaves them out)."""
     if options.target.transport != HTTP2:
-        return list(cases)
+        kept = [case for case in cases if not h1_exclusion(case.id)]
+        if cases and not kept and options.cases:
+            raise UsageError(f"{cases[0].id} cannot run over HTTP/1.1: {h1_exclusion(cases[0].id)}")
+        return kept
     if options.profile == SECURITY_PROFILE:
         raise UsageError("--transport h2 runs the wire sections only, not --profile security")
     if options.settings.segmentation is not None:
@@ -247,8 +253,12 @@ def run_selected(options: RunOptions) -> int:
     options.reports.check()
     baseline = load_baseline(options.baseline)
     pool = security_cases(options.security) if options.profile == SECURITY_PROFILE else None
+    if pool is None and options.target.transport == HTTP2:
+        pool = (*all_cases(), *http2_cases())
     cases = select_cases(options.cases, options.exclude, profile=options.profile, cases=pool)
     cases = over_transport(cases, options)
+    if not cases and options.cases and select_cases(options.cases, (), cases=http2_cases()):
+        raise UsageError("the cases selected run over HTTP/2 only (RFC 8441): add --transport h2")
     if not cases:
         raise UsageError("no case matches the --cases/--exclude patterns (see 'wsconform cases')")
     if options.profile == SECURITY_PROFILE and not settings.quiet:
@@ -261,7 +271,9 @@ def run_selected(options: RunOptions) -> int:
                 cases,
                 settings,
                 policy_headers(options.security),
-                security_reproduce_args(options.security) if pool is not None else (),
+                security_reproduce_args(options.security)
+                if options.profile == SECURITY_PROFILE
+                else (),
             )
         )
     except TargetError as exc:

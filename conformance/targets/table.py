@@ -37,6 +37,8 @@ NODE_TIMEOUT = 10.0
 
 PY_TLS = " --cert {cert} --key {key}"
 NODE_TLS = " {cert} {key}"
+H1 = "h1"
+H2 = "h2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +50,10 @@ class ServerTarget:
     ``{key}``) are filled in by wsconform. ``modules`` must all be importable (Python)
     or resolvable (Node) for the target to run; ``pins`` are the distributions pinned
     in pyproject's ``targets`` group (Python) or package.json (Node); ``shown`` are
-    further distributions whose installed versions the reports name.
+    further distributions whose installed versions the reports name. ``transports``
+    are the ``--transport`` values the launcher serves: every row speaks HTTP/1.1
+    (``h1``); ``h2`` when the same command also serves RFC 8441 extended CONNECT over
+    HTTP/2 (h2c with prior knowledge, and ALPN ``h2`` with TLS).
     """
 
     name: str
@@ -59,6 +64,7 @@ class ServerTarget:
     pins: tuple[str, ...]
     description: str
     shown: tuple[str, ...] = ()
+    transports: tuple[str, ...] = (H1,)
 
     @property
     def launcher(self) -> Path:
@@ -77,16 +83,24 @@ def _py(
     what: str,
     extra: str = "",
     shown: tuple[str, ...] = (),
+    transports: tuple[str, ...] = (H1,),
 ) -> ServerTarget:
     command = f"{{python}} -m {LAUNCHERS}.{launcher}{extra} --port {{port}}"
-    return ServerTarget(name, "python", command, PY_TLS, modules, pins, what, shown)
+    return ServerTarget(name, "python", command, PY_TLS, modules, pins, what, shown, transports)
 
 
 def _node(
-    name: str, script: str, package: str, what: str, shown: tuple[str, ...] = ()
+    name: str,
+    script: str,
+    package: str,
+    what: str,
+    shown: tuple[str, ...] = (),
+    transports: tuple[str, ...] = (H1,),
 ) -> ServerTarget:
     command = f"node fixtures/servers/{script} {{port}}"
-    return ServerTarget(name, "node", command, NODE_TLS, (package,), (package,), what, shown)
+    return ServerTarget(
+        name, "node", command, NODE_TLS, (package,), (package,), what, shown, transports
+    )
 
 
 UVICORN_WS = "uvicorn.protocols.websockets."
@@ -108,7 +122,8 @@ TARGETS: tuple[ServerTarget, ...] = (
     _py("uvicorn-wsproto", "uvicorn_echo", ("uvicorn", UVICORN_WS + "wsproto_impl"),
         ("uvicorn",), "uvicorn --ws wsproto, ASGI echo app", " --ws wsproto", ("wsproto",)),
     _py("hypercorn", "hypercorn_echo", ("hypercorn",), ("hypercorn",),
-        "hypercorn (asyncio worker, wsproto), ASGI echo app", shown=("wsproto",)),
+        "hypercorn (asyncio worker, wsproto), ASGI echo app", shown=("wsproto",),
+        transports=(H1, H2)),
     _py("daphne", "daphne_echo", ("daphne",), ("daphne",),
         "daphne (Twisted, autobahn's protocol), ASGI echo app", shown=("autobahn", "twisted")),
     _py("autobahn", "autobahn_echo", ("autobahn",), ("autobahn",),
@@ -122,6 +137,13 @@ TARGETS: tuple[ServerTarget, ...] = (
           "Node faye-websocket (websocket-driver)",
           shown=("websocket-driver", "permessage-deflate")),
 )  # fmt: skip
+H2_ONLY_TARGETS: tuple[ServerTarget, ...] = (
+    _node("node-ws-h2", "node_h2_ws.js", "ws",
+          "Node http2 (enableConnectProtocol) handing each CONNECT stream to ws",
+          transports=(H2,)),
+)  # fmt: skip
+"""Targets that serve only HTTP/2: kept out of :data:`TARGETS`, which the matrix and tox
+run over HTTP/1.1, until the matrix takes a ``--transport``."""
 
 
 def by_name() -> dict[str, ServerTarget]:

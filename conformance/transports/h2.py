@@ -25,6 +25,7 @@ import socket
 import ssl
 from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from h2.config import H2Configuration
 from h2.connection import H2Connection
@@ -40,6 +41,8 @@ from h2.events import (
 )
 from h2.exceptions import H2Error
 from h2.settings import SettingCodes, Settings
+from hyperframe.exceptions import HyperframeError, InvalidFrameError
+from hyperframe.frame import Frame, SettingsFrame
 
 from ..driver import (
     READ_SIZE,
@@ -54,7 +57,14 @@ from ..driver import (
 )
 from ..model.observed import HttpResponse, TransportEnd
 
-__all__ = ["ALPN_H2", "H2StreamConnection", "connect_headers", "offer_h2"]
+__all__ = [
+    "ALPN_H2",
+    "H2Probe",
+    "H2StreamConnection",
+    "ProbeStream",
+    "connect_headers",
+    "offer_h2",
+]
 
 ALPN_H2 = "h2"
 """The ALPN protocol id of HTTP/2 over TLS (RFC 9113 §3.2)."""
@@ -79,6 +89,8 @@ CONNECTION_SPECIFIC = frozenset(
 """Header fields HTTP/2 forbids or replaces (RFC 9113 §8.2.2; Host is ``:authority``):
 left out of the extended CONNECT (RFC 8441 §5: no Connection or Upgrade)."""
 HTTP1_HEAD = b"HTTP/1."
+CLOSE_WAIT = 1.0
+"""Seconds the probe waits for its TCP close to complete."""
 
 
 def offer_h2(context: ssl.SSLContext) -> ssl.SSLContext:
@@ -447,3 +459,266 @@ def _code_name(code: int | None) -> str:
         return ErrorCodes(code).name
     except ValueError:
         return f"0x{code:x}"
+
+
+# -- the probe: one HTTP/2 connection driven stream by stream (RFC 8441 §3-§5) ----------
+
+PROBE_DATA_LIMIT = 1 << 16
+"""Bytes of DATA the probe keeps a stream (the bootstrapping cases exchange a few frames);
+more is acknowledged and dropped, and :attr:`ProbeStream.overflow` says so."""
+FRAME_HEADER = 9
+"""Bytes of an HTTP/2 frame header (RFC 9113 §4.1)."""
+FIRST_FRAME_LIMIT = 16_384
+"""The largest frame a server may send before the client's SETTINGS are acknowledged:
+SETTINGS_MAX_FRAME_SIZE's initial value (RFC 9113 §4.2, §6.5.2)."""
+
+
+@dataclass(slots=True)
+class ProbeStream:
+    """What the server did on one stream the probe opened."""
+
+    response: HttpResponse | None = None
+    data: bytearray = field(default_factory=bytearray)
+    ended: bool = False
+    """The server's END_STREAM (RFC 8441 §5: the orderly close of the "TCP connection")."""
+    reset: int | None = None
+    """The error code of the server's RST_STREAM, if it reset the stream."""
+    overflow: bool = False
+
+    @property
+    def over(self) -> bool:
+        return self.ended or self.reset is not None
+
+
+class H2Probe:
+    """One HTTP/2 connection a bootstrapping case drives stream by stream.
+
+    Unlike :class:`H2StreamConnection` it sends nothing but the preface until asked, keeps
+    the server's first SETTINGS as sent (:attr:`first_settings`, read with hyperframe
+    before h2 validates them: a value h2 refuses is still seen) and sends any request
+    headers, malformed ones included (h2's outbound validation is off). Every wait is
+    bounded by ``deadline``; the DATA kept is bounded by :data:`PROBE_DATA_LIMIT` a stream.
+    """
+
+    def __init__(
+        self,
+        reader: ResetLastReader,
+        writer: asyncio.StreamWriter,
+        h2: H2Connection,
+        deadline: float,
+        transcript: Transcript,
+        where: str,
+    ) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._h2 = h2
+        self.deadline = deadline
+        self.transcript = transcript
+        self.where = where
+        self.first_settings: dict[int, int] | None = None
+        self.streams: dict[int, ProbeStream] = {}
+        self.goaway: int | None = None
+        """The error code of the server's GOAWAY, if it sent one."""
+        self.lost = ""
+        """Why the connection can carry nothing more ("" while it can)."""
+        self._last_stream = 0
+        self._head = bytearray()
+        self._changed = asyncio.Event()
+        self._reading: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(cls, target: Target, deadline: float, transcript: Transcript) -> H2Probe:
+        """Open TCP (or TLS agreeing to ``h2``), send the preface and wait for the server's
+        first SETTINGS; :class:`~conformance.driver.Unreachable` if none comes."""
+        where = f"{target.host}:{target.port}"
+        loop = asyncio.get_running_loop()
+        reader = ResetLastReader()
+        protocol = asyncio.StreamReaderProtocol(reader)
+        try:
+            async with asyncio.timeout_at(deadline):
+                transport, _ = await loop.create_connection(
+                    lambda: protocol,
+                    target.host,
+                    target.port,
+                    ssl=target.ssl_context,
+                    server_hostname=target.host if target.secure else None,
+                )
+        except TimeoutError:
+            raise Unreachable(connect_timeout_text(target)) from None
+        except (OSError, socket.gaierror) as exc:
+            raise Unreachable(connect_error_text(target, exc)) from None
+        writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+        tls = writer.get_extra_info("ssl_object")
+        agreed = tls.selected_alpn_protocol() if tls is not None else None
+        if target.secure and agreed != ALPN_H2:
+            transport.abort()
+            raise Unreachable(
+                f"{where} did not agree to HTTP/2 by ALPN (RFC 9113 §3.2; agreed: {agreed})"
+            )
+        config = H2Configuration(
+            client_side=True,
+            header_encoding=None,
+            validate_outbound_headers=False,
+            normalize_outbound_headers=False,
+        )
+        h2 = H2Connection(config)
+        h2.local_settings = Settings(
+            client=True,
+            initial_values={
+                SettingCodes.ENABLE_PUSH: 0,
+                SettingCodes.MAX_HEADER_LIST_SIZE: MAX_HEADER_LIST,
+            },
+        )
+        h2.initiate_connection()
+        probe = cls(reader, writer, h2, deadline, transcript, where)
+        probe._flush()
+        probe._reading = asyncio.ensure_future(probe._read_loop())
+        try:
+            await probe.wait_until(lambda: probe.first_settings is not None or bool(probe.lost))
+        except DeadlineExceeded:
+            await probe.close()
+            raise Unreachable(f"{where} sent no HTTP/2 SETTINGS before the deadline") from None
+        if probe.first_settings is None:
+            await probe.close()
+            raise Unreachable(f"{where} did not open HTTP/2: {probe.lost}")
+        return probe
+
+    @property
+    def connect_protocol(self) -> int | None:
+        """SETTINGS_ENABLE_CONNECT_PROTOCOL in the server's first SETTINGS (None: absent)."""
+        settings = self.first_settings or {}
+        return settings.get(SettingCodes.ENABLE_CONNECT_PROTOCOL)
+
+    def request(self, headers: Iterable[tuple[bytes, bytes]], *, end_stream: bool = False) -> int:
+        """Send ``headers`` as they are on a new stream; its id."""
+        stream_id = self._h2.get_next_available_stream_id()
+        self.streams[stream_id] = ProbeStream()
+        self._h2.send_headers(stream_id, list(headers), end_stream=end_stream)
+        self._flush()
+        return stream_id
+
+    async def response(self, stream_id: int) -> ProbeStream:
+        """The stream once it has a response, was reset, or the connection ended; a
+        deadline first is :class:`~conformance.driver.DeadlineExceeded`."""
+        stream = self.streams[stream_id]
+        await self.wait_until(
+            lambda: stream.response is not None or stream.over or self.finished(stream_id)
+        )
+        return stream
+
+    def finished(self, stream_id: int) -> bool:
+        """Nothing more can come on ``stream_id``: the connection is lost or a GOAWAY left
+        it unprocessed or ended the connection with an error."""
+        if self.lost:
+            return True
+        if self.goaway is None:
+            return False
+        return self.goaway != ErrorCodes.NO_ERROR or self._last_stream < stream_id
+
+    def send_data(self, stream_id: int, data: bytes, *, end_stream: bool = False) -> None:
+        """Send ``data`` on ``stream_id`` (small: within the initial window); a stream or
+        connection already gone takes nothing."""
+        with contextlib.suppress(H2Error):
+            self._h2.send_data(stream_id, data, end_stream=end_stream)
+            self.transcript.record_sent(data)
+        self._flush()
+
+    async def wait_until(self, ready: Callable[[], bool]) -> None:
+        """Until ``ready()``; DeadlineExceeded if the deadline comes first."""
+        try:
+            async with asyncio.timeout_at(self.deadline):
+                while not ready():
+                    self._changed.clear()
+                    await self._changed.wait()
+        except TimeoutError:
+            raise DeadlineExceeded("no answer from the peer before the deadline") from None
+
+    async def close(self) -> None:
+        """GOAWAY, then close TCP, waiting at most a moment."""
+        if not self._writer.transport.is_closing():
+            with contextlib.suppress(H2Error):
+                self._h2.close_connection()
+            self._flush()
+        self.lost = self.lost or "closed by the suite"
+        if self._reading is not None:
+            self._reading.cancel()
+            await asyncio.gather(self._reading, return_exceptions=True)
+        self._writer.close()
+        with contextlib.suppress(OSError, TimeoutError, ssl.SSLError):
+            async with asyncio.timeout(CLOSE_WAIT):
+                await self._writer.wait_closed()
+
+    async def _read_loop(self) -> None:
+        try:
+            while not self.lost:
+                data = await self._reader.read(READ_SIZE)
+                if not data:
+                    self.lost = "the server closed the connection"
+                    break
+                if self.first_settings is None:
+                    self._read_first_settings(data)
+                try:
+                    events = self._h2.receive_data(data)
+                except H2Error as exc:
+                    self.lost = f"HTTP/2 error: {type(exc).__name__}: {exc}"
+                    events = []
+                for event in events:
+                    self._on_event(event)
+                self._flush()
+                self._changed.set()
+        finally:
+            self._changed.set()
+
+    def _read_first_settings(self, data: bytes) -> None:
+        """Keep the server's first frame's settings (RFC 9113 §3.4: the preface is a
+        SETTINGS frame), parsed by hyperframe before h2 may refuse a value."""
+        self._head += data[: FRAME_HEADER + FIRST_FRAME_LIMIT - len(self._head)]
+        if len(self._head) < FRAME_HEADER:
+            return
+        if self._head.startswith(HTTP1_HEAD):
+            self.lost = "the server answered in HTTP/1.1, not HTTP/2 (no h2c)"
+            return
+        try:
+            frame, length = Frame.parse_frame_header(memoryview(bytes(self._head[:FRAME_HEADER])))
+            if length > FIRST_FRAME_LIMIT:
+                raise InvalidFrameError(f"a first frame of {length} bytes")
+            if len(self._head) < FRAME_HEADER + length:
+                return
+            if not isinstance(frame, SettingsFrame):
+                self.lost = f"the server's first frame was {type(frame).__name__}, not SETTINGS"
+                return
+            frame.parse_body(memoryview(bytes(self._head[FRAME_HEADER : FRAME_HEADER + length])))
+        except HyperframeError as exc:
+            self.lost = f"the server's first frame is not a valid SETTINGS frame: {exc}"
+            return
+        self.first_settings = dict(frame.settings)
+
+    def _on_event(self, event: Event) -> None:
+        stream = self.streams.get(getattr(event, "stream_id", None) or 0)
+        if isinstance(event, DataReceived):
+            owed = event.flow_controlled_length or 0
+            with contextlib.suppress(H2Error):
+                self._h2.acknowledge_received_data(owed, event.stream_id)
+            if stream is not None and event.data:
+                self.transcript.record_received(event.data)
+                room = PROBE_DATA_LIMIT - len(stream.data)
+                stream.overflow = stream.overflow or len(event.data) > room
+                stream.data += event.data[: max(0, room)]
+        elif isinstance(event, ResponseReceived) and stream is not None:
+            stream.response = _response(event.headers or [])
+        elif isinstance(event, StreamEnded) and stream is not None:
+            stream.ended = True
+        elif isinstance(event, StreamReset) and stream is not None:
+            stream.reset = event.error_code if event.error_code is not None else 0
+        elif isinstance(event, ConnectionTerminated):
+            self.goaway = event.error_code if event.error_code is not None else 0
+            self._last_stream = event.last_stream_id or 0
+
+    def _flush(self) -> None:
+        data = self._h2.data_to_send()
+        transport = self._writer.transport
+        if data and not transport.is_closing():
+            self._writer.write(data)
+            if transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
+                self.lost = "the server stopped reading"
+                transport.abort()

@@ -4,14 +4,22 @@ Over HTTP/2 a WebSocket's frames are the same bytes on a stream (RFC 8441 §5), 
 wire sections of RFC 6455 run unchanged: framing, fragmentation, UTF-8, closing and
 the size limits. The opening handshake cases send HTTP/1.1 requests, and
 permessage-deflate is negotiated in those requests: they do not run over HTTP/2 yet.
+
+The RFC 8441 bootstrapping cases (ids ``rfc8441/...``) drive HTTP/2 itself: they run over
+HTTP/2 only, never over HTTP/1.1 (:func:`h1_exclusion`).
 """
 
 from __future__ import annotations
 
-__all__ = ["WIRE_SECTIONS", "h2_exclusion"]
+__all__ = ["H2_ONLY_PREFIXES", "WIRE_SECTIONS", "h1_exclusion", "h2_exclusion"]
 
 WIRE_SECTIONS = ("rfc6455/5", "rfc6455/6", "rfc6455/7", "rfc6455/8", "rfc6455/10.4")
 """The sections whose cases run over HTTP/2 (a section covers its subsections)."""
+
+H2_ONLY_PREFIXES = ("rfc8441/",)
+"""Case ids that drive HTTP/2 itself (the extended CONNECT, SETTINGS, streams): they run
+over HTTP/2 and only there."""
+H2_ONLY_REASON = "an HTTP/2 case (RFC 8441): it runs with --transport h2 only"
 
 EXCLUDED_IN_WIRE_SECTIONS: dict[str, str] = {}
 """Case id -> why it cannot run over HTTP/2 although its section does. Empty: every wire
@@ -37,6 +45,8 @@ def h2_exclusion(case_id: str) -> str:
     """Why case ``case_id`` does not run over HTTP/2 ("" when it does)."""
     if case_id in EXCLUDED_IN_WIRE_SECTIONS:
         return EXCLUDED_IN_WIRE_SECTIONS[case_id]
+    if case_id.startswith(H2_ONLY_PREFIXES):
+        return ""
     if any(_in_section(case_id, prefix) for prefix in WIRE_SECTIONS):
         return ""
     if case_id.startswith("rfc7692/"):
@@ -44,3 +54,8 @@ def h2_exclusion(case_id: str) -> str:
     if case_id.startswith("rfc6455/"):
         return HANDSHAKE_REASON
     return OTHER_REASON
+
+
+def h1_exclusion(case_id: str) -> str:
+    """Why case ``case_id`` does not run over HTTP/1.1 ("" when it does)."""
+    return H2_ONLY_REASON if case_id.startswith(H2_ONLY_PREFIXES) else ""
