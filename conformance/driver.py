@@ -272,6 +272,30 @@ def connect_error_text(target: Target, exc: OSError) -> str:
     return f"cannot connect to {where}: {reason}"
 
 
+async def open_stream(
+    target: Target, deadline: float
+) -> tuple[ResetLastReader, asyncio.StreamWriter]:
+    """TCP (and the TLS handshake) to ``target`` before ``deadline``; :class:`Unreachable`
+    with a one-line diagnosis when it cannot be opened."""
+    loop = asyncio.get_running_loop()
+    reader = ResetLastReader()
+    protocol = asyncio.StreamReaderProtocol(reader)
+    try:
+        async with asyncio.timeout_at(deadline):
+            transport, _ = await loop.create_connection(
+                lambda: protocol,
+                target.host,
+                target.port,
+                ssl=target.ssl_context,
+                server_hostname=target.host if target.secure else None,
+            )
+    except TimeoutError:
+        raise Unreachable(connect_timeout_text(target)) from None
+    except (OSError, socket.gaierror) as exc:
+        raise Unreachable(connect_error_text(target, exc)) from None
+    return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
+
+
 class Connection:
     """One TCP (or TLS) connection to the target, every step bounded by ``deadline``.
 
@@ -306,23 +330,7 @@ class Connection:
     @classmethod
     async def open(cls, target: Target, deadline: float, transcript: Transcript) -> Connection:
         """Connect (and run the TLS handshake) before ``deadline``."""
-        loop = asyncio.get_running_loop()
-        reader = ResetLastReader()
-        protocol = asyncio.StreamReaderProtocol(reader)
-        try:
-            async with asyncio.timeout_at(deadline):
-                transport, _ = await loop.create_connection(
-                    lambda: protocol,
-                    target.host,
-                    target.port,
-                    ssl=target.ssl_context,
-                    server_hostname=target.host if target.secure else None,
-                )
-        except TimeoutError:
-            raise Unreachable(connect_timeout_text(target)) from None
-        except (OSError, socket.gaierror) as exc:
-            raise Unreachable(connect_error_text(target, exc)) from None
-        writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+        reader, writer = await open_stream(target, deadline)
         plan = target.segmentation.plan() if target.segmentation is not None else None
         conn = cls(reader, writer, deadline, transcript, plan)
         conn._set_no_delay(plan is None or not plan.nagle)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import ssl
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -52,8 +51,7 @@ from ..driver import (
     Target,
     Transcript,
     Unreachable,
-    connect_error_text,
-    connect_timeout_text,
+    open_stream,
 )
 from ..model.observed import HttpResponse, TransportEnd
 
@@ -91,6 +89,23 @@ left out of the extended CONNECT (RFC 8441 §5: no Connection or Upgrade)."""
 HTTP1_HEAD = b"HTTP/1."
 CLOSE_WAIT = 1.0
 """Seconds the probe waits for its TCP close to complete."""
+
+
+async def open_h2_stream(
+    target: Target, deadline: float
+) -> tuple[ResetLastReader, asyncio.StreamWriter]:
+    """TCP (or TLS agreeing to ``h2`` by ALPN) to ``target`` before ``deadline``;
+    :class:`~conformance.driver.Unreachable` (one line) otherwise."""
+    reader, writer = await open_stream(target, deadline)
+    tls = writer.get_extra_info("ssl_object")
+    agreed = tls.selected_alpn_protocol() if tls is not None else None
+    if target.secure and agreed != ALPN_H2:
+        writer.transport.abort()
+        raise Unreachable(
+            f"{target.host}:{target.port} did not agree to HTTP/2 by ALPN "
+            f"(RFC 9113 §3.2; agreed: {agreed})"
+        )
+    return reader, writer
 
 
 def offer_h2(context: ssl.SSLContext) -> ssl.SSLContext:
@@ -167,30 +182,7 @@ class H2StreamConnection(Connection):
         :attr:`problem` says it, for the session to judge.
         """
         where = f"{target.host}:{target.port}"
-        loop = asyncio.get_running_loop()
-        reader = ResetLastReader()
-        protocol = asyncio.StreamReaderProtocol(reader)
-        try:
-            async with asyncio.timeout_at(deadline):
-                transport, _ = await loop.create_connection(
-                    lambda: protocol,
-                    target.host,
-                    target.port,
-                    ssl=target.ssl_context,
-                    server_hostname=target.host if target.secure else None,
-                )
-        except TimeoutError:
-            raise Unreachable(connect_timeout_text(target)) from None
-        except (OSError, socket.gaierror) as exc:
-            raise Unreachable(connect_error_text(target, exc)) from None
-        writer = asyncio.StreamWriter(transport, protocol, reader, loop)
-        tls = writer.get_extra_info("ssl_object")
-        agreed = tls.selected_alpn_protocol() if tls is not None else None
-        if target.secure and agreed != ALPN_H2:
-            transport.abort()
-            raise Unreachable(
-                f"{where} did not agree to HTTP/2 by ALPN (RFC 9113 §3.2; agreed: {agreed})"
-            )
+        reader, writer = await open_h2_stream(target, deadline)
         h2 = H2Connection(H2Configuration(client_side=True, header_encoding=None))
         h2.local_settings = Settings(
             client=True,
@@ -531,30 +523,7 @@ class H2Probe:
         """Open TCP (or TLS agreeing to ``h2``), send the preface and wait for the server's
         first SETTINGS; :class:`~conformance.driver.Unreachable` if none comes."""
         where = f"{target.host}:{target.port}"
-        loop = asyncio.get_running_loop()
-        reader = ResetLastReader()
-        protocol = asyncio.StreamReaderProtocol(reader)
-        try:
-            async with asyncio.timeout_at(deadline):
-                transport, _ = await loop.create_connection(
-                    lambda: protocol,
-                    target.host,
-                    target.port,
-                    ssl=target.ssl_context,
-                    server_hostname=target.host if target.secure else None,
-                )
-        except TimeoutError:
-            raise Unreachable(connect_timeout_text(target)) from None
-        except (OSError, socket.gaierror) as exc:
-            raise Unreachable(connect_error_text(target, exc)) from None
-        writer = asyncio.StreamWriter(transport, protocol, reader, loop)
-        tls = writer.get_extra_info("ssl_object")
-        agreed = tls.selected_alpn_protocol() if tls is not None else None
-        if target.secure and agreed != ALPN_H2:
-            transport.abort()
-            raise Unreachable(
-                f"{where} did not agree to HTTP/2 by ALPN (RFC 9113 §3.2; agreed: {agreed})"
-            )
+        reader, writer = await open_h2_stream(target, deadline)
         config = H2Configuration(
             client_side=True,
             header_encoding=None,
