@@ -25,9 +25,6 @@ from ..driver import DeadlineExceeded, Unreachable
 from ..model import handshake as hs
 from ..model import rules
 from ..model.behaviours import AcceptedWithout, Expectation, HandshakeAccepted, HttpRefusal, expect
-from ..model.codec import close_payload, encode_frame
-from ..model.constants import Opcode
-from ..model.frames import Frame
 from ..model.handshake import HandshakeRequest, ResponseReader, build_request
 from ..model.observed import HttpResponse, Observed
 from ..model.verdict import Level
@@ -40,7 +37,7 @@ from ..policy.handshake import (
     REFUSED,
     VARIANT_REFUSALS,
 )
-from ..session.answers import read_response
+from ..session.answers import courtesy_close, read_response
 from ..session.context import CaseContext
 from .base import Allowed, Case, RunFn
 
@@ -84,11 +81,6 @@ R_HANDSHAKE_STATUS = "rfc6455-10.7-invalid-handshake-http-status"
 R_MAY_DROP = "rfc6455-10.7-may-drop-tcp"
 
 
-def _courtesy_close() -> bytes:
-    """A masked Close 1000 (§5.5.1), so an accepted connection ends cleanly."""
-    return encode_frame(Frame(Opcode.CLOSE, close_payload(1000), mask=b"\x37\xfa\x21\x3d"))
-
-
 async def exchange(
     ctx: CaseContext,
     request: HandshakeRequest,
@@ -121,7 +113,7 @@ async def exchange(
     if reader.response is not None and reader.response.status == 101:
         if check_101:
             observed.violations.extend(hs.check_accept(request, reader.response))
-        await conn.send(_courtesy_close())
+        await conn.send(courtesy_close())
     observed.transport = conn.end
     return observed
 

@@ -14,14 +14,11 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 from ...driver import Connection, DeadlineExceeded, Unreachable
-from ...model.codec import close_payload, encode_frame
-from ...model.constants import Opcode
 from ...model.decoder import PeerStream
-from ...model.frames import Frame
 from ...model.handshake import HandshakeRequest, ResponseReader, build_request
 from ...model.observed import CloseInfo, HttpResponse, Observed, TransportEnd
 from ...policy.security import SecurityPolicy
-from ...session.answers import read_response
+from ...session.answers import courtesy_close, read_response
 from ...session.context import CaseContext
 
 __all__ = [
@@ -43,8 +40,6 @@ ACCEPT_SETTLE: Final = 0.5
 tells "accepted, then closed" (the socket was opened) from "accepted"."""
 WATCH_MAX_BYTES: Final = 64 * 1024
 """The most the probe reads after a 101 (a server may greet, or flood): then it stops."""
-COURTESY_MASK: Final = b"\x37\xfa\x21\x3d"
-NORMAL_CLOSURE: Final = 1000  # §7.4.1
 CLOSED_AFTER: Final = "closed_after_s"
 """The measure: seconds from the 101 to the server's Close or TCP close."""
 
@@ -90,11 +85,6 @@ def policy_request(
     return handshake(ctx, [*policy_headers(policy), *extra_headers], resource)
 
 
-def _courtesy_close() -> bytes:
-    """A masked Close 1000 (§5.5.1): an accepted probe connection ends cleanly."""
-    return encode_frame(Frame(Opcode.CLOSE, close_payload(NORMAL_CLOSURE), mask=COURTESY_MASK))
-
-
 async def _watch_after_101(
     conn: Connection, trailing: bytes, observed: Observed, settle: float
 ) -> None:
@@ -130,7 +120,7 @@ async def _watch_after_101(
     else:
         observed.notes.append(f"the connection was still open {settle:g} s after the 101")
     if conn.end is TransportEnd.OPEN:
-        await conn.send(_courtesy_close())
+        await conn.send(courtesy_close())
 
 
 async def upgrade(

@@ -27,9 +27,6 @@ from weakref import WeakKeyDictionary
 
 from ...driver import Connection, DeadlineExceeded
 from ...model.behaviours import HandshakeAccepted, HttpRefusal, expect
-from ...model.codec import close_payload, encode_frame
-from ...model.constants import Opcode
-from ...model.frames import Frame
 from ...model.handshake import HandshakeRequest, ResponseReader
 from ...model.observed import Observed
 from ...model.security_timing import (
@@ -47,6 +44,7 @@ from ...model.security_timing import (
 from ...model.verdict import Allowed, Level, Outcome
 from ...policy.handshake import ConnectionDropped
 from ...policy.security import SecurityPolicy
+from ...session.answers import courtesy_close
 from ...session.context import CaseContext
 from ..base import Case, RunFn
 from .access import Header, policy_request
@@ -82,8 +80,6 @@ one 4x; 2x is their geometric midpoint."""
 TIMING_SCALE: Final = 8
 """Deadlines (``--timeout`` each) of a timing check: its own worst case, six probes of
 just under :data:`REDOS_BOUND`, after waiting for the other's (see :func:`timing_lock`)."""
-MASK: Final = b"\x2c\x91\x5e\x03"
-CLOSE_CODE: Final = 1000
 
 R_HANDSHAKE_STATUS = "rfc6455-10.7-invalid-handshake-http-status"  # SHOULD: HTTP status
 R_MAY_DROP = "rfc6455-10.7-may-drop-tcp"  # MAY drop unsafe input
@@ -112,10 +108,6 @@ class Timed:
 
     observed: Observed
     seconds: float | None
-
-
-def _courtesy_close() -> bytes:
-    return encode_frame(Frame(Opcode.CLOSE, close_payload(CLOSE_CODE), mask=MASK))
 
 
 async def _read_answer(conn: Connection, reader: ResponseReader, stop: float) -> bool:
@@ -157,7 +149,7 @@ async def timed_exchange(ctx: CaseContext, request: HandshakeRequest, bound: flo
     observed.response_error = reader.error
     observed.transport = conn.end
     if reader.response is not None and reader.response.status == 101:
-        await conn.send(_courtesy_close())
+        await conn.send(courtesy_close())
     return Timed(observed, seconds)
 
 

@@ -45,6 +45,7 @@ from ...model.security_leakage import (
 )
 from ...model.verdict import Level
 from ...policy.security import SecurityPolicy
+from ...session.answers import courtesy_close
 from ...session.context import CaseContext
 from ..base import Case, RunFn
 from .access import policy_request
@@ -58,7 +59,6 @@ PROBE_WAIT: Final = 2.0
 MASK: Final = b"\x5c\x13\xa8\x02"
 RESERVED_OPCODE: Final = 0x3  # §5.2: "%x3-7 are reserved for further non-control frames"
 INVALID_CLOSE_CODE: Final = 999  # §7.4.2: "0-999 ... not used"
-NORMAL_CLOSURE: Final = 1000
 BAD_VERSION: Final = b"99"
 GARBAGE_REQUEST: Final = b"WSCONFORM-GARBAGE \x01\x7f /\\..\\ HTTP/9.9\r\nHost: ?\r\n\r\n"
 BAD_RESOURCE: Final = b"/%00%ff/..%2f..%2f%c0%ae%c0%ae/wsconform-no-such-resource?%zz=%"
@@ -129,10 +129,6 @@ BANNER_PROBES: Final[tuple[Probe, ...]] = (
 """An accepted and a refused handshake: a banner may be on either."""
 
 
-def _courtesy_close() -> bytes:
-    return encode_frame(Frame(Opcode.CLOSE, close_payload(NORMAL_CLOSURE), mask=MASK))
-
-
 def _bounded(ctx: CaseContext, wait: float) -> float:
     return min(ctx.deadline, asyncio.get_running_loop().time() + wait)
 
@@ -160,7 +156,7 @@ async def _ask(ctx: CaseContext, request: bytes) -> Answer:
         timed_out = not raw
     response = reader.response
     if response is not None and response.status == 101:
-        await conn.send(_courtesy_close())
+        await conn.send(courtesy_close())
     return Answer(bytes(raw[:MAX_SCANNED]), response, conn.end, timed_out)
 
 
@@ -254,7 +250,7 @@ async def _provoke(ctx: CaseContext, policy: SecurityPolicy, offence: Frame) -> 
     close = stream.close
     info = None if close is None else CloseInfo(close.code, close.reason)
     if conn.end is TransportEnd.OPEN:
-        await conn.send(_courtesy_close())
+        await conn.send(courtesy_close())
     return Failed(info, conn.end), timed_out
 
 

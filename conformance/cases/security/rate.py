@@ -24,7 +24,7 @@ from typing import Final
 
 from ...driver import Connection, DeadlineExceeded, Unreachable
 from ...model.behaviours import expect
-from ...model.codec import close_payload, encode_frame
+from ...model.codec import encode_frame
 from ...model.constants import Opcode
 from ...model.decoder import PeerStream
 from ...model.frames import Frame
@@ -49,6 +49,7 @@ from ...model.security_rate import (
 )
 from ...model.verdict import Allowed, Level, Outcome
 from ...policy.security import SecurityPolicy
+from ...session.answers import courtesy_close
 from ...session.context import CannotRun, CaseContext
 from ..base import Case, RunFn
 from .access import policy_request
@@ -73,11 +74,6 @@ MESSAGE_SIZE: Final = 16
 BURST_WAIT: Final = 3.0
 """Seconds the burst waits for its echoes."""
 MASK: Final = b"\x1e\x2d\x3c\x4b"
-NORMAL_CLOSURE: Final = 1000
-
-
-def _courtesy_close() -> bytes:
-    return encode_frame(Frame(Opcode.CLOSE, close_payload(NORMAL_CLOSURE), mask=MASK))
 
 
 def _bounded(ctx: CaseContext, wait: float) -> float:
@@ -156,7 +152,7 @@ async def _release(slot: Slot, until: float) -> None:
     conn.deadline = until
     if slot.upgraded and conn.end is TransportEnd.OPEN:
         with contextlib.suppress(DeadlineExceeded):
-            await conn.send(_courtesy_close())
+            await conn.send(courtesy_close())
     conn.abort()
 
 
@@ -243,7 +239,7 @@ def _message_burst(policy: SecurityPolicy) -> RunFn:
         )
         if conn.end is TransportEnd.OPEN and close is None:
             with contextlib.suppress(DeadlineExceeded):
-                await conn.send(_courtesy_close())
+                await conn.send(courtesy_close())
         observed.transport = conn.end
         return observed
 
