@@ -64,12 +64,9 @@ R_SEND_CLOSE = "rfc6455-7.1.2-send-close-frame"
 R_ECHO_CODE = "rfc6455-5.5.1-close-echo-code"
 R_REPLY_PROMPTLY = "rfc6455-5.5.1-close-reply-promptly"
 R_AFTER_MESSAGE = "rfc6455-5.5.1-close-after-message"
-R_TCP_AFTER_BOTH = "rfc6455-5.5.1-close-tcp-after-both"
-R_SERVER_TCP = "rfc6455-5.5.1-server-close-tcp-first"
 R_SERVER_TCP_FIRST = "rfc6455-7.1.1-server-closes-tcp-first"
 R_CLEAN_TCP = "rfc6455-7.1.1-clean-tcp-tls-close"
 R_CLOSE_REASON = "rfc6455-7.1.6-close-reason-first-frame"
-R_INVALID_DATA_CLOSE = "rfc6455-10.7-close-frame-invalid-data"
 R_CODE_1002 = "rfc6455-7.4.1-code-1002-protocol-error"
 R_RANGE_REGISTERED = "rfc6455-7.4.2-range-3000-3999-registered"
 R_RANGE_PRIVATE = "rfc6455-7.4.2-range-4000-4999-private"
@@ -231,7 +228,13 @@ def accepted_close(spec: Accepted) -> Case:
     return Case(
         id=spec.slug,
         title=spec.title,
-        requirements=(*spec.requirements, R_REPLY, R_ECHO_CODE, R_SERVER_TCP, R_SEND_CLOSE),
+        requirements=(
+            *spec.requirements,
+            R_REPLY,
+            R_ECHO_CODE,
+            rules.SERVER_CLOSES_TCP_FIRST,
+            R_SEND_CLOSE,
+        ),
         level=Level.MUST,
         expect=expectation,
         run=closing(raw_close(spec.body)),
@@ -279,7 +282,13 @@ def invalid_code_case(code: int) -> Case:
     assert rule is not None, code
     reqs = tuple(
         dict.fromkeys(
-            (rules.CLOSE_BODY_CODE, rule, rules.VALIDATE_INPUT, R_INVALID_DATA_CLOSE, R_CODE_1002)
+            (
+                rules.CLOSE_BODY_CODE,
+                rule,
+                rules.VALIDATE_INPUT,
+                rules.CLOSE_ON_INVALID_DATA,
+                R_CODE_1002,
+            )
         )
     )
     return failing_close(
@@ -325,7 +334,7 @@ BODY_CASES: list[Case] = [
         "rfc6455/5.5.1/close-body-1-byte",
         "A Close whose body is 1 byte (half a status code) fails the connection",
         b"\x03",
-        (rules.CLOSE_BODY_CODE, rules.VALIDATE_INPUT, R_INVALID_DATA_CLOSE, R_CODE_1002),
+        (rules.CLOSE_BODY_CODE, rules.VALIDATE_INPUT, rules.CLOSE_ON_INVALID_DATA, R_CODE_1002),
         notes=REFUSED_CLOSE_NOTE,
     ),
     failing_close(
@@ -452,8 +461,8 @@ AROUND_CLOSE_CASES: list[Case] = [
         id="rfc6455/5.5.1/server-closes-tcp",
         title="After the closing handshake the server closes the TCP connection itself",
         requirements=(
-            R_SERVER_TCP,
-            R_TCP_AFTER_BOTH,
+            rules.SERVER_CLOSES_TCP_FIRST,
+            rules.CLOSE_TCP_AFTER_BOTH,
             R_SERVER_TCP_FIRST,
             "rfc6455-7.1.1-server-tcp-close-immediately",
             "rfc6455-7.1.2-close-after-both-frames",
@@ -537,7 +546,7 @@ AROUND_CLOSE_CASES: list[Case] = [
     Case(
         id="rfc6455/5.5.2/no-pong-after-close",
         title="A Ping after the client's Close needs no Pong; the Close is answered",
-        requirements=(rules.PONG_REPLY, R_REPLY, R_SERVER_TCP),
+        requirements=(rules.PONG_REPLY, R_REPLY, rules.SERVER_CLOSES_TCP_FIRST),
         level=Level.MUST,
         expect=expect(
             ClosingHandshake(frozenset({1000}), no_code=False),

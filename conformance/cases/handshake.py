@@ -55,9 +55,6 @@ R_ORIGIN_OPTIONAL = "rfc6455-4.2.1-origin-optional"
 R_PROTOCOL_OFFER = "rfc6455-4.2.1-protocol-optional"
 R_EXTENSIONS_OFFER = "rfc6455-4.2.1-extensions-optional"
 R_UNKNOWN_HEADERS = "rfc6455-4.2.1-unknown-headers-ignored"
-R_ORIGIN_REFUSE = "rfc6455-4.2.2-origin-reject-403"
-R_VERSION_MISMATCH = "rfc6455-4.2.2-version-mismatch-426"
-R_VERSION_HEADER = "rfc6455-4.4-unsupported-version-header"
 R_RESOURCE_UNAVAILABLE = "rfc6455-4.2.2-unknown-resource-404"
 R_SUBPROTOCOL_NULL = "rfc6455-4.2.2-no-subprotocol-no-header"
 R_SUBPROTOCOL_FROM_CLIENT = "rfc6455-4.2.2-subprotocol-from-client"
@@ -72,13 +69,10 @@ R_VERSION_ONCE = "rfc6455-11.3.5-version-once-in-request"
 R_PROTOCOL_TOKENS = "rfc6455-4.1-protocol-token-chars"
 R_EXTENSIONS_MALFORMED = "rfc6455-9.1-malformed-extensions-fail"
 R_ACCEPT_STEPS = "rfc6455-4.2.2-accept-steps"
-R_ORIGIN_403 = "rfc6455-10.2-bad-origin-403"
 R_EXTENSIONS_FROM_CLIENT = (
     "rfc6455-4.2.2-extensions-from-client",
     "rfc6455-9-no-unrequested-extension",
 )
-R_HANDSHAKE_STATUS = "rfc6455-10.7-invalid-handshake-http-status"
-R_MAY_DROP = "rfc6455-10.7-may-drop-tcp"
 
 
 async def exchange(
@@ -184,7 +178,7 @@ def _must_accept(
     return Case(
         id=f"rfc6455/4.2.1/{slug}",
         title=title,
-        requirements=(*reqs, R_ORIGIN_REFUSE, R_MAY_DROP) if declined else reqs,
+        requirements=(*reqs, rules.ORIGIN_REJECT_403, rules.MAY_DROP_TCP) if declined else reqs,
         level=Level.MUST,
         expect=ACCEPTED,
         run=declinable(make, chunk) if declined else sending(make, chunk),
@@ -275,7 +269,7 @@ ACCEPT_CASES = [
         "without-origin",
         "A handshake without Origin is accepted",
         lambda ctx: valid(ctx),
-        (R_ORIGIN_OPTIONAL, R_ORIGIN_REFUSE),
+        (R_ORIGIN_OPTIONAL, rules.ORIGIN_REJECT_403),
         allowed=ORIGIN_CHOICE,
         notes=policy.CHOICE_NOTE,
     ),
@@ -283,7 +277,7 @@ ACCEPT_CASES = [
         "same-origin",
         "A handshake with a same-origin Origin is accepted",
         lambda ctx: valid(ctx, origin=ctx.target.origin),
-        (R_ORIGIN_OPTIONAL, R_ORIGIN_REFUSE),
+        (R_ORIGIN_OPTIONAL, rules.ORIGIN_REJECT_403),
         allowed=ORIGIN_CHOICE,
         notes=policy.CHOICE_NOTE,
     ),
@@ -394,7 +388,7 @@ def _must_refuse(
     """An invalid request (policy: handshake refusal): an HTTP error passes, a drop is
     WARN, a plain HTTP answer to a non-upgrade request INFO; ``allowed`` adds the
     alternatives of the field's grammar policy."""
-    common = (rules.VALIDATE_INPUT, R_HANDSHAKE_STATUS, R_MAY_DROP)
+    common = (rules.VALIDATE_INPUT, rules.HANDSHAKE_ERROR_STATUS, rules.MAY_DROP_TCP)
     return Case(
         id=f"rfc6455/{section}/{slug}",
         title=title,
@@ -426,7 +420,7 @@ def _version(slug: str, title: str, version: bytes, *, grammar: bool = False) ->
         slug,
         title,
         lambda ctx: valid(ctx).replacing(b"Sec-WebSocket-Version", version),
-        (R_VERSION_MISMATCH, R_VERSION_HEADER),
+        (rules.VERSION_MISMATCH_426, rules.VERSION_HEADER_ON_REFUSAL),
         section="4.2.2",
         expectation=REFUSED if grammar else policy.VERSION_ADVERTISED,
         notes=policy.VERSION_GRAMMAR_NOTE if grammar else policy.REFUSAL_NOTE,
@@ -704,7 +698,7 @@ REFUSAL_CASES = [
     Case(
         id="rfc6455/9.1/malformed-extensions",
         title="A malformed Sec-WebSocket-Extensions offer is not accepted",
-        requirements=(R_EXTENSIONS_MALFORMED, R_REFUSE_INVALID, R_MAY_DROP),
+        requirements=(R_EXTENSIONS_MALFORMED, R_REFUSE_INVALID, rules.MAY_DROP_TCP),
         level=Level.MUST,
         expect=REFUSED,
         run=_malformed_extensions,
@@ -714,7 +708,7 @@ REFUSAL_CASES = [
     Case(
         id="rfc6455/4.2.2/foreign-origin",
         title="A refused foreign Origin gets an HTTP error code",
-        requirements=(R_ORIGIN_REFUSE, R_MAY_DROP),
+        requirements=(rules.ORIGIN_REJECT_403, rules.MAY_DROP_TCP),
         level=Level.MUST,
         expect=ACCEPTED_OR_REFUSED,
         run=sending(lambda ctx: valid(ctx, origin=b"http://wsconform.invalid")),
@@ -724,7 +718,7 @@ REFUSAL_CASES = [
     Case(
         id="rfc6455/10.2/foreign-origin-403",
         title="A refused foreign Origin gets 403 Forbidden",
-        requirements=(R_ORIGIN_403,),
+        requirements=(rules.BAD_ORIGIN_403,),
         level=Level.SHOULD,
         expect=expect(HandshakeAccepted(), HttpRefusal(frozenset({403}))),
         run=sending(lambda ctx: valid(ctx, origin=b"http://wsconform.invalid")),
@@ -734,7 +728,7 @@ REFUSAL_CASES = [
     Case(
         id="rfc6455/4.2.2/unknown-resource",
         title="An unavailable resource name gets an HTTP error code",
-        requirements=(R_RESOURCE_UNAVAILABLE, R_MAY_DROP),
+        requirements=(R_RESOURCE_UNAVAILABLE, rules.MAY_DROP_TCP),
         level=Level.MUST,
         expect=ACCEPTED_OR_REFUSED,
         run=sending(

@@ -19,6 +19,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 
 from ..driver import DeadlineExceeded
+from ..model import rules
 from ..model.behaviours import AllOf, Behaviour, HttpRefusal, expect
 from ..model.codec import encode_frame
 from ..model.constants import Opcode
@@ -62,8 +63,6 @@ R_SCHEME_PATH = "rfc8441-4-scheme-path-required"
 R_NO_CONNECTION_UPGRADE = "rfc8441-5-no-connection-upgrade-headers"
 R_HEADERS_AS_RFC6455 = "rfc8441-5-handshake-headers-as-rfc6455"
 R_VERSION = "rfc6455-4.2.1-version-13"
-R_VERSION_MISMATCH = "rfc6455-4.2.2-version-mismatch-426"
-R_VERSION_HEADER = "rfc6455-4.4-unsupported-version-header"
 R_MULTIPLEXED = "rfc8441-1-streams-multiplexed"
 R_CLOSURE_AS_TCP = "rfc8441-5-stream-closure-as-tcp"
 R_END_STREAM = "rfc8441-5-end-stream-orderly-close"
@@ -400,7 +399,7 @@ CASES: tuple[Case, ...] = (
     _case(
         "rfc8441/5/version-unknown",
         "An extended CONNECT with Sec-WebSocket-Version 9 gets a 4xx naming version 13",
-        (R_HEADERS_AS_RFC6455, R_VERSION_MISMATCH, R_VERSION_HEADER),
+        (R_HEADERS_AS_RFC6455, rules.VERSION_MISMATCH_426, rules.VERSION_HEADER_ON_REFUSAL),
         Level.MUST,
         VERSION_REFUSAL,
         _refusal_probe(lambda ctx: _request(ctx, version=UNKNOWN_VERSION)),

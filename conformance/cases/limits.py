@@ -43,7 +43,6 @@ from .base import Case, RunFn
 # Requirement ids only this module cites (records in spec_refs/rfc6455.toml); the ids
 # that several case tables cite are named once in conformance/model/rules.py.
 R_UNMASK = "rfc6455-6.2-server-unmask"
-R_LIMITS = "rfc6455-10.4-protect-against-limits"
 
 TEXT, BINARY = int(Opcode.TEXT), int(Opcode.BINARY)
 KIB, MIB = 2**10, 2**20
@@ -140,7 +139,12 @@ def single_message_case(opcode: int, size: int) -> Case:
     return Case(
         id=f"rfc6455/10.4/{_kind(opcode)}-{_slug(size)}",
         title=f"{what[0].upper()}{what[1:]} in one frame is echoed unchanged",
-        requirements=(rules.PAYLOAD_LENGTH_FIELD, rules.PARSE_FRAMES, R_UNMASK, R_LIMITS),
+        requirements=(
+            rules.PAYLOAD_LENGTH_FIELD,
+            rules.PARSE_FRAMES,
+            R_UNMASK,
+            rules.PROTECT_AGAINST_LIMITS,
+        ),
         level=Level.MUST,
         expect=expect(EchoedPattern((recipe,))),
         run=echo_frames(recipe, None, None),
@@ -163,7 +167,7 @@ def fragmented_case(fragment: int) -> Case:
             rules.RECEIVE_FRAGMENTED,
             rules.ANY_FRAGMENT_SIZE,
             rules.PARSE_FRAMES,
-            R_LIMITS,
+            rules.PROTECT_AGAINST_LIMITS,
         ),
         level=Level.MUST,
         expect=expect(EchoedPattern((recipe,))),
@@ -179,7 +183,7 @@ def chopped_case() -> Case:
     return Case(
         id="rfc6455/10.4/binary-1mib-in-1000-byte-writes",
         title="A 1 MiB binary frame written 1000 bytes at a time is echoed unchanged",
-        requirements=(rules.PARSE_FRAMES, R_UNMASK, R_LIMITS),
+        requirements=(rules.PARSE_FRAMES, R_UNMASK, rules.PROTECT_AGAINST_LIMITS),
         level=Level.MUST,
         expect=expect(EchoedPattern((recipe,))),
         run=echo_frames(recipe, None, CHOP),
@@ -197,7 +201,11 @@ def round_trip_case() -> Case:
     return Case(
         id="rfc6455/10.4/1000-round-trips",
         title="1000 messages of 0 B to 4 KiB, sent one at a time, are each echoed unchanged",
-        requirements=(rules.NEW_MESSAGE_AFTER_FIN, rules.PARSE_FRAMES, R_LIMITS),
+        requirements=(
+            rules.NEW_MESSAGE_AFTER_FIN,
+            rules.PARSE_FRAMES,
+            rules.PROTECT_AGAINST_LIMITS,
+        ),
         level=Level.MUST,
         expect=expect(EchoedPattern(recipes)),
         run=round_trips(recipes),

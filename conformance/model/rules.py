@@ -121,6 +121,21 @@ INVALID_UTF8_FAIL: Final = "rfc6455-8.1-invalid-utf8-fail"
 """§8.1: an endpoint finding that a byte stream it interprets as UTF-8 is not valid
 "MUST _Fail the WebSocket Connection_"."""
 
+# RFC 6455 §4.2.2, §4.4, §5.5.1, §7.4.1, §10.2, §10.4, §10.7: ids several case tables cite
+# (the opening handshake, closing and limits tables, the security checks, RFC 8441's).
+ORIGIN_REJECT_403: Final = "rfc6455-4.2.2-origin-reject-403"
+VERSION_MISMATCH_426: Final = "rfc6455-4.2.2-version-mismatch-426"
+VERSION_HEADER_ON_REFUSAL: Final = "rfc6455-4.4-unsupported-version-header"
+SERVER_CLOSES_TCP_FIRST: Final = "rfc6455-5.5.1-server-close-tcp-first"
+CLOSE_TCP_AFTER_BOTH: Final = "rfc6455-5.5.1-close-tcp-after-both"
+POLICY_CODE_1008: Final = "rfc6455-7.4.1-code-1008-policy"
+BAD_ORIGIN_403: Final = "rfc6455-10.2-bad-origin-403"
+PROTECT_AGAINST_LIMITS: Final = "rfc6455-10.4-protect-against-limits"
+IMPOSE_SIZE_LIMITS: Final = "rfc6455-10.4-impose-size-limits"
+HANDSHAKE_ERROR_STATUS: Final = "rfc6455-10.7-invalid-handshake-http-status"
+MAY_DROP_TCP: Final = "rfc6455-10.7-may-drop-tcp"
+CLOSE_ON_INVALID_DATA: Final = "rfc6455-10.7-close-frame-invalid-data"
+
 ALL_RULES: Final[dict[str, str]] = {
     name: value
     for name, value in dict(globals()).items()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from ...model import rules
 from ...model.behaviours import HttpRefusal, expect
 from ...model.observed import Observed
 from ...model.security_origin import CLIENT_ERRORS, NotUpgraded, Upgraded
@@ -33,9 +34,8 @@ OTHER_SUFFIX: Final = b"x"
 WRONG_CHARS: Final = ("x", "y")
 
 R_AUTHENTICATE: Final = "rfc6455-4.2.2-may-authenticate-401"
-R_REFUSE: Final = "rfc6455-4.2.2-origin-reject-403"
 R_MECHANISM: Final = "rfc6455-10.5-any-http-authentication"
-AUTH_REQUIREMENTS: Final = (R_AUTHENTICATE, R_REFUSE, R_MECHANISM)
+AUTH_REQUIREMENTS: Final = (R_AUTHENTICATE, rules.ORIGIN_REJECT_403, R_MECHANISM)
 
 REFUSED_4XX: Final = HttpRefusal(CLIENT_ERRORS)
 REFUSED_WITHOUT_STATUS: Final = Allowed(

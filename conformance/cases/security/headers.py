@@ -26,6 +26,7 @@ from typing import Final
 from weakref import WeakKeyDictionary
 
 from ...driver import Connection, DeadlineExceeded
+from ...model import rules
 from ...model.behaviours import HandshakeAccepted, HttpRefusal, expect
 from ...model.handshake import HandshakeRequest, ResponseReader
 from ...model.observed import Observed
@@ -81,10 +82,6 @@ TIMING_SCALE: Final = 8
 """Deadlines (``--timeout`` each) of a timing check: its own worst case, six probes of
 just under :data:`REDOS_BOUND`, after waiting for the other's (see :func:`timing_lock`)."""
 
-R_HANDSHAKE_STATUS = "rfc6455-10.7-invalid-handshake-http-status"  # SHOULD: HTTP status
-R_MAY_DROP = "rfc6455-10.7-may-drop-tcp"  # MAY drop unsafe input
-R_VALIDATE = "rfc6455-10.7-validate-input"  # MUST validate incoming data
-R_PROTECT = "rfc6455-10.4-protect-against-limits"
 
 CLIENT_ERRORS = frozenset(range(400, 500))
 SIZE_REFUSALS = frozenset({413, 431})  # RFC 9110 §15.5.14, RFC 6585 §5
@@ -289,7 +286,7 @@ def cases(policy: SecurityPolicy) -> tuple[Case, ...]:
         Case(
             id=f"{THEME}/long-line",
             title=f"A request header line of {LONG_LINE // 1024} KiB is refused",
-            requirements=(R_HANDSHAKE_STATUS, R_MAY_DROP, R_VALIDATE),
+            requirements=(rules.HANDSHAKE_ERROR_STATUS, rules.MAY_DROP_TCP, rules.VALIDATE_INPUT),
             level=Level.SHOULD,
             expect=OVERSIZED,
             run=_oversized(
@@ -302,7 +299,7 @@ def cases(policy: SecurityPolicy) -> tuple[Case, ...]:
         Case(
             id=f"{THEME}/many-lines",
             title=f"A request with {MANY_LINES} header lines is refused",
-            requirements=(R_HANDSHAKE_STATUS, R_MAY_DROP, R_VALIDATE),
+            requirements=(rules.HANDSHAKE_ERROR_STATUS, rules.MAY_DROP_TCP, rules.VALIDATE_INPUT),
             level=Level.SHOULD,
             expect=OVERSIZED,
             run=_oversized(policy, many_lines(), f"{MANY_LINES} header lines"),
@@ -340,7 +337,11 @@ def _redos_case(slug: str, title: str, run: RunFn, max_ratio: float, probe: str)
     return Case(
         id=f"{THEME}/{slug}",
         title=title,
-        requirements=(R_VALIDATE, R_PROTECT, R_HANDSHAKE_STATUS),
+        requirements=(
+            rules.VALIDATE_INPUT,
+            rules.PROTECT_AGAINST_LIMITS,
+            rules.HANDSHAKE_ERROR_STATUS,
+        ),
         level=Level.SHOULD,
         expect=expect(GrowthBounded(max_ratio, TIME_FLOOR)),
         run=run,

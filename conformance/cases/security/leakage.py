@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from ...driver import DeadlineExceeded
+from ...model import rules
 from ...model.behaviours import expect
 from ...model.codec import close_payload, encode_frame
 from ...model.constants import Opcode
@@ -49,10 +50,6 @@ from ...session.answers import courtesy_close
 from ...session.context import CaseContext
 from ..base import Case, RunFn
 from .access import policy_request
-
-R_HANDSHAKE_STATUS: Final = "rfc6455-10.7-invalid-handshake-http-status"  # SHOULD
-R_CLOSE_INVALID: Final = "rfc6455-10.7-close-frame-invalid-data"  # SHOULD
-R_VALIDATE: Final = "rfc6455-10.7-validate-input"  # MUST (the input, not the answer)
 
 PROBE_WAIT: Final = 2.0
 """Seconds one probe waits for its answer (the probes run side by side)."""
@@ -289,7 +286,7 @@ def cases(policy: SecurityPolicy) -> tuple[Case, ...]:
         Case(
             id="security/leakage/handshake-error",
             title="Error answers to malformed handshakes disclose no internals",
-            requirements=(R_HANDSHAKE_STATUS, R_VALIDATE),
+            requirements=(rules.HANDSHAKE_ERROR_STATUS, rules.VALIDATE_INPUT),
             level=Level.SHOULD,
             expect=expect(NothingDisclosed(f"error responses with {NO_INTERNALS}")),
             run=_scanned(policy, HANDSHAKE_PROBES, scan_http, http_only=False),
@@ -299,7 +296,7 @@ def cases(policy: SecurityPolicy) -> tuple[Case, ...]:
         Case(
             id="security/leakage/close-reason",
             title="Close reasons after protocol errors disclose no internals",
-            requirements=(R_CLOSE_INVALID, R_VALIDATE),
+            requirements=(rules.CLOSE_ON_INVALID_DATA, rules.VALIDATE_INPUT),
             level=Level.SHOULD,
             expect=expect(NothingDisclosed(f"Close reasons with {NO_INTERNALS}")),
             run=_close_reasons(policy),
@@ -309,7 +306,7 @@ def cases(policy: SecurityPolicy) -> tuple[Case, ...]:
         Case(
             id="security/leakage/version-banner",
             title="Server and X-Powered-By name no version",
-            requirements=(R_HANDSHAKE_STATUS,),
+            requirements=(rules.HANDSHAKE_ERROR_STATUS,),
             level=Level.MAY,
             expect=expect(NothingDisclosed("answers whose banner headers name no version")),
             run=_scanned(policy, BANNER_PROBES, banner_versions, http_only=True),

@@ -56,11 +56,7 @@ from ..base import Case, RunFn
 
 THEME: Final = "limits"
 
-R_PROTECT: Final = "rfc6455-10.4-protect-against-limits"
-R_IMPOSE: Final = "rfc6455-10.4-impose-size-limits"
-R_CLOSE_CODE: Final = "rfc6455-10.7-close-frame-invalid-data"
 R_1009: Final = "rfc6455-7.4.1-code-1009-too-big"
-R_1008: Final = "rfc6455-7.4.1-code-1008-policy"
 
 BINARY: Final = int(Opcode.BINARY)
 KIB, MIB = 2**10, 2**20
@@ -386,7 +382,7 @@ def cases(policy: SecurityPolicy) -> tuple[Case, ...]:
     """The size-limit checks for ``policy`` (``--max-message-size`` makes them MUST)."""
     limit = policy.max_message_size
     probed = limit if limit is not None and limit < MAX_PROBE_BYTES else None
-    size_refs = (R_IMPOSE, R_PROTECT)
+    size_refs = (rules.IMPOSE_SIZE_LIMITS, rules.PROTECT_AGAINST_LIMITS)
     built = [
         _case(
             "huge-frame-header",
@@ -406,7 +402,7 @@ def cases(policy: SecurityPolicy) -> tuple[Case, ...]:
         _case(
             "msb-length",
             "A 64-bit length with its most significant bit set fails the connection",
-            (rules.LENGTH_MSB_ZERO, R_PROTECT),
+            (rules.LENGTH_MSB_ZERO, rules.PROTECT_AGAINST_LIMITS),
             Level.MUST,
             msb_length(),
             "An empty non-final binary frame, then a continuation whose 64-bit length is "
@@ -419,7 +415,7 @@ def cases(policy: SecurityPolicy) -> tuple[Case, ...]:
         _case(
             "many-tiny-fragments",
             "An unfinished message of 100,000 tiny continuation frames ends the connection",
-            (R_IMPOSE, R_PROTECT),
+            (rules.IMPOSE_SIZE_LIMITS, rules.PROTECT_AGAINST_LIMITS),
             Level.MAY,
             many_tiny_fragments(limit),
             f"A 1-byte binary frame (FIN clear), then {FRAGMENTS} continuations (FIN clear) of "
@@ -494,7 +490,7 @@ def cases(policy: SecurityPolicy) -> tuple[Case, ...]:
         _case(
             "close-code",
             "A size limit that triggers closes with 1009 (or 1008)",
-            (R_CLOSE_CODE, R_1009, R_1008),
+            (rules.CLOSE_ON_INVALID_DATA, R_1009, rules.POLICY_CODE_1008),
             Level.SHOULD,
             huge_frame_header(),
             "The huge-frame-header probe again, judged on how the limit ends the connection: "

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Final
 
+from ...model import rules
 from ...model.behaviours import HttpRefusal, expect
 from ...model.observed import Observed
 from ...model.security_origin import (
@@ -54,13 +55,9 @@ COOKIE: Final = ("Cookie", "session=conformance")
 COOKIE_NAME: Final = "cookie"
 
 R_VERIFY: Final = "rfc6455-10.2-server-verify-origin"
-R_403: Final = "rfc6455-10.2-bad-origin-403"
-R_REJECT: Final = "rfc6455-4.2.2-origin-reject-403"
-R_STATUS: Final = "rfc6455-10.7-invalid-handshake-http-status"
-R_MAY_DROP: Final = "rfc6455-10.7-may-drop-tcp"
 R_OPTIONAL: Final = "rfc6455-4.2.1-origin-optional"
 R_NOT_BROWSER: Final = "rfc6455-4.2.1-no-origin-not-browser"
-ORIGIN_REQUIREMENTS: Final = (R_VERIFY, R_403, R_REJECT)
+ORIGIN_REQUIREMENTS: Final = (R_VERIFY, rules.BAD_ORIGIN_403, rules.ORIGIN_REJECT_403)
 
 REFUSED_4XX: Final = HttpRefusal(CLIENT_ERRORS)
 REFUSED_OTHERWISE: Final = (
@@ -236,7 +233,12 @@ def _refusal_status_case(policy: SecurityPolicy) -> Case:
     return Case(
         id=f"security/{THEME}/refusal-status",
         title="A refused Origin gets an HTTP error status before any 101",
-        requirements=(R_STATUS, R_403, R_REJECT, R_MAY_DROP),
+        requirements=(
+            rules.HANDSHAKE_ERROR_STATUS,
+            rules.BAD_ORIGIN_403,
+            rules.ORIGIN_REJECT_403,
+            rules.MAY_DROP_TCP,
+        ),
         level=Level.SHOULD,
         expect=expect(HttpRefusal(frozenset({FORBIDDEN}))),
         run=_sending(lambda ctx: FOREIGN_ORIGIN, policy),

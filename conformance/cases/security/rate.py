@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from ...driver import Connection, DeadlineExceeded, Unreachable
+from ...model import rules
 from ...model.behaviours import expect
 from ...model.codec import encode_frame
 from ...model.constants import Opcode
@@ -53,9 +54,6 @@ from ...session.answers import courtesy_close
 from ...session.context import CannotRun, CaseContext
 from ..base import Case, RunFn
 from .access import policy_request
-
-R_PROTECT: Final = "rfc6455-10.4-protect-against-limits"
-R_POLICY_CODE: Final = "rfc6455-7.4.1-code-1008-policy"
 
 CONCURRENCY: Final = 50
 """Handshakes in flight at once."""
@@ -260,7 +258,7 @@ def cases(policy: SecurityPolicy) -> tuple[Case, ...]:
         Case(
             id="security/rate/idle-connections",
             title=f"Idle connections from one address ({policy.connections} tried)",
-            requirements=(R_PROTECT, R_POLICY_CODE),
+            requirements=(rules.PROTECT_AGAINST_LIMITS, rules.POLICY_CODE_1008),
             level=Level.MAY,
             expect=expect(ReportOnly("connection count")),
             run=_idle_connections(policy),
@@ -275,7 +273,7 @@ def cases(policy: SecurityPolicy) -> tuple[Case, ...]:
         Case(
             id="security/rate/message-burst",
             title=f"A burst of {BURST} messages on one connection",
-            requirements=(R_PROTECT, R_POLICY_CODE),
+            requirements=(rules.PROTECT_AGAINST_LIMITS, rules.POLICY_CODE_1008),
             level=Level.MAY,
             expect=expect(ReportOnly("message rate")),
             run=_message_burst(policy),

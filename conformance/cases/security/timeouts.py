@@ -24,6 +24,7 @@ import itertools
 from typing import Final
 
 from ...driver import Connection, DeadlineExceeded
+from ...model import rules
 from ...model.behaviours import expect
 from ...model.codec import close_payload, encode_frame
 from ...model.constants import Opcode
@@ -64,11 +65,7 @@ MASK: Final = b"\x5a\x17\xc3\x08"
 """The masking key of the suite's frames here (§5.3: any key; these frames carry no data
 an intermediary could be fooled by)."""
 
-R_PROTECT = "rfc6455-10.4-protect-against-limits"  # §10.4 MUST protect (denial of service)
-R_LIMIT = "rfc6455-10.4-impose-size-limits"  # §10.4 SHOULD impose a limit
 R_MAY_CLOSE = "rfc6455-7.1.1-close-any-means"  # §7.1.1 MAY close "when under attack"
-R_SERVER_TCP = "rfc6455-5.5.1-server-close-tcp-first"  # §5.5.1 MUST close immediately
-R_TCP_AFTER_BOTH = "rfc6455-5.5.1-close-tcp-after-both"
 R_TCP_IMMEDIATELY = "rfc6455-7.1.1-server-tcp-close-immediately"
 
 ADVICE_NOTE = (
@@ -326,7 +323,7 @@ def cases(policy: SecurityPolicy) -> tuple[Case, ...]:
         Case(
             id=f"{THEME}/slow-handshake",
             title="A request head trickled one line at a time is cut off within a bound",
-            requirements=(R_LIMIT, R_PROTECT, R_MAY_CLOSE),
+            requirements=(rules.IMPOSE_SIZE_LIMITS, rules.PROTECT_AGAINST_LIMITS, R_MAY_CLOSE),
             level=Level.SHOULD,
             expect=expect(EndedWithin(HANDSHAKE_BOUND, trickled)),
             run=_slow_handshake(policy),
@@ -343,7 +340,7 @@ def cases(policy: SecurityPolicy) -> tuple[Case, ...]:
         Case(
             id=f"{THEME}/no-request",
             title="A connection that sends nothing is closed within a bound",
-            requirements=(R_PROTECT, R_MAY_CLOSE),
+            requirements=(rules.PROTECT_AGAINST_LIMITS, R_MAY_CLOSE),
             level=Level.MAY,
             expect=expect(EndedWithin(SILENT_BOUND, "a connection that sent nothing")),
             run=_no_request(),
@@ -361,7 +358,7 @@ def cases(policy: SecurityPolicy) -> tuple[Case, ...]:
         Case(
             id=f"{THEME}/idle-open",
             title="What a server does with an open WebSocket that stays idle",
-            requirements=(R_PROTECT, R_MAY_CLOSE),
+            requirements=(rules.PROTECT_AGAINST_LIMITS, R_MAY_CLOSE),
             level=Level.MAY,
             expect=expect(PingedWhileIdle(IDLE_WINDOW)),
             run=_idle_open(policy),
@@ -380,7 +377,11 @@ def cases(policy: SecurityPolicy) -> tuple[Case, ...]:
         Case(
             id=f"{THEME}/unfinished-close",
             title="After the closing handshake the server closes TCP though the client does not",
-            requirements=(R_SERVER_TCP, R_TCP_AFTER_BOTH, R_TCP_IMMEDIATELY),
+            requirements=(
+                rules.SERVER_CLOSES_TCP_FIRST,
+                rules.CLOSE_TCP_AFTER_BOTH,
+                R_TCP_IMMEDIATELY,
+            ),
             level=Level.MUST,
             expect=expect(TcpClosedAfterClose(CLOSE_BOUND)),
             run=_unfinished_close(policy),
